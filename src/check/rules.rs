@@ -1,0 +1,415 @@
+//! berth's rules for one file, beyond what the schema can say.
+//!
+//! Each rule reads the typed file and reports located diagnostics. Rules that
+//! need more than one file live in [`super::fleet`].
+
+use crate::diagnostic::{Diagnostic, Span};
+use crate::schema::{
+    Command, ConditionType, DistrictFile, EnvironmentVars, InstanceFile, PlainValue, ServiceType,
+};
+
+use super::{Checked, schedule};
+
+/// A JSON pointer from keys, escaped.
+#[must_use]
+pub fn pointer(segments: &[&str]) -> String {
+    segments.iter().fold(String::new(), |mut p, s| {
+        p.push('/');
+        p.push_str(&s.replace('~', "~0").replace('/', "~1"));
+        p
+    })
+}
+
+/// Variable names that look like they hold a secret.
+#[must_use]
+pub fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["PASSWORD", "SECRET", "TOKEN"]
+        .iter()
+        .any(|w| upper.contains(w))
+        || upper.ends_with("_KEY")
+}
+
+/// The span of a scalar's text without its quotes, and the byte offset of a
+/// range inside the text, for carets inside a value.
+fn inside(file_text: &str, span: &Span, range: std::ops::Range<usize>) -> Span {
+    let text = file_text.get(span.range.clone()).unwrap_or_default();
+    let quote = usize::from(text.starts_with(['"', '\'']));
+    let start = span.range.start + quote;
+    Span::new(
+        span.file,
+        start + range.start..start + range.end.max(range.start + 1),
+    )
+}
+
+/// Rules for one instance file.
+#[must_use]
+pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (env_key, env) in &file.spec.environments {
+        let base = ["environments", env_key.as_str()];
+        let at = |rest: &[&str]| file.at(&pointer(&[&base[..], rest].concat()));
+
+        match env.image_tag.as_deref() {
+            None => out.push(
+                Diagnostic::note("latest-tag", format!("`{}` has no `image_tag`, so it deploys `latest`", env.name))
+                    .at(at(&["image_name"]), "deployed as `:latest`")
+                    .help("set `image_tag` to a version or commit: `latest` changes without a change to review"),
+            ),
+            Some("latest") => out.push(
+                Diagnostic::note("latest-tag", "`image_tag: latest` makes deploys unreviewable")
+                    .at(at(&["image_tag"]), "moves without a change to review")
+                    .help("set `image_tag` to a version or commit"),
+            ),
+            Some(_) => {}
+        }
+
+        if let Some(command) = &env.before_deploy {
+            check_command(command, at(&["before_deploy"]), &mut out);
+        }
+
+        for (i, task) in env.scheduled_tasks.iter().enumerate() {
+            let i = i.to_string();
+            let span = at(&["scheduled_tasks", &i, "schedule"]);
+            if let Err(e) = schedule::check(&task.schedule) {
+                let mut d = Diagnostic::error(
+                    "invalid-schedule",
+                    format!("invalid schedule: {}", e.message),
+                )
+                .at(inside(text, &span, e.range), "here");
+                if let Some(help) = e.help {
+                    d = d.help(help);
+                }
+                out.push(d);
+            }
+            check_command(
+                &task.command,
+                at(&["scheduled_tasks", &i, "command"]),
+                &mut out,
+            );
+        }
+
+        check_environment(file, &base, env.environment.as_ref(), &mut out);
+
+        for (i, service) in env.services.iter().enumerate() {
+            let i = i.to_string();
+            let sat = |rest: &[&str]| at(&[&["services", i.as_str()][..], rest].concat());
+            if let Some(first) = env.services.iter().position(|s| s.name == service.name)
+                && first.to_string() != i
+            {
+                out.push(
+                    Diagnostic::error(
+                        "duplicate-name",
+                        format!(
+                            "two services are named `{}` in `{}`",
+                            service.name, env.name
+                        ),
+                    )
+                    .at(sat(&["name"]), "second service with this name")
+                    .also(at(&["services", &first.to_string(), "name"]), "first one")
+                    .help("service names must be unique in a heritage: rename one"),
+                );
+            }
+            if let Some(command) = &service.command {
+                check_command(command, sat(&["command"]), &mut out);
+            }
+            let web = service.service_type == Some(ServiceType::Web);
+            if !web && !service.listeners.is_empty() {
+                out.push(
+                    Diagnostic::error(
+                        "listener-without-web",
+                        format!(
+                            "service `{}` has listeners but is not a web service",
+                            service.name
+                        ),
+                    )
+                    .at(sat(&["listeners"]), "listeners need `service_type: web`")
+                    .help("add `service_type: web` to the service, or remove its listeners"),
+                );
+            }
+            if !web && service.web_container_port.is_some() {
+                out.push(
+                    Diagnostic::warning("port-without-web", format!("`web_container_port` has no effect on `{}`, which is not a web service", service.name))
+                        .at(sat(&["web_container_port"]), "ignored")
+                        .help("add `service_type: web`, or remove `web_container_port`"),
+                );
+            }
+            for (l, listener) in service.listeners.iter().enumerate() {
+                let l = l.to_string();
+                let lat = |rest: &[&str]| sat(&[&["listeners", l.as_str()][..], rest].concat());
+                let interval = listener.health_check_interval.unwrap_or(10);
+                let timeout = listener.health_check_timeout.unwrap_or(5);
+                if timeout >= interval {
+                    let where_ = if listener.health_check_timeout.is_some() {
+                        "health_check_timeout"
+                    } else {
+                        "health_check_interval"
+                    };
+                    out.push(
+                        Diagnostic::error("health-check-timeout", format!("health check timeout ({timeout}s) must be less than its interval ({interval}s)"))
+                            .at(lat(&[where_]), "here")
+                            .help("lower `health_check_timeout` or raise `health_check_interval`"),
+                    );
+                }
+                for (c, condition) in listener.rule_conditions.iter().enumerate() {
+                    let span = lat(&["rule_conditions", &c.to_string(), "value"]);
+                    check_condition(condition.kind, &condition.value, span, &mut out);
+                }
+                for (h, host) in listener.hosts.iter().enumerate() {
+                    check_condition(
+                        ConditionType::HostHeader,
+                        host,
+                        lat(&["hosts", &h.to_string()]),
+                        &mut out,
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+fn check_command(command: &Command, span: Span, out: &mut Vec<Diagnostic>) {
+    if let Command::Line(line) = command
+        && shlex::split(line).is_none()
+    {
+        out.push(
+            Diagnostic::error(
+                "invalid-command",
+                "the command has an unclosed quote or a trailing backslash",
+            )
+            .at(span, "cannot be split into arguments")
+            .help("close the quote, or write the command as a list of arguments"),
+        );
+    }
+}
+
+fn check_condition(kind: ConditionType, value: &str, span: Span, out: &mut Vec<Diagnostic>) {
+    match kind {
+        ConditionType::PathPattern => {
+            if !value.starts_with('/') {
+                out.push(
+                    Diagnostic::error(
+                        "invalid-path-pattern",
+                        format!("path pattern `{value}` must start with `/`"),
+                    )
+                    .at(span, "a request path always starts with `/`")
+                    .help(format!("write `/{value}`")),
+                );
+            } else if value.starts_with("//") {
+                out.push(
+                    Diagnostic::warning(
+                        "double-slash-path",
+                        format!(
+                            "path pattern `{value}` starts with `//` and never matches a request"
+                        ),
+                    )
+                    .at(span, "request paths start with a single `/`")
+                    .help(format!("write `/{}`", value.trim_start_matches('/'))),
+                );
+            }
+        }
+        ConditionType::HostHeader => {
+            let valid = !value.is_empty()
+                && value.len() <= 128
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '*' | '?'));
+            if !valid {
+                out.push(
+                    Diagnostic::error(
+                        "invalid-host",
+                        format!("host `{value}` is not a valid host name pattern"),
+                    )
+                    .at(span, "only letters, digits, `.`, `-`, `*` and `?`")
+                    .help("write a host name such as `social.example.com` or `*.example.com`"),
+                );
+            }
+        }
+    }
+}
+
+fn check_environment(
+    file: &Checked<InstanceFile>,
+    base: &[&str],
+    vars: Option<&EnvironmentVars>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let at = |rest: &[&str]| file.at(&pointer(&[base, &["environment"], rest].concat()));
+    let secret_literal = |name: &str, span: Span| {
+        Diagnostic::error("secret-literal", format!("`{name}` looks like a secret but has a literal value"))
+            .at(span, "this value would be written into artifacts in plain text")
+            .help(format!(
+                "store it in SSM Parameter Store or Secrets Manager and write `- name: {name}` with `value_from: <parameter or secret ARN>` or `ssm_path: <path>`"
+            ))
+    };
+    match vars {
+        None => {}
+        Some(EnvironmentVars::Map(map)) => {
+            for (name, value) in map {
+                if looks_secret(name) && !matches!(value, PlainValue::Text(t) if t.is_empty()) {
+                    out.push(secret_literal(name, at(&[name])));
+                }
+            }
+        }
+        Some(EnvironmentVars::List(list)) => {
+            for (i, entry) in list.iter().enumerate() {
+                let i = i.to_string();
+                let given = [
+                    entry.value.is_some(),
+                    entry.value_from.is_some(),
+                    entry.ssm_path.is_some(),
+                ]
+                .iter()
+                .filter(|g| **g)
+                .count();
+                if given != 1 {
+                    out.push(
+                        Diagnostic::error("environment-entry", format!("`{}` needs exactly one of `value`, `value_from` and `ssm_path`", entry.name))
+                            .at(at(&[&i, "name"]), if given == 0 { "no value given" } else { "more than one value given" })
+                            .help("give a plain `value`, or a reference: `value_from` (ARN or parameter name) or `ssm_path`"),
+                    );
+                }
+                if let Some(first) = list.iter().position(|e| e.name == entry.name)
+                    && first.to_string() != i
+                {
+                    out.push(
+                        Diagnostic::error(
+                            "duplicate-name",
+                            format!("environment variable `{}` is set twice", entry.name),
+                        )
+                        .at(at(&[&i, "name"]), "set again here")
+                        .also(at(&[&first.to_string(), "name"]), "first set here")
+                        .help("remove one of them"),
+                    );
+                }
+                if entry.value.is_some() && looks_secret(&entry.name) {
+                    out.push(secret_literal(&entry.name, at(&[&i, "value"])));
+                }
+            }
+        }
+    }
+}
+
+/// Rules for one district file.
+#[must_use]
+pub fn check_district(file: &Checked<DistrictFile>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let spec = &file.spec;
+    if let Some(max) = spec.cluster.max_size
+        && max < spec.cluster.size
+    {
+        out.push(
+            Diagnostic::error(
+                "cluster-size",
+                format!(
+                    "`max_size` ({max}) is smaller than `size` ({})",
+                    spec.cluster.size
+                ),
+            )
+            .at(file.at("/cluster/max_size"), "smaller than `size`")
+            .help("raise `max_size` to at least `size`, or remove it"),
+        );
+    }
+    let octets: Vec<u32> = spec
+        .network
+        .cidr
+        .split(['.', '/'])
+        .filter_map(|o| o.parse().ok())
+        .collect();
+    if octets.iter().take(4).any(|o| *o > 255) {
+        out.push(
+            Diagnostic::error(
+                "invalid-cidr",
+                format!("`{}` is not an IPv4 range", spec.network.cidr),
+            )
+            .at(file.at("/network/cidr"), "an octet is above 255")
+            .help("write a private range such as `10.1.0.0/16`"),
+        );
+    }
+    for (i, port) in spec.network.egress_ports.iter().enumerate() {
+        if *port == 0 {
+            out.push(
+                Diagnostic::error("out-of-range", "port `0` is not a port").at(
+                    file.at(&pointer(&["network", "egress_ports", &i.to_string()])),
+                    "here",
+                ),
+            );
+        }
+    }
+    for (name, _) in &spec.endpoints {
+        if !is_name(name) {
+            out.push(
+                Diagnostic::error(
+                    "invalid-name",
+                    format!("endpoint name `{name}` is not valid"),
+                )
+                .at(
+                    file.root
+                        .locate_key("/endpoints", name)
+                        .unwrap_or_else(|| file.at("/endpoints")),
+                    "here",
+                )
+                .help(
+                    "use letters, digits and hyphens, starting and ending with a letter or digit",
+                ),
+            );
+        }
+    }
+    out
+}
+
+/// Barcelona's name rule: `[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]`.
+#[must_use]
+pub fn is_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.len() >= 2
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names() {
+        for name in [
+            "DB_PASSWORD",
+            "SECRET_KEY_BASE",
+            "OTP_SECRET",
+            "GITHUB_TOKEN",
+            "VAPID_PRIVATE_KEY",
+            "smtp_password",
+        ] {
+            assert!(looks_secret(name), "{name}");
+        }
+        for name in [
+            "DB_HOST",
+            "LOCAL_DOMAIN",
+            "KEYBASE",
+            "S3_BUCKET",
+            "RAILS_ENV",
+        ] {
+            assert!(!looks_secret(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        for name in ["bcn-users", "web", "a1", "A-b-9"] {
+            assert!(is_name(name), "{name}");
+        }
+        for name in ["-web", "web-", "w", "web_1", "wéb", ""] {
+            assert!(!is_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn pointers_escape() {
+        assert_eq!(pointer(&["a/b", "c~d"]), "/a~1b/c~0d");
+    }
+}

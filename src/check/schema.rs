@@ -1,0 +1,356 @@
+//! Schema validation: the JSON Schemas of `schema/` applied to a loaded file,
+//! with every error mapped back to the key or value it is about.
+//!
+//! Validators are compiled once per run and shared by all files. This module
+//! turns the validator's findings into berth's wording; it adds no rules.
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{ValidationError, Validator};
+use serde_json::Value as Json;
+
+use crate::diagnostic::Diagnostic;
+use crate::load::Node;
+use crate::schema::{SchemaKind, json_schema};
+
+/// Compiled validators for both input files.
+pub struct Validators {
+    instance: (Validator, Json),
+    district: (Validator, Json),
+}
+
+impl Validators {
+    /// Compiles both schemas.
+    #[must_use]
+    pub fn new() -> Self {
+        let compile = |kind| {
+            let schema = json_schema(kind);
+            let validator = jsonschema::draft202012::new(&schema).expect("berth's schemas compile");
+            (validator, schema)
+        };
+        Self {
+            instance: compile(SchemaKind::Instance),
+            district: compile(SchemaKind::District),
+        }
+    }
+
+    /// Validates `value` (the JSON form of `root`) against the schema of `kind`.
+    #[must_use]
+    pub fn validate(&self, kind: SchemaKind, root: &Node, value: &Json) -> Vec<Diagnostic> {
+        let (validator, schema) = match kind {
+            SchemaKind::Instance => &self.instance,
+            SchemaKind::District => &self.district,
+        };
+        let mut diagnostics = Vec::new();
+        for error in validator.iter_errors(value) {
+            explain(&error, schema, root, value, &mut diagnostics);
+        }
+        diagnostics.dedup();
+        diagnostics
+    }
+}
+
+impl Default for Validators {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The key an instance path ends in, e.g. `cpu` or `services[2]`.
+fn key_name(pointer: &str) -> String {
+    let mut segments = pointer.rsplit('/');
+    let last = segments.next().unwrap_or_default();
+    if last.parse::<usize>().is_ok() {
+        let parent = segments.next().unwrap_or_default();
+        format!("{parent}[{last}]")
+    } else if last.is_empty() {
+        "the file".to_owned()
+    } else {
+        last.replace("~1", "/").replace("~0", "~")
+    }
+}
+
+fn shown(value: Option<&Json>) -> String {
+    match value {
+        Some(Json::String(s)) => format!("`{s}`"),
+        Some(Json::Array(_)) => "a list".to_owned(),
+        Some(Json::Object(_)) => "a mapping".to_owned(),
+        Some(Json::Null) | None => "nothing".to_owned(),
+        Some(other) => format!("`{other}`"),
+    }
+}
+
+fn type_of(value: Option<&Json>) -> &'static str {
+    match value {
+        Some(Json::String(_)) => "a string",
+        Some(Json::Number(n)) if n.is_i64() || n.is_u64() => "an integer",
+        Some(Json::Number(_)) => "a number",
+        Some(Json::Bool(_)) => "a boolean",
+        Some(Json::Array(_)) => "a list",
+        Some(Json::Object(_)) => "a mapping",
+        Some(Json::Null) | None => "nothing",
+    }
+}
+
+fn type_word(name: &str) -> &'static str {
+    match name {
+        "string" => "a string",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "a boolean (`true` or `false`)",
+        "array" => "a list",
+        "object" => "a mapping",
+        _ => "null",
+    }
+}
+
+/// The schema object that holds the keyword at `schema_path`, following `$ref`s.
+fn schema_at<'a>(schema: &'a Json, schema_path: &str) -> Option<&'a Json> {
+    let parent = schema_path.rsplit_once('/').map_or("", |(p, _)| p);
+    resolve(schema, schema.pointer(parent)?)
+}
+
+fn resolve<'a>(root: &'a Json, node: &'a Json) -> Option<&'a Json> {
+    match node.get("$ref").and_then(Json::as_str) {
+        Some(reference) => resolve(root, root.pointer(reference.strip_prefix('#')?)?),
+        None => Some(node),
+    }
+}
+
+/// The types a sub-schema accepts, in words (`a string or a list`).
+fn accepted(root: &Json, node: &Json) -> Vec<&'static str> {
+    let Some(node) = resolve(root, node) else {
+        return Vec::new();
+    };
+    if let Some(branches) = node
+        .get("anyOf")
+        .or_else(|| node.get("oneOf"))
+        .and_then(Json::as_array)
+    {
+        let mut all: Vec<&'static str> = Vec::new();
+        for branch in branches {
+            for word in accepted(root, branch) {
+                if !all.contains(&word) {
+                    all.push(word);
+                }
+            }
+        }
+        return all;
+    }
+    match node.get("type") {
+        Some(Json::String(t)) => vec![type_word(t)],
+        Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).map(type_word).collect(),
+        _ if node.get("enum").is_some() => vec!["a string"],
+        _ => Vec::new(),
+    }
+}
+
+fn either(words: &[&str]) -> String {
+    match words {
+        [] => "something else".to_owned(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The closest of `candidates` to `word`, if close enough to be a likely typo.
+#[must_use]
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let close = |c: &str| {
+        strsim::jaro_winkler(word, c) > 0.85
+            || strsim::damerau_levenshtein(word, c) <= (word.len() / 4).max(1)
+    };
+    candidates
+        .into_iter()
+        .filter(|c| close(c))
+        .max_by(|a, b| strsim::jaro_winkler(word, a).total_cmp(&strsim::jaro_winkler(word, b)))
+}
+
+fn explain(
+    error: &ValidationError<'_>,
+    schema: &Json,
+    root: &Node,
+    value: &Json,
+    out: &mut Vec<Diagnostic>,
+) {
+    let pointer = error.instance_path().as_str();
+    let schema_path = error.schema_path().as_str();
+    let holder = schema_at(schema, schema_path);
+    let description = holder
+        .and_then(|h| h.get("description"))
+        .and_then(Json::as_str)
+        .map(str::to_owned);
+    let actual = value.pointer(pointer);
+    let key = key_name(pointer);
+    let diagnostic = match error.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let known: Vec<&str> = holder
+                .and_then(|h| h.get("properties"))
+                .and_then(Json::as_object)
+                .map(|p| p.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            for name in unexpected {
+                let span = root
+                    .locate_key(pointer, name)
+                    .unwrap_or_else(|| root.locate(pointer));
+                let mut d = Diagnostic::error("unknown-key", format!("unknown key `{name}`"))
+                    .at(span, "not a key berth knows here");
+                d = match suggest(name, known.iter().copied()) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None if pointer.is_empty() => d.help(format!(
+                        "the top level holds `environments`; a template for merge keys needs an anchor: `{name}: &{name}`"
+                    )),
+                    None => d.help(format!(
+                        "known keys here: {}",
+                        known
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                };
+                out.push(d);
+            }
+            return;
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            let help = holder
+                .and_then(|h| h.pointer(&format!("/properties/{name}/description")))
+                .and_then(Json::as_str)
+                .map(|d| format!("add `{name}`: {}", lowercase_first(d)));
+            let d = Diagnostic::error("missing-key", format!("missing key `{name}` in `{key}`"))
+                .at(root.locate(pointer), format!("`{name}` is required here"));
+            match help {
+                Some(h) => d.help(h),
+                None => d,
+            }
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected: Vec<&str> = match kind {
+                TypeKind::Single(t) => vec![type_word(&t.to_string())],
+                TypeKind::Multiple(ts) => ts.iter().map(|t| type_word(&t.to_string())).collect(),
+            };
+            Diagnostic::error(
+                "wrong-type",
+                format!(
+                    "`{key}` must be {}, found {}",
+                    either(&expected),
+                    type_of(actual)
+                ),
+            )
+            .at(root.locate(pointer), format!("{} here", type_of(actual)))
+        }
+        ValidationErrorKind::Enum { options } => {
+            let options: Vec<&str> = options
+                .as_array()
+                .map(|o| o.iter().filter_map(Json::as_str).collect())
+                .unwrap_or_default();
+            let listed = options.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>();
+            let d = Diagnostic::error(
+                "invalid-value",
+                format!(
+                    "`{key}` must be one of {}, found {}",
+                    either(&listed.iter().map(String::as_str).collect::<Vec<_>>()),
+                    shown(actual)
+                ),
+            )
+            .at(root.locate(pointer), "not an accepted value");
+            match actual
+                .and_then(Json::as_str)
+                .and_then(|a| suggest(a, options.iter().copied()))
+            {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d,
+            }
+        }
+        ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+            let words = holder.map(|h| accepted(schema, h)).unwrap_or_default();
+            Diagnostic::error(
+                "wrong-type",
+                format!(
+                    "`{key}` must be {}, found {}",
+                    either(&words),
+                    type_of(actual)
+                ),
+            )
+            .at(root.locate(pointer), format!("{} here", type_of(actual)))
+        }
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => Diagnostic::error(
+            "out-of-range",
+            format!("`{key}` must be at least {limit}, found {}", shown(actual)),
+        )
+        .at(root.locate(pointer), "too small"),
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => Diagnostic::error(
+            "out-of-range",
+            format!("`{key}` must be at most {limit}, found {}", shown(actual)),
+        )
+        .at(root.locate(pointer), "too large"),
+        ValidationErrorKind::MinLength { limit } => Diagnostic::error(
+            "invalid-value",
+            format!("`{key}` must be at least {limit} characters long"),
+        )
+        .at(root.locate(pointer), "too short"),
+        ValidationErrorKind::MaxLength { limit } => Diagnostic::error(
+            "invalid-value",
+            format!("`{key}` must be at most {limit} characters long"),
+        )
+        .at(root.locate(pointer), "too long"),
+        ValidationErrorKind::MinItems { limit } => Diagnostic::error(
+            "invalid-value",
+            format!(
+                "`{key}` needs at least {limit} item{}",
+                if *limit == 1 { "" } else { "s" }
+            ),
+        )
+        .at(root.locate(pointer), "too few items"),
+        ValidationErrorKind::Pattern { pattern } => Diagnostic::error(
+            "invalid-value",
+            format!("`{key}` has an invalid value {}", shown(actual)),
+        )
+        .at(root.locate(pointer), format!("does not match `{pattern}`")),
+        _ => Diagnostic::error("invalid-value", format!("`{key}`: {error}"))
+            .at(root.locate(pointer), "here"),
+    };
+    out.push(match (description, diagnostic.help.is_some()) {
+        (Some(description), false) => {
+            diagnostic.help(format!("`{key}`: {}", lowercase_first(&description)))
+        }
+        _ => diagnostic,
+    });
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    let acronym = text.chars().take(2).all(char::is_uppercase);
+    match chars.next() {
+        Some(first) if !acronym => first.to_lowercase().chain(chars).collect(),
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_catch_typos_only() {
+        let keys = ["health_check_path", "health_check_interval", "endpoint"];
+        assert_eq!(suggest("health_chek_path", keys), Some("health_check_path"));
+        assert_eq!(suggest("endpiont", keys), Some("endpoint"));
+        assert_eq!(suggest("zzz", keys), None);
+        assert_eq!(suggest("wbe", ["web", "default"]), Some("web"));
+        assert_eq!(suggest("nope", ["mstdn"]), None);
+    }
+
+    #[test]
+    fn key_names_read_naturally() {
+        assert_eq!(
+            key_name("/environments/production/services/2"),
+            "services[2]"
+        );
+        assert_eq!(key_name("/environments/production/services/2/cpu"), "cpu");
+        assert_eq!(key_name(""), "the file");
+    }
+}

@@ -1,0 +1,212 @@
+//! Command-line interface: flags in, text and exit codes out.
+//!
+//! This is the only place that prints, reads the environment or exits.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use berth::compiler::{self, Analysis};
+use berth::diagnostic::{render_human, render_json, summary};
+use berth::schema::{SchemaKind, json_schema};
+
+const EXAMPLES: &str = "\
+Examples:
+  berth validate                       check every file under instances/
+  berth validate --format json         the same, as JSON lines for tools
+  berth explain bcn-users              show what berth understood of a heritage
+  berth schema instance > schema/instance.schema.json";
+
+/// Compiles a fleet of barcelona.yml instance files into reviewable AWS artifacts.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, after_help = EXAMPLES)]
+struct Args {
+    /// The fleet repository (holding `instances/`); default: the current directory.
+    #[arg(long, global = true, value_name = "DIR", default_value = ".")]
+    root: PathBuf,
+    /// When to colour output; `NO_COLOR` turns `auto` off.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check every district and instance file; print all problems found.
+    Validate {
+        /// Fail (exit 1) on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// `human` for people, `json` for one JSON object per line.
+        #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+        format: DiagnosticFormat,
+    },
+    /// Print the JSON Schema of an input file.
+    Schema {
+        #[arg(value_enum, default_value_t = SchemaArg::Instance)]
+        kind: SchemaArg,
+    },
+    /// Show the resolved model of one heritage: anchors merged, defaults applied.
+    Explain {
+        /// The heritage name (an environment's `name`).
+        heritage: String,
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Yaml)]
+        format: ExplainFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DiagnosticFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SchemaArg {
+    Instance,
+    District,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExplainFormat {
+    Yaml,
+    Json,
+}
+
+/// Runs berth and turns any error into a message and exit code 1.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn color_enabled(color: Color) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<ExitCode> {
+    match &args.command {
+        Command::Validate {
+            deny_warnings,
+            format,
+        } => {
+            let analysis = analyze(args)?;
+            report(&analysis, *format, color_enabled(args.color));
+            if *format == DiagnosticFormat::Human {
+                let districts = analysis.fleet.as_ref().map_or(0, |f| f.districts.len());
+                let heritages = analysis.fleet.as_ref().map_or(0, |f| f.heritages().count());
+                if analysis.has_errors() {
+                    eprintln!("validation failed: {}", summary(&analysis.diagnostics));
+                } else {
+                    eprintln!(
+                        "validated {districts} district{}, {heritages} heritage{}: {}",
+                        plural(districts),
+                        plural(heritages),
+                        summary(&analysis.diagnostics)
+                    );
+                }
+            }
+            let failed = analysis.has_errors()
+                || (*deny_warnings
+                    && analysis
+                        .diagnostics
+                        .iter()
+                        .any(berth::diagnostic::Diagnostic::is_warning));
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Schema { kind } => {
+            let kind = match kind {
+                SchemaArg::Instance => SchemaKind::Instance,
+                SchemaArg::District => SchemaKind::District,
+            };
+            let text = serde_json::to_string_pretty(&json_schema(kind))?;
+            write_stdout(&format!("{text}\n"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { heritage, format } => {
+            let analysis = analyze(args)?;
+            let Some(fleet) = &analysis.fleet else {
+                report(
+                    &analysis,
+                    DiagnosticFormat::Human,
+                    color_enabled(args.color),
+                );
+                bail!("the fleet has errors; fix them to see what berth understood");
+            };
+            let Some((_, found)) = fleet.heritages().find(|(_, h)| &h.name == heritage) else {
+                let names: Vec<_> = fleet
+                    .heritages()
+                    .map(|(_, h)| format!("`{}`", h.name))
+                    .collect();
+                bail!(
+                    "no heritage named `{heritage}`; the fleet has {}",
+                    names.join(", ")
+                );
+            };
+            let text = match format {
+                ExplainFormat::Json => format!("{}\n", serde_json::to_string_pretty(found)?),
+                ExplainFormat::Yaml => {
+                    serde_saphyr::to_string(found).context("cannot write YAML")?
+                }
+            };
+            write_stdout(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn analyze(args: &Args) -> Result<Analysis> {
+    Ok(compiler::analyze(&args.root)?)
+}
+
+fn report(analysis: &Analysis, format: DiagnosticFormat, color: bool) {
+    let text = match format {
+        DiagnosticFormat::Human => render_human(&analysis.diagnostics, &analysis.sources, color),
+        DiagnosticFormat::Json => render_json(&analysis.diagnostics, &analysis.sources),
+    };
+    if format == DiagnosticFormat::Json {
+        let _ = write_stdout(&text);
+    } else {
+        eprint!("{text}");
+    }
+}
+
+fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // A closed pipe (`berth schema | head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

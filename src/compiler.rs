@@ -1,0 +1,65 @@
+//! The compiler: runs load → check → model in order and hands back the
+//! resolved fleet with every diagnostic found on the way.
+
+use std::path::Path;
+
+use crate::check::{self, Validators};
+use crate::diagnostic::{Diagnostic, Sources};
+use crate::load::{self, LoadError};
+use crate::model::{self, Fleet};
+
+/// What reading a fleet produced.
+#[derive(Debug)]
+pub struct Analysis {
+    pub sources: Sources,
+    /// The resolved fleet; only present when there are no errors.
+    pub fleet: Option<Fleet>,
+    /// Errors and warnings, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many instance files were read.
+    pub instance_files: usize,
+}
+
+impl Analysis {
+    #[must_use]
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Reads, checks and resolves the fleet under `root`.
+pub fn analyze(root: &Path) -> Result<Analysis, LoadError> {
+    let loaded = load::load(root)?;
+    let validators = Validators::new();
+    let (checked, found) = check::check(&loaded, &validators);
+    let mut diagnostics = loaded.diagnostics.clone();
+    diagnostics.extend(found);
+    let instance_files = loaded.districts.iter().map(|d| d.instances.len()).sum();
+    let fleet = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        let (fleet, found) = model::resolve(&checked, &loaded.sources);
+        diagnostics.extend(found);
+        Some(fleet)
+    };
+    let mut analysis = Analysis {
+        sources: loaded.sources,
+        fleet,
+        diagnostics,
+        instance_files,
+    };
+    sort(&mut analysis);
+    if analysis.has_errors() {
+        analysis.fleet = None;
+    }
+    Ok(analysis)
+}
+
+/// Orders diagnostics by file and position so output is stable.
+fn sort(analysis: &mut Analysis) {
+    let sources = &analysis.sources;
+    analysis.diagnostics.sort_by_cached_key(|d| match &d.span {
+        Some(span) => (1, sources.path(span.file).to_owned(), span.range.start),
+        None => (0, String::new(), 0),
+    });
+}

@@ -1,0 +1,13 @@
+//! berth compiles a fleet of `barcelona.yml` instance files into reviewable AWS
+//! artifacts. The stages run in this order, each in its own module and each
+//! only looking forward: [`load`] → [`check`] → [`model`] → [`plan`] →
+//! [`render`] → [`emit`].
+//!
+//! The library never prints, exits or reads the environment; the binary does.
+
+pub mod check;
+pub mod compiler;
+pub mod diagnostic;
+pub mod load;
+pub mod model;
+pub mod schema;

@@ -1,0 +1,514 @@
+//! Model: the typed, resolved fleet that every later stage works from.
+//!
+//! Defaults are applied here (each one documented in the README), images get
+//! their tag, commands become argument lists, secret references become full
+//! parameter names, and listener rules get their priorities. Rules that need
+//! resolved values (assigned priority collisions) are checked here too.
+
+pub mod command;
+pub mod priority;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::check::rules::pointer;
+use crate::check::{Checked, CheckedFleet};
+use crate::diagnostic::{Diagnostic, Sources, Span};
+use crate::schema::{
+    self, ConditionType, EnvironmentVars, InstanceFile, LaunchType, NatKind, PlainValue,
+    ServiceType,
+};
+use priority::Specificity;
+
+/// Default port of a web container (Barcelona's).
+pub const DEFAULT_PORT: u16 = 3000;
+/// Default health check settings.
+pub const DEFAULT_HEALTH_CHECK_INTERVAL: u32 = 10;
+pub const DEFAULT_HEALTH_CHECK_TIMEOUT: u32 = 5;
+pub const DEFAULT_HEALTHY_THRESHOLD: u32 = 2;
+pub const DEFAULT_UNHEALTHY_THRESHOLD: u32 = 3;
+pub const DEFAULT_MATCHER: &str = "200-399";
+/// Default TLS policy of an endpoint's HTTPS listener.
+pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/// The whole fleet.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fleet {
+    pub districts: Vec<District>,
+}
+
+/// One district with its heritages.
+#[derive(Debug, Clone, Serialize)]
+pub struct District {
+    pub name: String,
+    /// The district file, relative to the fleet root.
+    pub source: String,
+    pub region: String,
+    pub network: Network,
+    pub cluster: Cluster,
+    pub endpoints: Vec<Endpoint>,
+    pub heritages: Vec<Heritage>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Network {
+    pub cidr: String,
+    pub availability_zones: u8,
+    pub nat: NatKind,
+    pub egress_ports: Vec<u16>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cluster {
+    pub instance_type: String,
+    pub size: u32,
+    pub max_size: u32,
+    pub spot_share: u8,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    pub name: String,
+    pub certificate_arn: String,
+    pub public: bool,
+    pub ssl_policy: String,
+}
+
+/// One environment of an instance file: one application stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct Heritage {
+    pub name: String,
+    pub district: String,
+    /// The instance file, relative to the fleet root.
+    pub source: String,
+    /// The key under `environments:`.
+    pub environment_name: String,
+    pub image: String,
+    pub before_deploy: Option<Vec<String>>,
+    pub environment: Vec<Variable>,
+    pub secrets: Vec<Secret>,
+    pub scheduled_tasks: Vec<ScheduledTask>,
+    pub services: Vec<Service>,
+}
+
+/// A plain environment variable.
+#[derive(Debug, Clone, Serialize)]
+pub struct Variable {
+    pub name: String,
+    pub value: String,
+}
+
+/// An environment variable ECS reads from SSM or Secrets Manager at start.
+#[derive(Debug, Clone, Serialize)]
+pub struct Secret {
+    pub name: String,
+    /// A parameter name (`/barcelona/mstdn/x`) or an ARN.
+    pub value_from: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduledTask {
+    /// Derived from the command, unique in the heritage.
+    pub name: String,
+    pub schedule: String,
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub name: String,
+    pub service_type: ServiceType,
+    pub force_ssl: bool,
+    pub cpu: u32,
+    pub memory: u32,
+    pub command: Option<Vec<String>>,
+    /// The container port, for web services.
+    pub port: Option<u16>,
+    pub desired_count: u32,
+    pub launch_type: LaunchType,
+    pub listeners: Vec<Listener>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Listener {
+    pub endpoint: String,
+    pub priority: u32,
+    /// Whether berth assigned the priority.
+    pub priority_assigned: bool,
+    pub conditions: Vec<Condition>,
+    pub health_check: HealthCheck,
+}
+
+/// One listener rule condition; its values are alternatives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Condition {
+    pub field: ConditionType,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthCheck {
+    pub path: String,
+    pub interval: u32,
+    pub timeout: u32,
+    pub healthy_threshold: u32,
+    pub unhealthy_threshold: u32,
+    pub matcher: String,
+}
+
+impl Fleet {
+    /// Every heritage with its district.
+    pub fn heritages(&self) -> impl Iterator<Item = (&District, &Heritage)> {
+        self.districts
+            .iter()
+            .flat_map(|d| d.heritages.iter().map(move |h| (d, h)))
+    }
+}
+
+/// Resolves a checked fleet. Districts whose district file failed are left out.
+#[must_use]
+pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let mut districts = Vec::new();
+    for checked in &fleet.districts {
+        let Some(file) = &checked.district else {
+            continue;
+        };
+        let spec = &file.spec;
+        let mut district = District {
+            name: checked.name.clone(),
+            source: sources.path(file.file).to_owned(),
+            region: spec.region.clone(),
+            network: Network {
+                cidr: spec.network.cidr.clone(),
+                availability_zones: spec.network.availability_zones.unwrap_or(2),
+                nat: spec.network.nat.unwrap_or(NatKind::Gateway),
+                egress_ports: spec.network.egress_ports.clone(),
+            },
+            cluster: Cluster {
+                instance_type: spec.cluster.instance_type.clone(),
+                size: spec.cluster.size,
+                max_size: spec.cluster.max_size.unwrap_or(spec.cluster.size),
+                spot_share: spec.cluster.spot_share.unwrap_or(0),
+            },
+            endpoints: spec
+                .endpoints
+                .iter()
+                .map(|(name, e)| Endpoint {
+                    name: name.clone(),
+                    certificate_arn: e.certificate_arn.clone(),
+                    public: e.public.unwrap_or(true),
+                    ssl_policy: e
+                        .ssl_policy
+                        .clone()
+                        .unwrap_or_else(|| DEFAULT_SSL_POLICY.to_owned()),
+                })
+                .collect(),
+            heritages: Vec::new(),
+        };
+        let mut spans = Vec::new();
+        for instance in &checked.instances {
+            for (env_key, env) in &instance.spec.environments {
+                let (heritage, listener_spans) = heritage(
+                    &district.name,
+                    sources.path(instance.file),
+                    instance,
+                    env_key,
+                    env,
+                );
+                district.heritages.push(heritage);
+                spans.push(listener_spans);
+            }
+        }
+        district.heritages.sort_by(|a, b| a.name.cmp(&b.name));
+        diagnostics.extend(check_assigned_priorities(&district, &spans));
+        districts.push(district);
+    }
+    districts.sort_by(|a, b| a.name.cmp(&b.name));
+    (Fleet { districts }, diagnostics)
+}
+
+/// Where each listener's priority was set (or its rule was written), by heritage and service.
+type ListenerSpans = (String, Vec<(String, Vec<Span>)>);
+
+fn heritage(
+    district: &str,
+    source: &str,
+    instance: &Checked<InstanceFile>,
+    env_key: &str,
+    env: &schema::Environment,
+) -> (Heritage, ListenerSpans) {
+    let (environment, secrets) = variables(district, env.environment.as_ref());
+    let mut task_names: BTreeMap<String, usize> = BTreeMap::new();
+    let scheduled_tasks = env
+        .scheduled_tasks
+        .iter()
+        .map(|t| {
+            let command = command::arguments(&t.command);
+            let mut name = slug(&command.join(" "));
+            let seen = task_names.entry(name.clone()).or_insert(0);
+            *seen += 1;
+            if *seen > 1 {
+                name = format!("{name}-{seen}");
+            }
+            ScheduledTask {
+                name,
+                schedule: t.schedule.clone(),
+                command,
+            }
+        })
+        .collect();
+    let mut spans = Vec::new();
+    let services = env
+        .services
+        .iter()
+        .enumerate()
+        .map(|(s, service)| {
+            let web = service.service_type == Some(ServiceType::Web);
+            let mut listener_spans = Vec::new();
+            let listeners = service
+                .listeners
+                .iter()
+                .enumerate()
+                .map(|(l, listener)| {
+                    let base = pointer(&[
+                        "environments",
+                        env_key,
+                        "services",
+                        &s.to_string(),
+                        "listeners",
+                        &l.to_string(),
+                    ]);
+                    let span = instance
+                        .root
+                        .locate_key(&base, "rule_priority")
+                        .unwrap_or_else(|| instance.at(&base));
+                    listener_spans.push(span);
+                    resolve_listener(district, &env.name, &service.name, l, listener)
+                })
+                .collect();
+            spans.push((service.name.clone(), listener_spans));
+            Service {
+                name: service.name.clone(),
+                service_type: service.service_type.unwrap_or(ServiceType::Default),
+                force_ssl: service.force_ssl.unwrap_or(false),
+                cpu: service.cpu,
+                memory: service.memory,
+                command: service.command.as_ref().map(command::arguments),
+                port: web.then(|| service.web_container_port.unwrap_or(DEFAULT_PORT)),
+                desired_count: service.desired_count.unwrap_or(1),
+                launch_type: service.launch_type.unwrap_or(LaunchType::Ec2),
+                listeners,
+            }
+        })
+        .collect();
+    let heritage = Heritage {
+        name: env.name.clone(),
+        district: district.to_owned(),
+        source: source.to_owned(),
+        environment_name: env_key.to_owned(),
+        image: format!(
+            "{}:{}",
+            env.image_name,
+            env.image_tag.as_deref().unwrap_or("latest")
+        ),
+        before_deploy: env.before_deploy.as_ref().map(command::arguments),
+        environment,
+        secrets,
+        scheduled_tasks,
+        services,
+    };
+    (heritage, (env.name.clone(), spans))
+}
+
+fn resolve_listener(
+    district: &str,
+    heritage: &str,
+    service: &str,
+    index: usize,
+    listener: &schema::Listener,
+) -> Listener {
+    let mut hosts: Vec<String> = listener.hosts.clone();
+    let mut paths: Vec<String> = Vec::new();
+    for c in &listener.rule_conditions {
+        let list = match c.kind {
+            ConditionType::HostHeader => &mut hosts,
+            ConditionType::PathPattern => &mut paths,
+        };
+        if !list.contains(&c.value) {
+            list.push(c.value.clone());
+        }
+    }
+    let specific_path = paths.iter().any(|p| p != "/*");
+    let specificity = match (specific_path, hosts.is_empty()) {
+        (true, _) => Specificity::Path,
+        (false, false) => Specificity::Host,
+        (false, true) => Specificity::CatchAll,
+    };
+    if paths.is_empty() && hosts.is_empty() {
+        paths.push("/*".to_owned());
+    }
+    let mut conditions = Vec::new();
+    if !hosts.is_empty() {
+        conditions.push(Condition {
+            field: ConditionType::HostHeader,
+            values: hosts,
+        });
+    }
+    if !paths.is_empty() {
+        conditions.push(Condition {
+            field: ConditionType::PathPattern,
+            values: paths,
+        });
+    }
+    let key = format!("{district}/{heritage}/{service}/{index}");
+    Listener {
+        endpoint: listener.endpoint.clone(),
+        priority: listener
+            .rule_priority
+            .unwrap_or_else(|| priority::assign(&key, specificity)),
+        priority_assigned: listener.rule_priority.is_none(),
+        conditions,
+        health_check: HealthCheck {
+            path: listener
+                .health_check_path
+                .clone()
+                .unwrap_or_else(|| "/".to_owned()),
+            interval: listener
+                .health_check_interval
+                .unwrap_or(DEFAULT_HEALTH_CHECK_INTERVAL),
+            timeout: listener
+                .health_check_timeout
+                .unwrap_or(DEFAULT_HEALTH_CHECK_TIMEOUT),
+            healthy_threshold: listener
+                .healthy_threshold
+                .unwrap_or(DEFAULT_HEALTHY_THRESHOLD),
+            unhealthy_threshold: listener
+                .unhealthy_threshold
+                .unwrap_or(DEFAULT_UNHEALTHY_THRESHOLD),
+            matcher: listener
+                .health_check_matcher
+                .clone()
+                .unwrap_or_else(|| DEFAULT_MATCHER.to_owned()),
+        },
+    }
+}
+
+fn variables(district: &str, vars: Option<&EnvironmentVars>) -> (Vec<Variable>, Vec<Secret>) {
+    let text = |v: &PlainValue| match v {
+        PlainValue::Text(t) => t.clone(),
+        PlainValue::Number(n) => n.to_string(),
+        PlainValue::Bool(b) => b.to_string(),
+    };
+    let mut plain = Vec::new();
+    let mut secrets = Vec::new();
+    match vars {
+        None => {}
+        Some(EnvironmentVars::Map(map)) => {
+            plain.extend(map.iter().map(|(name, value)| Variable {
+                name: name.clone(),
+                value: text(value),
+            }));
+        }
+        Some(EnvironmentVars::List(list)) => {
+            for entry in list {
+                if let Some(value) = &entry.value {
+                    plain.push(Variable {
+                        name: entry.name.clone(),
+                        value: text(value),
+                    });
+                } else if let Some(from) = &entry.value_from {
+                    secrets.push(Secret {
+                        name: entry.name.clone(),
+                        value_from: from.clone(),
+                    });
+                } else if let Some(path) = &entry.ssm_path {
+                    secrets.push(Secret {
+                        name: entry.name.clone(),
+                        value_from: format!(
+                            "/barcelona/{district}/{}",
+                            path.trim_start_matches('/')
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    (plain, secrets)
+}
+
+/// A name made of a command: `rake mastodon:daily` → `rake-mastodon-daily`.
+fn slug(text: &str) -> String {
+    let mut slug = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+        if slug.len() >= 40 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-').to_owned();
+    if slug.is_empty() {
+        "task".to_owned()
+    } else {
+        slug
+    }
+}
+
+fn check_assigned_priorities(district: &District, spans: &[ListenerSpans]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut taken: BTreeMap<(&str, u32), (&str, &str, &Span, bool)> = BTreeMap::new();
+    let span_of = |heritage: &str, service: &str, index: usize| {
+        spans
+            .iter()
+            .find(|(h, _)| h == heritage)
+            .and_then(|(_, services)| services.iter().find(|(s, _)| s == service))
+            .and_then(|(_, listeners)| listeners.get(index))
+    };
+    for heritage in &district.heritages {
+        for service in &heritage.services {
+            for (i, listener) in service.listeners.iter().enumerate() {
+                let Some(span) = span_of(&heritage.name, &service.name, i) else {
+                    continue;
+                };
+                let slot = (listener.endpoint.as_str(), listener.priority);
+                match taken.get(&slot) {
+                    // Two explicit priorities are reported by the fleet check already.
+                    Some((h, s, first, first_assigned))
+                        if listener.priority_assigned || *first_assigned =>
+                    {
+                        out.push(
+                            Diagnostic::error(
+                                "priority-conflict",
+                                format!(
+                                    "rule priority {} of `{}`/`{}` on endpoint `{}` is also taken by `{h}`/`{s}`",
+                                    listener.priority, heritage.name, service.name, listener.endpoint
+                                ),
+                            )
+                            .at(span.clone(), if listener.priority_assigned { "assigned from names" } else { "set here" })
+                            .also((*first).clone(), "taken here")
+                            .help("set `rule_priority` on one of the two listeners (below 1000 never collides with assigned ones)"),
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        taken.insert(
+                            slot,
+                            (
+                                &heritage.name,
+                                &service.name,
+                                span,
+                                listener.priority_assigned,
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,343 @@
+//! The input format: the types an instance file and a district file are read into.
+//!
+//! These types are the single source of the JSON Schemas in `schema/` (generated
+//! with schemars, checked for freshness by a test) and of serde's reading of a
+//! validated file. They hold what the user wrote, before defaults; `model`
+//! resolves them. Doc comments here are the schema's descriptions.
+
+use indexmap::IndexMap;
+use schemars::{JsonSchema, Schema, schema_for};
+use serde::{Deserialize, Serialize};
+
+/// Names of heritages, services and endpoints (Barcelona's rule).
+pub const NAME_PATTERN: &str = "^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$";
+
+/// One application instance: Barcelona's `barcelona.yml`, extended by berth.
+/// Top-level keys whose value carries a YAML anchor (`web_base: &web_base`)
+/// are templates for merge keys and are allowed besides these.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "berth instance file")]
+pub struct InstanceFile {
+    /// Each environment becomes one heritage: an application stack named by its `name`.
+    pub environments: IndexMap<String, Environment>,
+}
+
+/// One environment of an instance, deployed as one heritage.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// The heritage name: names the stacks, task families and log group. Unique in the fleet.
+    #[schemars(regex(pattern = NAME_PATTERN), length(max = 32))]
+    pub name: String,
+    /// The container image without tag, e.g. `123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/mastodon`.
+    #[schemars(length(min = 1))]
+    pub image_name: String,
+    /// The image tag; defaults to `latest` (with a note: a moving tag makes deploys unreviewable).
+    #[schemars(length(min = 1, max = 128))]
+    pub image_tag: Option<String>,
+    /// A command run once as a one-off task before each deploy, e.g. `rake db:migrate`.
+    pub before_deploy: Option<Command>,
+    /// Environment variables of every container: a map of plain values, or a list of
+    /// `{name, value | value_from | ssm_path}`.
+    pub environment: Option<EnvironmentVars>,
+    /// Tasks run on a schedule by `EventBridge`.
+    #[serde(default)]
+    pub scheduled_tasks: Vec<ScheduledTask>,
+    /// The long-running services of the heritage.
+    #[schemars(length(min = 1))]
+    pub services: Vec<Service>,
+}
+
+/// A command: a string (split like a shell would, or run by `sh -c` when it
+/// uses shell syntax) or a list of arguments kept as is.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Command {
+    /// A command line, e.g. `bundle exec rails s -p 3000`.
+    Line(#[schemars(length(min = 1))] String),
+    /// An argument list, e.g. `["bundle", "exec", "rails", "s"]`.
+    Args(#[schemars(length(min = 1))] Vec<String>),
+}
+
+/// Environment variables as a map or a list.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum EnvironmentVars {
+    /// `NAME: value` pairs of plain values.
+    Map(IndexMap<String, PlainValue>),
+    /// Entries with a plain value or a reference to a secret.
+    List(Vec<EnvironmentEntry>),
+}
+
+/// A plain environment value; numbers and booleans are written as text.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PlainValue {
+    Text(String),
+    Number(serde_json::Number),
+    Bool(bool),
+}
+
+/// One environment variable: exactly one of `value`, `value_from`, `ssm_path`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentEntry {
+    /// The variable name.
+    #[schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub name: String,
+    /// A plain value, written into the task definition.
+    pub value: Option<PlainValue>,
+    /// An SSM parameter name or ARN, or a Secrets Manager secret ARN, read by ECS at start.
+    #[schemars(length(min = 1))]
+    pub value_from: Option<String>,
+    /// A path under the district's Barcelona parameter prefix `/barcelona/<district>/`.
+    #[schemars(regex(pattern = "^[A-Za-z0-9_.\\-/]+$"))]
+    pub ssm_path: Option<String>,
+}
+
+/// A task run on a schedule.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledTask {
+    /// An `EventBridge` schedule expression: `cron(min hour day-of-month month day-of-week year)` or `rate(n unit)`.
+    #[schemars(regex(pattern = "^(cron|rate)\\(.*\\)$"))]
+    pub schedule: String,
+    /// The command the task runs.
+    pub command: Command,
+}
+
+/// A long-running ECS service.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// The service name, unique in its heritage.
+    #[schemars(regex(pattern = NAME_PATTERN), length(max = 32))]
+    pub name: String,
+    /// `web` services receive traffic from load balancer listeners; `default` ones do not.
+    pub service_type: Option<ServiceType>,
+    /// Redirect HTTP to HTTPS. berth's endpoints always redirect HTTP to HTTPS, so this is accepted for compatibility.
+    pub force_ssl: Option<bool>,
+    /// CPU units reserved for the container (1024 = one vCPU).
+    #[schemars(range(min = 1, max = 16384))]
+    pub cpu: u32,
+    /// Memory in MiB; the container is stopped when it uses more.
+    #[schemars(range(min = 6, max = 122_880))]
+    pub memory: u32,
+    /// The command the container runs; the image's default command when absent.
+    pub command: Option<Command>,
+    /// The port the web container listens on (default 3000).
+    #[schemars(range(min = 1, max = 65535))]
+    pub web_container_port: Option<u16>,
+    /// How many tasks run (default 1).
+    #[schemars(range(max = 1000))]
+    pub desired_count: Option<u32>,
+    /// `EC2` (default) runs on the district's cluster hosts; `FARGATE` on AWS-managed capacity.
+    pub launch_type: Option<LaunchType>,
+    /// Load balancer listeners routing traffic to a `web` service.
+    #[serde(default)]
+    pub listeners: Vec<Listener>,
+}
+
+/// The kind of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceType {
+    Web,
+    Default,
+}
+
+/// Where a service's tasks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LaunchType {
+    Ec2,
+    Fargate,
+}
+
+/// A listener rule on one of the district's endpoints, with its target group.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    /// The endpoint (load balancer) of the district, by name.
+    #[schemars(regex(pattern = NAME_PATTERN))]
+    pub endpoint: String,
+    /// The path the load balancer requests to check health (default `/`).
+    #[schemars(regex(pattern = "^/"), length(max = 1024))]
+    pub health_check_path: Option<String>,
+    /// Seconds between health checks (default 10).
+    #[schemars(range(min = 5, max = 300))]
+    pub health_check_interval: Option<u32>,
+    /// Seconds without a response that fail a check (default 5); less than the interval.
+    #[schemars(range(min = 2, max = 120))]
+    pub health_check_timeout: Option<u32>,
+    /// HTTP codes that count as healthy, e.g. `200`, `200,301` or `200-399` (default `200-399`).
+    #[schemars(regex(pattern = "^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$"))]
+    pub health_check_matcher: Option<String>,
+    /// Consecutive successes before a target is healthy (default 2).
+    #[schemars(range(min = 2, max = 10))]
+    pub healthy_threshold: Option<u32>,
+    /// Consecutive failures before a target is unhealthy (default 3).
+    #[schemars(range(min = 2, max = 10))]
+    pub unhealthy_threshold: Option<u32>,
+    /// Conditions of the listener rule.
+    #[serde(default)]
+    pub rule_conditions: Vec<RuleCondition>,
+    /// Host names the rule matches (a `host-header` condition).
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// The rule's priority on the endpoint's listener, 1-50000 (lower is evaluated first);
+    /// assigned from the rule's names when absent.
+    #[schemars(range(min = 1, max = 50000))]
+    pub rule_priority: Option<u32>,
+}
+
+/// One condition of a listener rule.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleCondition {
+    /// `path-pattern` or `host-header`.
+    #[serde(rename = "type")]
+    pub kind: ConditionType,
+    /// The pattern: a path starting with `/`, or a host name; `*` and `?` are wildcards.
+    #[schemars(length(min = 1, max = 128))]
+    pub value: String,
+}
+
+/// The kind of a rule condition.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConditionType {
+    PathPattern,
+    HostHeader,
+}
+
+/// A district: one VPC and one ECS cluster in one region.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "berth district file")]
+pub struct DistrictFile {
+    /// The AWS region, e.g. `ap-northeast-1`.
+    #[schemars(regex(pattern = "^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"))]
+    pub region: String,
+    /// The VPC.
+    pub network: Network,
+    /// The ECS cluster's container hosts.
+    pub cluster: Cluster,
+    /// Named load balancers, each with an HTTPS listener.
+    #[serde(default)]
+    pub endpoints: IndexMap<String, Endpoint>,
+}
+
+/// The district's VPC.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// The VPC's IPv4 range, `/16` to `/24`, e.g. `10.1.0.0/16`.
+    #[schemars(regex(pattern = "^([0-9]{1,3}\\.){3}[0-9]{1,3}/(1[6-9]|2[0-4])$"))]
+    pub cidr: String,
+    /// How many availability zones get a public and a private subnet (default 2).
+    #[schemars(range(min = 2, max = 4))]
+    pub availability_zones: Option<u8>,
+    /// Outbound internet for private subnets: one managed NAT `gateway` (default), one `per_az`, or `none`.
+    pub nat: Option<NatKind>,
+    /// Extra TCP ports the private subnets may reach outside, e.g. `587` for SMTP.
+    #[serde(default)]
+    pub egress_ports: Vec<u16>,
+}
+
+/// The kind of NAT of a district.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NatKind {
+    Gateway,
+    PerAz,
+    None,
+}
+
+/// The container hosts of the district's cluster.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cluster {
+    /// The EC2 instance type, e.g. `t3.small`.
+    #[schemars(regex(pattern = "^[a-z][a-z0-9-]*\\.[a-z0-9]+$"))]
+    pub instance_type: String,
+    /// How many hosts run normally.
+    #[schemars(range(min = 1, max = 100))]
+    pub size: u32,
+    /// The most hosts managed scaling may start (default `size`).
+    #[schemars(range(min = 1, max = 100))]
+    pub max_size: Option<u32>,
+    /// Percent of hosts above the first one run as spot instances (default 0).
+    #[schemars(range(min = 0, max = 100))]
+    pub spot_share: Option<u8>,
+}
+
+/// A load balancer of the district.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// The ACM certificate of the HTTPS listener.
+    #[schemars(regex(
+        pattern = "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$"
+    ))]
+    pub certificate_arn: String,
+    /// Internet-facing (default) or internal.
+    pub public: Option<bool>,
+    /// The TLS policy of the HTTPS listener (default `ELBSecurityPolicy-TLS13-1-2-2021-06`).
+    #[schemars(regex(pattern = "^ELBSecurityPolicy-[A-Za-z0-9-]+$"))]
+    pub ssl_policy: Option<String>,
+}
+
+/// Which input file a schema is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaKind {
+    Instance,
+    District,
+}
+
+/// The JSON Schema (2020-12) of an input file, as written to `schema/`.
+#[must_use]
+pub fn json_schema(kind: SchemaKind) -> serde_json::Value {
+    let schema: Schema = match kind {
+        SchemaKind::Instance => schema_for!(InstanceFile),
+        SchemaKind::District => schema_for!(DistrictFile),
+    };
+    let mut value = schema.to_value();
+    strip_null(&mut value);
+    value
+}
+
+/// berth's files never need `null`: a key written without a value is an
+/// error, not "absent". schemars allows `null` for every `Option`; take it out.
+fn strip_null(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::Array(types)) = object.get_mut("type") {
+                types.retain(|t| t != "null");
+                if let [single] = types.as_slice() {
+                    let single = single.clone();
+                    object.insert("type".into(), single);
+                }
+            }
+            if let Some(Value::Array(branches)) = object.get_mut("anyOf") {
+                branches.retain(|b| b.get("type").is_none_or(|t| t != "null"));
+                if let [single] = branches.as_slice() {
+                    let single = single.clone();
+                    object.remove("anyOf");
+                    if let Value::Object(branch) = single {
+                        for (k, v) in branch {
+                            object.entry(k).or_insert(v);
+                        }
+                    }
+                }
+            }
+            object.values_mut().for_each(strip_null);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_null),
+        _ => {}
+    }
+}

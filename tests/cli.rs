@@ -1,0 +1,86 @@
+//! Commands, flags and exit codes of the real binary.
+
+use crate::support::{Fleet, repo, run_in};
+use crate::validate::TUTORIAL;
+
+#[test]
+fn example_fleet_validates_cleanly() {
+    let output = run_in(&repo(), &["validate"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert_eq!(
+        output.stderr,
+        "validated 1 district, 2 heritages: 0 errors, 0 warnings\n"
+    );
+}
+
+#[test]
+fn explain_shows_the_resolved_tutorial() {
+    let fleet = Fleet::new().file("instances/mstdn/bcn-users.yml", TUTORIAL);
+    let output = fleet.run(&["explain", "bcn-users"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    insta::assert_snapshot!(output.stdout);
+}
+
+#[test]
+fn explain_as_json() {
+    let fleet = Fleet::new().file("instances/mstdn/bcn-users.yml", TUTORIAL);
+    let output = fleet.run(&["explain", "bcn-users", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&output.stdout).expect("json");
+    assert_eq!(value["services"][0]["command"][7], "0.0.0.0");
+    assert_eq!(value["services"][2]["cpu"], 128);
+    assert_eq!(
+        value["scheduled_tasks"][0]["schedule"],
+        "cron(15 20 ? * * *)"
+    );
+}
+
+#[test]
+fn explain_unknown_heritage() {
+    let fleet = Fleet::new().file("instances/mstdn/bcn-users.yml", TUTORIAL);
+    let output = fleet.run(&["explain", "bcn-user"]);
+    assert_eq!(output.code, 1);
+    assert_eq!(
+        output.stderr,
+        "error: no heritage named `bcn-user`; the fleet has `bcn-users`\n"
+    );
+}
+
+#[test]
+fn no_instances_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_in(dir.path(), &["validate"]);
+    assert_eq!(output.code, 1);
+    assert!(
+        output
+            .stderr
+            .starts_with("error: no `instances/` folder in `.`"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn schema_prints_each_schema() {
+    for kind in ["instance", "district"] {
+        let output = run_in(&repo(), &["schema", kind]);
+        assert_eq!(output.code, 0);
+        let committed =
+            std::fs::read_to_string(repo().join(format!("schema/{kind}.schema.json"))).unwrap();
+        assert_eq!(output.stdout, committed);
+    }
+}
+
+#[test]
+fn color_always_colours_diagnostics() {
+    let fleet = Fleet::new().file("instances/mstdn/bcn-users.yml", TUTORIAL);
+    let plain = fleet.run(&["validate"]);
+    let colored = fleet.run(&["validate", "--color", "always"]);
+    assert!(!plain.stderr.contains('\u{1b}'));
+    assert!(colored.stderr.contains('\u{1b}'));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let output = run_in(&repo(), &["validate", "--format", "xml"]);
+    assert_eq!(output.code, 2);
+}

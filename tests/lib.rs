@@ -1,0 +1,11 @@
+//! berth's integration tests, one binary (`autotests = false`).
+//!
+//! - `support`: a temporary fleet and a runner for the real `berth` binary.
+//! - `validate`: golden tests of every diagnostic berth reports, as a user sees it.
+//! - `cli`: commands, flags and exit codes.
+//! - `schema`: the committed schemas are what the code generates.
+
+mod cli;
+mod schema;
+mod support;
+mod validate;

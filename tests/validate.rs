@@ -1,0 +1,217 @@
+//! Golden tests: the full text `berth validate` prints for each kind of
+//! problem, exactly as a user sees it. Review changes with `cargo insta review`.
+
+use crate::support::Fleet;
+
+/// The tutorial's `barcelona.yml`, verbatim.
+pub const TUTORIAL: &str = "\
+web_base: &web_base
+  service_type: web
+  force_ssl: true
+  cpu: 256
+  memory: 256
+
+worker_base: &worker_base
+  cpu: 128
+  memory: 256
+
+environments:
+  production:
+    name: bcn-users
+    image_name: 822761295011.dkr.ecr.ap-northeast-1.amazonaws.com/mstdn-bcn-users-mastodon
+    before_deploy: rake db:migrate
+    scheduled_tasks:
+      - schedule: cron(15 20 ? * * *)
+        command: rake mastodon:daily
+    services:
+      - <<: *web_base
+        name: web
+        command: bundle exec rails s -p 3000 -b '0.0.0.0'
+        listeners:
+          - endpoint: mstdn
+            health_check_path: /about
+      - <<: *web_base
+        name: streaming
+        command: npm run start
+        memory: 128
+        listeners:
+          - endpoint: mstdn
+            rule_conditions:
+              - type: path-pattern
+                value: //api/v1/streaming/*
+            health_check_path: /api/v1/streaming/health_check
+            rule_priority: 10
+      - <<: *worker_base
+        name: worker
+        command: bundle exec sidekiq -q default -q mailers -q pull -q push
+";
+
+/// A valid instance to derive broken ones from.
+const APP: &str = "\
+environments:
+  production:
+    name: app
+    image_name: registry.example/app
+    image_tag: v1
+    services:
+      - name: web
+        service_type: web
+        cpu: 256
+        memory: 512
+        listeners:
+          - endpoint: mstdn
+            hosts: [app.example.social]
+";
+
+fn validate(instance: &str) -> String {
+    Fleet::new()
+        .file("instances/mstdn/app.yml", instance)
+        .run(&["validate"])
+        .transcript()
+}
+
+fn with(from: &str, to: &str) -> String {
+    assert!(APP.contains(from), "{from}");
+    validate(&APP.replacen(from, to, 1))
+}
+
+macro_rules! golden {
+    ($($name:ident: $transcript:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            insta::assert_snapshot!($transcript);
+        }
+    )*};
+}
+
+golden! {
+    valid_app: validate(APP);
+    tutorial_has_one_warning: validate(TUTORIAL);
+    yaml_syntax_error: validate("environments:\n  production: [name: x\n");
+    tab_indentation: validate("environments:\n\tproduction:\n    name: x\n");
+    empty_file: validate("# nothing yet\n");
+    duplicate_key: with("    image_tag: v1\n", "    image_tag: v1\n    image_tag: v2\n");
+    merge_of_a_scalar: validate("base: &base 1\nenvironments:\n  <<: *base\n");
+    unsupported_tag: with("image_tag: v1", "image_tag: !Sub v1");
+    unknown_key_with_suggestion: with("hosts:", "health_chek_path: /x\n            hosts:");
+    unknown_top_level_key: validate(&format!("{APP}extra: 1\n"));
+    wrong_type: with("cpu: 256", "cpu: \"256\"");
+    command_of_wrong_type: with("memory: 512", "memory: 512\n        command: {run: x}");
+    missing_key: with("    image_name: registry.example/app\n", "");
+    invalid_enum_with_suggestion: with("service_type: web", "service_type: wbe");
+    cpu_zero: with("cpu: 256", "cpu: 0");
+    priority_out_of_range: with("hosts:", "rule_priority: 50001\n            hosts:");
+    invalid_name: with("name: app", "name: my_app");
+    cron_hour_out_of_range: with("    services:", "    scheduled_tasks:\n      - schedule: cron(0 25 * * ? *)\n        command: rake x\n    services:");
+    cron_both_days: with("    services:", "    scheduled_tasks:\n      - schedule: \"cron(0 10 * * * *)\"\n        command: rake x\n    services:");
+    rate_unit_plural: with("    services:", "    scheduled_tasks:\n      - schedule: rate(5 minute)\n        command: rake x\n    services:");
+    unknown_endpoint: with("endpoint: mstdn", "endpoint: mstdm");
+    duplicate_service: with("    services:\n", "    services:\n      - name: web\n        cpu: 1\n        memory: 6\n");
+    secret_literal_in_map: with("    services:", "    environment:\n      DB_PASSWORD: hunter2\n    services:");
+    secret_literal_in_list: with("    services:", "    environment:\n      - name: SECRET_KEY_BASE\n        value: abc\n    services:");
+    environment_entry_with_two_values: with("    services:", "    environment:\n      - name: DB_HOST\n        value: db\n        ssm_path: app/db_host\n    services:");
+    path_without_slash: with("hosts: [app.example.social]", "rule_conditions:\n              - type: path-pattern\n                value: api/*");
+    listener_on_worker: with("        service_type: web\n", "");
+    unclosed_quote: with("memory: 512", "memory: 512\n        command: echo 'oops");
+    health_check_timeout: with("hosts:", "health_check_interval: 5\n            hosts:");
+    invalid_host: with("hosts: [app.example.social]", "hosts: [\"app example\"]");
+}
+
+#[test]
+fn non_utf8_file() {
+    let output = Fleet::new()
+        .bytes(
+            "instances/mstdn/app.yml",
+            b"environments:\n  production:\n    name: caf\xe9\n",
+        )
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}
+
+#[test]
+fn alias_bomb() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let p = i - 1;
+        text.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    insta::assert_snapshot!(validate(&text));
+}
+
+#[test]
+fn duplicate_heritage_across_files() {
+    let output = Fleet::new()
+        .file("instances/mstdn/app.yml", APP)
+        .file(
+            "instances/mstdn/copy.yml",
+            &APP.replace("app.example", "copy.example"),
+        )
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}
+
+#[test]
+fn priority_conflict_across_files() {
+    let one = APP.replace("hosts:", "rule_priority: 5\n            hosts:");
+    let two = one
+        .replace("name: app", "name: other")
+        .replace("app.example", "other.example");
+    let output = Fleet::new()
+        .file("instances/mstdn/app.yml", &one)
+        .file("instances/mstdn/other.yml", &two)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}
+
+#[test]
+fn missing_district_file() {
+    let output = Fleet::new()
+        .file("instances/other/app.yml", APP)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}
+
+#[test]
+fn district_with_unknown_key_and_bad_values() {
+    let district = crate::support::DISTRICT
+        .replace(
+            "size: 2",
+            "size: 2\n  max_size: 1\n  instance_typ: t3.small",
+        )
+        .replace("10.1.0.0/16", "10.1.0.0/8");
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .file("instances/mstdn/app.yml", APP)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}
+
+#[test]
+fn many_errors_are_reported_together() {
+    let text = APP
+        .replace("cpu: 256", "cpu: -1")
+        .replace("endpoint: mstdn", "endpoint: nope")
+        .replace("image_tag: v1", "image_tga: v1");
+    insta::assert_snapshot!(validate(&text));
+}
+
+#[test]
+fn json_format() {
+    let output = Fleet::new()
+        .file(
+            "instances/mstdn/app.yml",
+            &APP.replace("cpu: 256", "cpu: zero"),
+        )
+        .file("instances/mstdn/tutorial.yml", TUTORIAL)
+        .run(&["validate", "--format", "json"]);
+    insta::assert_snapshot!(output.transcript());
+}
+
+#[test]
+fn deny_warnings_fails_on_the_tutorial() {
+    let fleet = Fleet::new().file("instances/mstdn/bcn-users.yml", TUTORIAL);
+    assert_eq!(fleet.run(&["validate"]).code, 0);
+    assert_eq!(fleet.run(&["validate", "--deny-warnings"]).code, 1);
+}
