@@ -11,10 +11,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use berth::compiler::{self, Analysis};
 use berth::diagnostic::{render_human, render_json, summary};
+use berth::emit;
 use berth::schema::{SchemaKind, json_schema};
 
 const EXAMPLES: &str = "\
 Examples:
+  berth build                          render every artifact into out/
+  berth build --check                  fail when out/ is not what the sources produce
   berth validate                       check every file under instances/
   berth validate --format json         the same, as JSON lines for tools
   berth explain bcn-users              show what berth understood of a heritage
@@ -51,6 +54,15 @@ enum Command {
         /// `human` for people, `json` for one JSON object per line.
         #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
         format: DiagnosticFormat,
+    },
+    /// Render every artifact into `out/` (atomically, with a manifest).
+    Build {
+        /// Where to write; default `<root>/out`.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Write nothing; exit 1 and list the artifacts that differ when `out/` is stale.
+        #[arg(long)]
+        check: bool,
     },
     /// Print the JSON Schema of an input file.
     Schema {
@@ -90,7 +102,7 @@ pub fn main() -> ExitCode {
     match run(&args) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
+            eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }
@@ -140,6 +152,44 @@ fn run(args: &Args) -> Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Build { out, check } => {
+            let analysis = analyze(args)?;
+            report(
+                &analysis,
+                DiagnosticFormat::Human,
+                color_enabled(args.color),
+            );
+            let Some(fleet) = &analysis.fleet else {
+                eprintln!("build failed: {}", summary(&analysis.diagnostics));
+                return Ok(ExitCode::FAILURE);
+            };
+            let files = compiler::render(fleet, &args.root)?;
+            let out = out.clone().unwrap_or_else(|| args.root.join("out"));
+            let shown = out.strip_prefix(".").unwrap_or(&out).display();
+            if *check {
+                let drift = emit::check(&out, &files)?;
+                if drift.is_empty() {
+                    eprintln!("{shown} is up to date ({} files)", files.len());
+                    return Ok(ExitCode::SUCCESS);
+                }
+                for (label, paths) in [
+                    ("changed", &drift.changed),
+                    ("missing", &drift.missing),
+                    ("not produced", &drift.extra),
+                ] {
+                    for path in paths {
+                        eprintln!("  {label}: {path}");
+                    }
+                }
+                eprintln!(
+                    "{shown} is not what the sources produce: run `berth build` and commit the result"
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            emit::write(&out, &files)?;
+            eprintln!("wrote {} files to {shown}", files.len());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Schema { kind } => {
             let kind = match kind {

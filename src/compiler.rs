@@ -1,12 +1,17 @@
 //! The compiler: runs load → check → model in order and hands back the
-//! resolved fleet with every diagnostic found on the way.
+//! resolved fleet with every diagnostic found on the way; then plan → render
+//! into the files of `out/`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::check::{self, Validators};
 use crate::diagnostic::{Diagnostic, Sources};
+use crate::emit;
 use crate::load::{self, LoadError};
 use crate::model::{self, Fleet};
+use crate::plan;
+use crate::render::{RenderError, Renderer};
 
 /// What reading a fleet produced.
 #[derive(Debug)]
@@ -62,4 +67,25 @@ fn sort(analysis: &mut Analysis) {
         Some(span) => (1, sources.path(span.file).to_owned(), span.range.start),
         None => (0, String::new(), 0),
     });
+}
+
+/// A problem rendering the fleet's artifacts.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderFailure {
+    #[error("{0}")]
+    Templates(#[from] RenderError),
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Artifacts(Vec<RenderError>),
+}
+
+/// Plans and renders every artifact of a resolved fleet: the files of `out/`,
+/// keyed by path, manifest included. Templates come from `root/templates`
+/// where the fleet overrides them.
+pub fn render(fleet: &Fleet, root: &Path) -> Result<BTreeMap<String, String>, RenderFailure> {
+    let renderer = Renderer::new(&root.join("templates"))?;
+    let artifacts = plan::plan(fleet);
+    let texts = renderer
+        .render_all(&artifacts)
+        .map_err(RenderFailure::Artifacts)?;
+    Ok(emit::files(&artifacts, &texts))
 }

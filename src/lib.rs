@@ -8,6 +8,9 @@
 pub mod check;
 pub mod compiler;
 pub mod diagnostic;
+pub mod emit;
 pub mod load;
 pub mod model;
+pub mod plan;
+pub mod render;
 pub mod schema;

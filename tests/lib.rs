@@ -2,9 +2,11 @@
 //!
 //! - `support`: a temporary fleet and a runner for the real `berth` binary.
 //! - `validate`: golden tests of every diagnostic berth reports, as a user sees it.
+//! - `build`: artifacts of the example and golden fleets, determinism, atomic writes.
 //! - `cli`: commands, flags and exit codes.
 //! - `schema`: the committed schemas are what the code generates.
 
+mod build;
 mod cli;
 mod schema;
 mod support;

@@ -1,0 +1,232 @@
+//! Emit: write the rendered artifacts to `out/` atomically, with a manifest.
+//!
+//! The new tree is written beside `out/` and swapped in with renames, so a
+//! failed or interrupted build leaves the previous `out/` as it was.
+//! Artifacts of removed instances disappear because the whole tree is
+//! replaced. `check` compares instead of writing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::plan::Artifact;
+
+/// The manifest's file name inside `out/`.
+pub const MANIFEST: &str = "manifest.json";
+
+/// `out/manifest.json`: every artifact with its checksum and sources.
+#[derive(Debug, Serialize)]
+pub struct Manifest<'a> {
+    pub version: u32,
+    pub artifacts: Vec<ManifestEntry<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ManifestEntry<'a> {
+    pub path: &'a str,
+    pub kind: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<&'a str>,
+    pub sha256: String,
+    pub sources: &'a [String],
+}
+
+/// Hex sha256 of a text.
+#[must_use]
+pub fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Every file of `out/` as it should be, keyed by path: artifacts plus manifest.
+#[must_use]
+pub fn files(artifacts: &[Artifact], texts: &[String]) -> BTreeMap<String, String> {
+    let mut entries: Vec<ManifestEntry<'_>> = artifacts
+        .iter()
+        .zip(texts)
+        .map(|(a, text)| ManifestEntry {
+            path: &a.path,
+            kind: a.kind,
+            stack: a.stack.as_deref(),
+            sha256: sha256(text),
+            sources: &a.sources,
+        })
+        .collect();
+    entries.sort_by(|a, b| a.path.cmp(b.path));
+    let manifest = Manifest {
+        version: 1,
+        artifacts: entries,
+    };
+    let mut manifest_text = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
+    manifest_text.push('\n');
+    let mut files: BTreeMap<String, String> = artifacts
+        .iter()
+        .map(|a| a.path.clone())
+        .zip(texts.iter().cloned())
+        .collect();
+    files.insert(MANIFEST.to_owned(), manifest_text);
+    files
+}
+
+/// A problem writing `out/`.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write `{path}`: {source}")]
+pub struct EmitError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EmitError + '_ {
+    move |source| EmitError {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Replaces `out` with exactly `files`. On any error `out` is left unchanged.
+pub fn write(out: &Path, files: &BTreeMap<String, String>) -> Result<(), EmitError> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = out
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let staging = parent.join(format!(".{name}.new"));
+    let previous = parent.join(format!(".{name}.old"));
+    for leftover in [&staging, &previous] {
+        if leftover.exists() {
+            std::fs::remove_dir_all(leftover).map_err(io(leftover))?;
+        }
+    }
+    let result = (|| {
+        for (path, text) in files {
+            let target = staging.join(path);
+            if let Some(dir) = target.parent() {
+                std::fs::create_dir_all(dir).map_err(io(dir))?;
+            }
+            std::fs::write(&target, text).map_err(io(&target))?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    if out.exists() {
+        std::fs::rename(out, &previous).map_err(io(out))?;
+    }
+    if let Err(source) = std::fs::rename(&staging, out) {
+        // Put the previous tree back before reporting.
+        let _ = std::fs::rename(&previous, out);
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(EmitError {
+            path: out.to_path_buf(),
+            source,
+        });
+    }
+    if previous.exists() {
+        std::fs::remove_dir_all(&previous).map_err(io(&previous))?;
+    }
+    Ok(())
+}
+
+/// How `out/` differs from what it should be.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Drift {
+    pub changed: Vec<String>,
+    pub missing: Vec<String>,
+    pub extra: Vec<String>,
+}
+
+impl Drift {
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.missing.is_empty() && self.extra.is_empty()
+    }
+}
+
+/// Compares `out` with `files` without writing anything.
+pub fn check(out: &Path, files: &BTreeMap<String, String>) -> Result<Drift, EmitError> {
+    let mut drift = Drift::default();
+    for (path, text) in files {
+        match std::fs::read_to_string(out.join(path)) {
+            Ok(existing) if &existing == text => {}
+            Ok(_) => drift.changed.push(path.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => drift.missing.push(path.clone()),
+            Err(e) => return Err(io(&out.join(path))(e)),
+        }
+    }
+    if out.is_dir() {
+        for entry in walkdir::WalkDir::new(out).sort_by_file_name() {
+            let entry = entry.map_err(|e| io(out)(e.into()))?;
+            if entry.file_type().is_file() {
+                let relative = entry.path().strip_prefix(out).unwrap_or(entry.path());
+                let relative = relative.to_string_lossy().replace('\\', "/");
+                if !files.contains_key(&relative) {
+                    drift.extra.push(relative);
+                }
+            }
+        }
+    }
+    Ok(drift)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> BTreeMap<String, String> {
+        files
+            .iter()
+            .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn write_replaces_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write(&out, &tree(&[("a/x.json", "1"), ("b/y.json", "2")])).unwrap();
+        write(&out, &tree(&[("a/x.json", "3")])).unwrap();
+        assert_eq!(std::fs::read_to_string(out.join("a/x.json")).unwrap(), "3");
+        assert!(
+            !out.join("b").exists(),
+            "artifacts of removed instances are removed"
+        );
+        assert!(check(&out, &tree(&[("a/x.json", "3")])).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_failure_mid_write_leaves_out_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write(&out, &tree(&[("a/x.json", "1")])).unwrap();
+        // `a/x.json/z.json` cannot be written after `a/x.json` is a file: the write fails midway.
+        let error = write(&out, &tree(&[("a/x.json", "2"), ("a/x.json/z.json", "3")])).unwrap_err();
+        assert!(error.path.ends_with("x.json"), "{error}");
+        assert_eq!(std::fs::read_to_string(out.join("a/x.json")).unwrap(), "1");
+        assert!(
+            !dir.path().join(".out.new").exists(),
+            "the staging tree is cleaned up"
+        );
+    }
+
+    #[test]
+    fn check_lists_drift() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write(&out, &tree(&[("a.json", "1"), ("b.json", "2")])).unwrap();
+        let drift = check(&out, &tree(&[("a.json", "9"), ("c.json", "3")])).unwrap();
+        assert_eq!(drift.changed, ["a.json"]);
+        assert_eq!(drift.missing, ["c.json"]);
+        assert_eq!(drift.extra, ["b.json"]);
+    }
+}
