@@ -83,9 +83,10 @@ pub enum RenderFailure {
 /// where the fleet overrides them.
 pub fn render(fleet: &Fleet, root: &Path) -> Result<BTreeMap<String, String>, RenderFailure> {
     let renderer = Renderer::new(&root.join("templates"))?;
-    let artifacts = plan::plan(fleet);
+    let units = plan::plan(fleet);
     let texts = renderer
-        .render_all(&artifacts)
+        .render_all(&units)
         .map_err(RenderFailure::Artifacts)?;
+    let artifacts: Vec<_> = units.into_iter().flat_map(|u| u.artifacts).collect();
     Ok(emit::files(&artifacts, &texts))
 }

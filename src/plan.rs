@@ -5,6 +5,7 @@
 //! nothing. Templates receive a [`HeritagePlan`] or a district and do no
 //! naming of their own. This stage decides, it renders nothing.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::model::{District, Fleet, Heritage, Listener, Secret, Service, Variable};
@@ -26,9 +27,17 @@ pub struct Artifact {
     pub stack: Option<String>,
     /// The input files it was made from, relative to the fleet root.
     pub sources: Vec<String>,
-    /// The template's context.
+    /// A value the template sees besides its unit's context, e.g. `task`.
     #[serde(skip)]
+    pub extra: Option<(&'static str, serde_json::Value)>,
+}
+
+/// Artifacts rendered from one context (a district's or a heritage's), which
+/// is converted for the template engine once for all of them.
+#[derive(Debug, Clone)]
+pub struct Unit {
     pub context: serde_json::Value,
+    pub artifacts: Vec<Artifact>,
 }
 
 /// Everything an app-stack template needs about one heritage.
@@ -317,94 +326,95 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
     }
 }
 
-/// Every artifact of the fleet, in a stable order.
+/// Every artifact of the fleet, grouped by context, in a stable order.
 #[must_use]
-pub fn plan(fleet: &Fleet) -> Vec<Artifact> {
-    let mut artifacts = Vec::new();
+pub fn plan(fleet: &Fleet) -> Vec<Unit> {
+    let mut units = Vec::new();
     for district in &fleet.districts {
-        let district_context = serde_json::json!({ "district": district });
-        artifacts.push(Artifact {
-            path: format!("{}/district.cfn.json", district.name),
-            kind: "cloudformation-stack",
-            template: "district.cfn.json",
-            stack: Some(district_stack(&district.name)),
-            sources: vec![district.source.clone()],
-            context: district_context,
+        units.push(Unit {
+            context: serde_json::json!({ "district": district }),
+            artifacts: vec![Artifact {
+                path: format!("{}/district.cfn.json", district.name),
+                kind: "cloudformation-stack",
+                template: "district.cfn.json",
+                stack: Some(district_stack(&district.name)),
+                sources: vec![district.source.clone()],
+                extra: None,
+            }],
         });
-        for heritage in &district.heritages {
-            let plan = heritage_plan(district, heritage);
-            let context = serde_json::json!({ "heritage": plan });
-            let dir = format!("{}/{}", district.name, heritage.name);
-            let sources = vec![district.source.clone(), heritage.source.clone()];
-            let stack = Some(plan.stack.clone());
-            let mut add = |path: String,
-                           kind,
-                           template,
-                           context: serde_json::Value,
-                           stack: Option<String>| {
-                artifacts.push(Artifact {
-                    path,
-                    kind,
-                    template,
-                    stack,
-                    sources: sources.clone(),
-                    context,
-                });
-            };
-            add(
-                format!("{dir}/app.cfn.json"),
-                "cloudformation-stack",
-                "app.cfn.json",
-                context.clone(),
-                stack.clone(),
-            );
-            add(
-                format!("{dir}/app.params.json"),
-                "cloudformation-parameters",
-                "app.params.json",
-                context.clone(),
-                stack,
-            );
-            add(
-                format!("{dir}/alb-rules.json"),
-                "alb-rules",
-                "alb-rules.json",
-                context.clone(),
-                None,
-            );
-            let tasks = plan
-                .services
-                .iter()
-                .map(|s| {
-                    (
-                        s.name.to_owned(),
-                        serde_json::json!({ "heritage": plan, "task": { "service": s } }),
-                    )
-                })
-                .chain(plan.scheduled_tasks.iter().map(|t| {
-                    (
-                        format!("schedule-{}", t.name),
-                        serde_json::json!({ "heritage": plan, "task": { "oneoff": t } }),
-                    )
-                }))
-                .chain(plan.before_deploy.iter().map(|t| {
-                    (
-                        t.name.clone(),
-                        serde_json::json!({ "heritage": plan, "task": { "oneoff": t } }),
-                    )
-                }));
-            for (name, task_context) in tasks {
-                add(
-                    format!("{dir}/task-definitions/{name}.json"),
-                    "ecs-task-definition",
-                    "task-definition.json",
-                    task_context,
-                    None,
-                );
-            }
-        }
+        units.par_extend(
+            district
+                .heritages
+                .par_iter()
+                .map(|h| heritage_unit(district, h)),
+        );
     }
-    artifacts
+    units
+}
+
+fn heritage_unit(district: &District, heritage: &Heritage) -> Unit {
+    let plan = heritage_plan(district, heritage);
+    let dir = format!("{}/{}", district.name, heritage.name);
+    let sources = vec![district.source.clone(), heritage.source.clone()];
+    let artifact = |path: String, kind, template, stack: Option<String>, extra| Artifact {
+        path,
+        kind,
+        template,
+        stack,
+        sources: sources.clone(),
+        extra,
+    };
+    let mut artifacts = vec![
+        artifact(
+            format!("{dir}/app.cfn.json"),
+            "cloudformation-stack",
+            "app.cfn.json",
+            Some(plan.stack.clone()),
+            None,
+        ),
+        artifact(
+            format!("{dir}/app.params.json"),
+            "cloudformation-parameters",
+            "app.params.json",
+            Some(plan.stack.clone()),
+            None,
+        ),
+        artifact(
+            format!("{dir}/alb-rules.json"),
+            "alb-rules",
+            "alb-rules.json",
+            None,
+            None,
+        ),
+    ];
+    let tasks = plan
+        .services
+        .iter()
+        .map(|s| (s.name.to_owned(), serde_json::json!({ "service": s })))
+        .chain(plan.scheduled_tasks.iter().map(|t| {
+            (
+                format!("schedule-{}", t.name),
+                serde_json::json!({ "oneoff": t }),
+            )
+        }))
+        .chain(
+            plan.before_deploy
+                .iter()
+                .map(|t| (t.name.clone(), serde_json::json!({ "oneoff": t }))),
+        );
+    for (name, task) in tasks {
+        artifacts.push(artifact(
+            format!("{dir}/task-definitions/{name}.json"),
+            "ecs-task-definition",
+            "task-definition.json",
+            None,
+            Some(("task", task)),
+        ));
+    }
+    Unit {
+        context: serde_json::json!({ "heritage": plan }),
+        artifacts,
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use tera::{Context, Tera};
 
-use crate::plan::Artifact;
+use crate::plan::{Artifact, Unit};
 
 /// The built-in templates, by name.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -115,10 +115,12 @@ impl Renderer {
         Ok(Self { tera, overridden })
     }
 
-    /// Renders one artifact to canonical JSON text.
-    pub fn render(&self, artifact: &Artifact) -> Result<String, RenderError> {
-        let context =
-            Context::from_serialize(&artifact.context).map_err(|e| failed(artifact, &e))?;
+    /// Renders one artifact to canonical JSON text, with `base` its unit's context.
+    pub fn render(&self, artifact: &Artifact, base: &Context) -> Result<String, RenderError> {
+        let mut context = base.clone();
+        if let Some((name, value)) = &artifact.extra {
+            context.insert(*name, value);
+        }
         let text = self
             .tera
             .render(artifact.template, &context)
@@ -145,21 +147,86 @@ impl Renderer {
         Ok(canonical(value))
     }
 
-    /// Renders every artifact in parallel; results keep the artifacts' order.
-    pub fn render_all(&self, artifacts: &[Artifact]) -> Result<Vec<String>, Vec<RenderError>> {
-        let results: Vec<_> = artifacts.par_iter().map(|a| self.render(a)).collect();
+    /// Renders every artifact of every unit in parallel; the texts keep the
+    /// order of `units` and their artifacts. A broken template is reported
+    /// once, with the number of other artifacts it broke.
+    pub fn render_all(&self, units: &[Unit]) -> Result<Vec<String>, Vec<RenderError>> {
+        let results: Vec<Result<String, RenderError>> = units
+            .par_iter()
+            .flat_map_iter(|unit| {
+                let base = Context::from_serialize(&unit.context);
+                unit.artifacts.iter().map(move |a| match &base {
+                    Ok(base) => self.render(a, base),
+                    Err(e) => Err(failed(a, e)),
+                })
+            })
+            .collect();
         let mut texts = Vec::with_capacity(results.len());
-        let mut errors = Vec::new();
+        let mut errors: Vec<(RenderError, usize)> = Vec::new();
         for result in results {
             match result {
                 Ok(text) => texts.push(text),
-                Err(e) => errors.push(e),
+                Err(e) => match errors
+                    .iter_mut()
+                    .find(|(first, _)| first.template() == e.template())
+                {
+                    Some((_, more)) => *more += 1,
+                    None => errors.push((e, 0)),
+                },
             }
         }
         if errors.is_empty() {
-            Ok(texts)
-        } else {
-            Err(errors)
+            return Ok(texts);
+        }
+        Err(errors
+            .into_iter()
+            .map(|(e, more)| if more == 0 { e } else { e.and_more(more) })
+            .collect())
+    }
+}
+
+impl RenderError {
+    fn template(&self) -> &str {
+        match self {
+            Self::Override { path, .. } => path,
+            Self::Compile { template, .. }
+            | Self::Render { template, .. }
+            | Self::Json { template, .. } => template,
+        }
+    }
+
+    /// The same error, saying how many more artifacts it broke.
+    fn and_more(self, more: usize) -> Self {
+        let note = format!(
+            " (and {more} more artifact{} from this template)",
+            if more == 1 { "" } else { "s" }
+        );
+        match self {
+            Self::Render {
+                template,
+                artifact,
+                message,
+            } => Self::Render {
+                template,
+                artifact: artifact + &note,
+                message,
+            },
+            Self::Json {
+                template,
+                artifact,
+                line,
+                column,
+                message,
+                excerpt,
+            } => Self::Json {
+                template,
+                artifact: artifact + &note,
+                line,
+                column,
+                message,
+                excerpt,
+            },
+            other => other,
         }
     }
 }
