@@ -10,9 +10,9 @@
 use std::path::Path;
 
 use rayon::prelude::*;
-use tera::{Context, Tera};
+use tera::{Context, Kwargs, State, Tera, TeraResult, Value};
 
-use crate::plan::{Artifact, Unit};
+use crate::plan::{Artifact, Unit, terraform_literal};
 
 /// The built-in templates, by name.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -30,6 +30,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/district.cfn.json"),
     ),
     (
+        "district.tf.json",
+        include_str!("../templates/district.tf.json"),
+    ),
+    ("main.tf.json", include_str!("../templates/main.tf.json")),
+    (
         "task-definition.json",
         include_str!("../templates/task-definition.json"),
     ),
@@ -41,15 +46,26 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "partials/container.ecs.json",
         include_str!("../templates/partials/container.ecs.json"),
     ),
+    (
+        "partials/container.tf.json",
+        include_str!("../templates/partials/container.tf.json"),
+    ),
 ];
 
-/// CloudFormation's top-level sections, in the order they are written.
+/// Top-level sections, in the order they are written: CloudFormation's, then
+/// Terraform's (no artifact has both).
 const SECTIONS: &[&str] = &[
     "AWSTemplateFormatVersion",
     "Description",
     "Parameters",
     "Resources",
     "Outputs",
+    "terraform",
+    "variable",
+    "data",
+    "locals",
+    "resource",
+    "output",
 ];
 
 /// A template that could not be compiled or rendered.
@@ -92,6 +108,7 @@ impl Renderer {
         let mut tera = Tera::new();
         tera.autoescape_on(Vec::<&str>::new());
         tera.register_filter("json_encode", tera_contrib::json::json_encode);
+        tera.register_filter("terraform_escape", terraform_escape);
         let mut templates = Vec::new();
         let mut overridden = Vec::new();
         for (name, builtin) in TEMPLATES {
@@ -231,6 +248,30 @@ impl RenderError {
     }
 }
 
+/// The `terraform_escape` filter: every string in a value, at any depth, with
+/// Terraform's template sequences escaped (`${` → `$${`, `%{` → `%%{`), so a
+/// value from an instance file reaches AWS exactly as written.
+/// Use it before `json_encode` for every user-written value in a `*.tf.json`.
+fn terraform_escape(value: &Value, _: Kwargs, _: &State) -> TeraResult<Value> {
+    let json = serde_json::to_value(value)
+        .map_err(|e| tera::Error::message(format!("cannot escape value: {e}")))?;
+    Ok(Value::from_serializable(&escape_json(json)))
+}
+
+fn escape_json(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match value {
+        Json::String(s) => Json::String(terraform_literal(&s)),
+        Json::Array(items) => Json::Array(items.into_iter().map(escape_json).collect()),
+        Json::Object(map) => Json::Object(
+            map.into_iter()
+                .map(|(k, v)| (terraform_literal(&k), escape_json(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 fn failed(artifact: &Artifact, error: &dyn std::error::Error) -> RenderError {
     RenderError::Render {
         template: artifact.template.to_owned(),
@@ -262,7 +303,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     message
 }
 
-/// Sorted keys everywhere, CloudFormation sections first; 2-space indent; final newline.
+/// Sorted keys everywhere, CloudFormation or Terraform sections first; 2-space indent; final newline.
 #[must_use]
 pub fn canonical(value: serde_json::Value) -> String {
     let mut value = sort_keys(value);
@@ -302,6 +343,14 @@ fn sort_keys(value: serde_json::Value) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terraform_escape_reaches_every_string() {
+        assert_eq!(
+            escape_json(serde_json::json!({"k": ["${x}", 1], "${y}": true})),
+            serde_json::json!({"k": ["$${x}", 1], "$${y}": true})
+        );
+    }
 
     #[test]
     fn canonical_orders_sections_then_keys() {

@@ -5,9 +5,11 @@
 //! - `build`: artifacts of the example and golden fleets, determinism, atomic writes.
 //! - `cli`: commands, flags and exit codes.
 //! - `schema`: the committed schemas are what the code generates.
+//! - `terraform`: the Terraform configurations, their listing and escaping.
 
 mod build;
 mod cli;
 mod schema;
 mod support;
+mod terraform;
 mod validate;

@@ -1,0 +1,67 @@
+//! The Terraform configurations: one per district and heritage, listed in the
+//! manifest, with text from instance files kept literal.
+
+use crate::support::{Fleet, repo};
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn every_district_and_heritage_has_a_terraform_configuration() {
+    let manifest = read_json(&repo().join("out/manifest.json"));
+    let mut configurations: Vec<&str> = manifest["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "terraform-configuration")
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    configurations.sort_unstable();
+    assert_eq!(
+        configurations,
+        [
+            "mstdn/bcn-users/main.tf.json",
+            "mstdn/cat-lovers/main.tf.json",
+            "mstdn/district.tf.json"
+        ]
+    );
+}
+
+#[test]
+fn instance_text_stays_literal_in_terraform() {
+    let fleet = Fleet::new().file(
+        "instances/mstdn/app.yml",
+        "\
+environments:
+  production:
+    name: app
+    image_name: example/app
+    image_tag: v1
+    environment:
+      GREETING: hello ${USER} 100%{x}
+    services:
+      - name: worker
+        cpu: 128
+        memory: 256
+        command: [echo, '${HOME}']
+",
+    );
+    let output = fleet.run(&["build"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let main = read_json(&fleet.path().join("out/mstdn/app/main.tf.json"));
+    let container = &main["locals"]["container_worker"];
+    assert_eq!(
+        container["command"],
+        serde_json::json!(["echo", "$${HOME}"])
+    );
+    assert_eq!(
+        container["environment"][0]["value"],
+        "hello $${USER} 100%%{x}"
+    );
+    assert_eq!(container["image"], "${var.image}");
+    // CloudFormation takes the same text as written.
+    let app = std::fs::read_to_string(fleet.path().join("out/mstdn/app/app.cfn.json")).unwrap();
+    assert!(app.contains("\"hello ${USER} 100%{x}\""), "{app}");
+}
