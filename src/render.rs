@@ -21,6 +21,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "app.params.json",
         include_str!("../templates/app.params.json"),
     ),
+    ("data.cfn.json", include_str!("../templates/data.cfn.json")),
     (
         "alb-rules.json",
         include_str!("../templates/alb-rules.json"),
