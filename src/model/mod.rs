@@ -7,6 +7,7 @@
 
 pub mod command;
 pub mod priority;
+pub mod rules;
 
 use std::collections::BTreeMap;
 
@@ -284,7 +285,8 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
             }
         }
         district.heritages.sort_by(|a, b| a.name.cmp(&b.name));
-        diagnostics.extend(check_assigned_priorities(&district, &spans));
+        let sites = rule_sites(&district, &spans);
+        diagnostics.extend(rules::check(&district, &sites));
         districts.push(district);
     }
     districts.sort_by(|a, b| a.name.cmp(&b.name));
@@ -583,56 +585,26 @@ fn slug(text: &str) -> String {
     }
 }
 
-fn check_assigned_priorities(district: &District, spans: &[ListenerSpans]) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    let mut taken: BTreeMap<(&str, u32), (&str, &str, &Span, bool)> = BTreeMap::new();
-    let span_of = |heritage: &str, service: &str, index: usize| {
-        spans
-            .iter()
-            .find(|(h, _)| h == heritage)
-            .and_then(|(_, services)| services.iter().find(|(s, _)| s == service))
-            .and_then(|(_, listeners)| listeners.get(index))
-    };
+/// Every listener rule of a district with where it was written.
+fn rule_sites<'a>(district: &'a District, spans: &[ListenerSpans]) -> Vec<rules::Site<'a>> {
+    let mut sites = Vec::new();
     for heritage in &district.heritages {
+        let Some((_, services)) = spans.iter().find(|(h, _)| *h == heritage.name) else {
+            continue;
+        };
         for service in &heritage.services {
-            for (i, listener) in service.listeners.iter().enumerate() {
-                let Some(span) = span_of(&heritage.name, &service.name, i) else {
-                    continue;
-                };
-                let slot = (listener.endpoint.as_str(), listener.priority);
-                match taken.get(&slot) {
-                    // Two explicit priorities are reported by the fleet check already.
-                    Some((h, s, first, first_assigned))
-                        if listener.priority_assigned || *first_assigned =>
-                    {
-                        out.push(
-                            Diagnostic::error(
-                                "priority-conflict",
-                                format!(
-                                    "rule priority {} of `{}`/`{}` on endpoint `{}` is also taken by `{h}`/`{s}`",
-                                    listener.priority, heritage.name, service.name, listener.endpoint
-                                ),
-                            )
-                            .at(span.clone(), if listener.priority_assigned { "assigned from names" } else { "set here" })
-                            .also((*first).clone(), "taken here")
-                            .help("set `rule_priority` on one of the two listeners (below 1000 never collides with assigned ones)"),
-                        );
-                    }
-                    Some(_) => {}
-                    None => {
-                        taken.insert(
-                            slot,
-                            (
-                                &heritage.name,
-                                &service.name,
-                                span,
-                                listener.priority_assigned,
-                            ),
-                        );
-                    }
-                }
+            let Some((_, listeners)) = services.iter().find(|(s, _)| *s == service.name) else {
+                continue;
+            };
+            for (listener, span) in service.listeners.iter().zip(listeners) {
+                sites.push(rules::Site {
+                    heritage,
+                    service,
+                    listener,
+                    span: span.clone(),
+                });
             }
         }
     }
-    out
+    sites
 }
