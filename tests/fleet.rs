@@ -199,14 +199,14 @@ fn secret_values(value: &serde_json::Value, key: &str, env: bool, found: &mut Ve
             for (k, v) in map {
                 match name {
                     Some(name) if k.eq_ignore_ascii_case("value") => {
-                        secret_values(v, name, true, found)
+                        secret_values(v, name, true, found);
                     }
                     _ => secret_values(v, k, false, found),
                 }
             }
         }
         serde_json::Value::Array(items) => {
-            items.iter().for_each(|v| secret_values(v, key, env, found))
+            items.iter().for_each(|v| secret_values(v, key, env, found));
         }
         serde_json::Value::String(s) => {
             let upper = key.to_ascii_uppercase();
