@@ -206,7 +206,9 @@ fn secret_values(value: &serde_json::Value, key: &str, env: bool, found: &mut Ve
             }
         }
         serde_json::Value::Array(items) => {
-            items.iter().for_each(|v| secret_values(v, key, env, found));
+            for v in items {
+                secret_values(v, key, env, found);
+            }
         }
         serde_json::Value::String(s) => {
             let upper = key.to_ascii_uppercase();
