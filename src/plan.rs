@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::model::{District, Fleet, Heritage, Listener, Secret, Service, Variable};
+use crate::model::{
+    Autoscaling, Bucket, Cache, Database, District, Fleet, Heritage, Listener, Secret, Service,
+};
+use crate::schema::DatabaseEngine;
 use crate::schema::LaunchType;
 
 /// Days the app stack's log group keeps container logs.
@@ -54,8 +57,13 @@ pub struct HeritagePlan<'a> {
     pub image: &'a str,
     pub log_group: String,
     pub log_retention_days: u32,
-    pub environment: &'a [Variable],
-    pub secrets: Vec<SecretPlan<'a>>,
+    /// The data stack: log group, roles and stateful resources.
+    pub data: DataPlan<'a>,
+    /// Plain variables: the file's, then the data stack's connection values
+    /// (a variable the file sets itself wins).
+    pub environment: Vec<EnvPlan>,
+    /// Variables ECS reads from SSM or Secrets Manager at start.
+    pub secrets: Vec<EnvPlan>,
     /// What the execution role may read: SSM parameter ARNs and Secrets
     /// Manager ARNs, in `Fn::Sub` syntax.
     pub ssm_parameters: Vec<String>,
@@ -153,10 +161,95 @@ pub struct DistrictRef<'a> {
     pub export_prefix: String,
 }
 
+/// One environment variable or secret of the containers: a literal value, or
+/// a value exported by the data stack.
 #[derive(Debug, Clone, Serialize)]
-pub struct SecretPlan<'a> {
-    pub name: &'a str,
-    pub value_from: &'a str,
+pub struct EnvPlan {
+    pub name: String,
+    /// The literal value (for secrets: the parameter name or ARN).
+    pub value: Option<String>,
+    /// The export holding the value, for `Fn::ImportValue`.
+    pub import: Option<String>,
+    /// Appended to the imported value (`:password::` picks a secret's key).
+    pub suffix: String,
+    /// The `${…}` placeholder standalone task definitions carry instead.
+    pub placeholder: Option<String>,
+    /// The same value in a Terraform configuration: a template reading the
+    /// data resource's attribute, suffix included.
+    pub terraform: Option<String>,
+}
+
+impl EnvPlan {
+    fn literal(name: &str, value: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            value: Some(value.to_owned()),
+            import: None,
+            suffix: String::new(),
+            placeholder: None,
+            terraform: None,
+        }
+    }
+}
+
+/// The heritage's data stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataPlan<'a> {
+    pub stack: String,
+    /// Prefix of its export names: `<district>-<heritage>-`.
+    pub export_prefix: String,
+    pub database: Option<DatabasePlan<'a>>,
+    pub cache: Option<CachePlan<'a>>,
+    pub buckets: Vec<BucketPlan<'a>>,
+    pub repositories: Vec<RepositoryPlan>,
+    /// Every output of the data stack, by key (exported as prefix + key).
+    pub outputs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabasePlan<'a> {
+    /// The DB instance identifier: ≤ 63 characters, starting with a letter.
+    pub identifier: String,
+    /// The snapshot taken when the database is deleted (Terraform needs a name).
+    pub final_snapshot: String,
+    pub engine: &'static str,
+    #[serde(flatten)]
+    pub database: &'a Database,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CachePlan<'a> {
+    /// The replication group id: ≤ 40 characters, starting with a letter.
+    pub id: String,
+    /// The snapshot taken when the cache is deleted (Terraform needs a name).
+    pub final_snapshot: String,
+    #[serde(flatten)]
+    pub cache: &'a Cache,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BucketPlan<'a> {
+    /// Logical id, e.g. `BucketMedia`; also the output key of its name.
+    pub id: String,
+    /// Terraform resource name, e.g. `media`.
+    pub tf: String,
+    /// Without a fixed name, Terraform names the bucket with this prefix and
+    /// a unique suffix (CloudFormation derives one from the stack).
+    pub name_prefix: String,
+    /// The variable its name is given to the containers in.
+    pub variable: String,
+    #[serde(flatten)]
+    pub bucket: &'a Bucket,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepositoryPlan {
+    pub id: String,
+    /// Terraform resource name, e.g. `mastodon`.
+    pub tf: String,
+    pub repository_name: String,
+    /// The ECR lifecycle policy, as the JSON text ECR expects.
+    pub lifecycle_policy: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -175,6 +268,7 @@ pub struct ServicePlan<'a> {
     pub command: Option<&'a [String]>,
     pub port: Option<u16>,
     pub desired_count: u32,
+    pub autoscaling: Option<&'a Autoscaling>,
     pub listeners: Vec<ListenerPlan<'a>>,
 }
 
@@ -263,6 +357,53 @@ pub fn listener_variable(endpoint: &str) -> String {
         "https_listener_arn_{}",
         terraform_name(endpoint).trim_start_matches('_')
     )
+}
+
+/// `name` if it fits in `max` characters, else its start and a hash of the
+/// whole, so long names stay unique and stable.
+#[must_use]
+pub fn shorten(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_owned();
+    }
+    let hash = crate::emit::sha256(name);
+    let keep = name[..max - 9].trim_end_matches('-');
+    format!("{keep}-{}", &hash[..8])
+}
+
+/// An AWS identifier from a name: starts with a letter, no double or
+/// trailing hyphens, at most `max` characters.
+fn identifier(name: &str, max: usize) -> String {
+    let mut id = name.to_ascii_lowercase();
+    while id.contains("--") {
+        id = id.replace("--", "-");
+    }
+    if !id.starts_with(|c: char| c.is_ascii_lowercase()) {
+        id = format!("x-{id}");
+    }
+    shorten(&id, max)
+}
+
+/// A bucket name prefix for Terraform's `bucket_prefix` (at most 37
+/// characters): `<district>-<heritage>-<bucket>-` in the characters S3 allows.
+fn bucket_prefix(base: &str, bucket: &str) -> String {
+    let name: String = format!("{base}-{bucket}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{}-", identifier(name.trim_matches('-'), 36))
+}
+
+/// The data stack's name.
+#[must_use]
+pub fn data_stack(district: &str, heritage: &str) -> String {
+    format!("{district}-{heritage}-data")
 }
 
 /// The app stack's name.
@@ -412,8 +553,188 @@ fn service_plan<'a>(
         command: service.command.as_deref(),
         port: service.port,
         desired_count: service.desired_count,
+        autoscaling: service.autoscaling.as_ref(),
         listeners,
     }
+}
+
+fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
+    let resources = &heritage.resources;
+    let base = format!("{}-{}", district.name, heritage.name);
+    let mut outputs: Vec<String> = ["ExecutionRoleArn", "TaskRoleArn", "LogGroupName"]
+        .map(String::from)
+        .to_vec();
+    let database = resources.database.as_ref().map(|database| {
+        outputs.extend(["DbHost", "DbPort", "DbSecretArn"].map(String::from));
+        let identifier = identifier(&base, 63);
+        DatabasePlan {
+            final_snapshot: format!("{identifier}-final"),
+            identifier,
+            engine: match database.engine {
+                DatabaseEngine::Postgres => "postgres",
+                DatabaseEngine::Mysql => "mysql",
+            },
+            database,
+        }
+    });
+    let cache = resources.cache.as_ref().map(|cache| {
+        outputs.extend(["RedisHost", "RedisPort"].map(String::from));
+        let id = identifier(&base, 40);
+        CachePlan {
+            final_snapshot: format!("{id}-final"),
+            id,
+            cache,
+        }
+    });
+    let buckets = resources
+        .buckets
+        .iter()
+        .map(|bucket| BucketPlan {
+            id: format!("Bucket{}", logical_id(&bucket.name)),
+            tf: terraform_name(&bucket.name),
+            name_prefix: bucket_prefix(&base, &bucket.name),
+            variable: format!("S3_BUCKET_{}", shout(&bucket.name)),
+            bucket,
+        })
+        .collect::<Vec<_>>();
+    let repositories = resources
+        .repositories
+        .iter()
+        .map(|repository| RepositoryPlan {
+            id: format!("Repository{}", logical_id(&repository.name)),
+            tf: terraform_name(&repository.name),
+            repository_name: shorten(&format!("{base}/{}", repository.name).to_ascii_lowercase(), 256),
+            lifecycle_policy: serde_json::json!({
+                "rules": [{
+                    "rulePriority": 1,
+                    "description": format!("expire untagged images after {} days", repository.untagged_expire_days),
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": repository.untagged_expire_days,
+                    },
+                    "action": {"type": "expire"},
+                }]
+            })
+            .to_string(),
+        })
+        .collect::<Vec<_>>();
+    outputs.extend(buckets.iter().map(|b| b.id.clone()));
+    outputs.extend(repositories.iter().map(|r| format!("{}Uri", r.id)));
+    DataPlan {
+        stack: data_stack(&district.name, &heritage.name),
+        export_prefix: format!("{base}-"),
+        database,
+        cache,
+        buckets,
+        repositories,
+        outputs,
+    }
+}
+
+/// The containers' variables: the file's plain values and secrets, then the
+/// data stack's connection values unless the file sets the same name.
+fn environment(
+    region: &str,
+    heritage: &Heritage,
+    data: &DataPlan<'_>,
+) -> (Vec<EnvPlan>, Vec<EnvPlan>) {
+    let mut plain: Vec<EnvPlan> = heritage
+        .environment
+        .iter()
+        .map(|v| EnvPlan::literal(&v.name, &v.value))
+        .collect();
+    let mut secrets: Vec<EnvPlan> = heritage
+        .secrets
+        .iter()
+        .map(|s| EnvPlan::literal(&s.name, &s.value_from))
+        .collect();
+    // `terraform` is the expression of the same value; container variables
+    // are strings, so numbers go through `tostring`.
+    let imported = |name: &str, key: &str, suffix: &str, terraform: &str| EnvPlan {
+        name: name.to_owned(),
+        value: None,
+        import: Some(format!("{}{key}", data.export_prefix)),
+        suffix: suffix.to_owned(),
+        placeholder: Some(format!("${{{}}}{suffix}", shout_key(key))),
+        terraform: Some(format!("${{{terraform}}}{suffix}")),
+    };
+    let mut connection = Vec::new();
+    let mut connection_secrets = Vec::new();
+    if let Some(database) = &data.database {
+        connection.push(imported(
+            "DB_HOST",
+            "DbHost",
+            "",
+            "aws_db_instance.this.address",
+        ));
+        connection.push(imported(
+            "DB_PORT",
+            "DbPort",
+            "",
+            "tostring(aws_db_instance.this.port)",
+        ));
+        connection.push(EnvPlan::literal("DB_NAME", &database.database.name));
+        connection.push(EnvPlan::literal("DB_USER", &database.database.user));
+        connection_secrets.push(imported(
+            "DB_PASS",
+            "DbSecretArn",
+            ":password::",
+            "aws_db_instance.this.master_user_secret[0].secret_arn",
+        ));
+    }
+    if data.cache.is_some() {
+        connection.push(imported(
+            "REDIS_HOST",
+            "RedisHost",
+            "",
+            "aws_elasticache_replication_group.this.primary_endpoint_address",
+        ));
+        connection.push(imported(
+            "REDIS_PORT",
+            "RedisPort",
+            "",
+            "tostring(aws_elasticache_replication_group.this.port)",
+        ));
+    }
+    for (i, bucket) in data.buckets.iter().enumerate() {
+        let name = format!("aws_s3_bucket.{}.bucket", bucket.tf);
+        if i == 0 {
+            connection.push(imported("S3_BUCKET", &bucket.id, "", &name));
+        }
+        connection.push(imported(&bucket.variable, &bucket.id, "", &name));
+    }
+    if !data.buckets.is_empty() {
+        connection.push(EnvPlan::literal("S3_REGION", region));
+    }
+    let taken = |list: &[EnvPlan], other: &[EnvPlan], name: &str| {
+        list.iter().chain(other).any(|v| v.name == name)
+    };
+    for v in connection {
+        if !taken(&plain, &secrets, &v.name) {
+            plain.push(v);
+        }
+    }
+    for v in connection_secrets {
+        if !taken(&plain, &secrets, &v.name) {
+            secrets.push(v);
+        }
+    }
+    (plain, secrets)
+}
+
+/// `DbSecretArn` → `DB_SECRET_ARN`: placeholders are the data stack's output keys, shouted.
+#[must_use]
+pub fn shout_key(key: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in key.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 /// The plan of one heritage's app stack.
@@ -431,6 +752,8 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         .collect();
     let (ssm_parameters, secret_arns) = secret_resources(&heritage.secrets, &CLOUDFORMATION_ARNS);
     let (tf_ssm_parameters, tf_secret_arns) = secret_resources(&heritage.secrets, &TERRAFORM_ARNS);
+    let data = data_plan(district, heritage);
+    let (environment, secrets) = environment(&district.region, heritage, &data);
     let scheduled_tasks: Vec<TaskPlan> = heritage
         .scheduled_tasks
         .iter()
@@ -494,15 +817,9 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         image: &heritage.image,
         log_group: format!("/berth/{}/{}", district.name, heritage.name),
         log_retention_days: LOG_RETENTION_DAYS,
-        environment: &heritage.environment,
-        secrets: heritage
-            .secrets
-            .iter()
-            .map(|s| SecretPlan {
-                name: &s.name,
-                value_from: &s.value_from,
-            })
-            .collect(),
+        data,
+        environment,
+        secrets,
         ssm_parameters,
         secret_arns,
         services,
@@ -607,6 +924,20 @@ fn heritage_unit(district: &District, heritage: &Heritage) -> Unit {
     };
     let mut artifacts = vec![
         artifact(
+            format!("{dir}/data.tf.json"),
+            "terraform-configuration",
+            "data.tf.json",
+            None,
+            None,
+        ),
+        artifact(
+            format!("{dir}/data.cfn.json"),
+            "cloudformation-stack",
+            "data.cfn.json",
+            Some(plan.data.stack.clone()),
+            None,
+        ),
+        artifact(
             format!("{dir}/app.cfn.json"),
             "cloudformation-stack",
             "app.cfn.json",
@@ -696,6 +1027,17 @@ mod tests {
         assert_eq!(terraform_literal("plain $HOME %s"), "plain $HOME %s");
         assert_eq!(terraform_literal("${A} and %{if}"), "$${A} and %%{if}");
         assert_eq!(terraform_literal("$${A}"), "$$${A}");
+    }
+
+    #[test]
+    fn bucket_prefixes_fit_s3() {
+        assert_eq!(
+            bucket_prefix("mstdn-bcn-users", "media"),
+            "mstdn-bcn-users-media-"
+        );
+        assert_eq!(bucket_prefix("d-h", "Big_Files"), "d-h-big-files-");
+        let long = bucket_prefix("a-very-long-district-name-and-heritage", "uploads");
+        assert!(long.len() <= 37 && long.ends_with('-'), "{long}");
     }
 
     #[test]

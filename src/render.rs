@@ -21,6 +21,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "app.params.json",
         include_str!("../templates/app.params.json"),
     ),
+    ("data.cfn.json", include_str!("../templates/data.cfn.json")),
+    ("data.tf.json", include_str!("../templates/data.tf.json")),
     (
         "alb-rules.json",
         include_str!("../templates/alb-rules.json"),
@@ -142,25 +144,29 @@ impl Renderer {
             .tera
             .render(artifact.template, &context)
             .map_err(|e| failed(artifact, &e))?;
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            let line = e.line();
-            let excerpt = text
-                .lines()
-                .enumerate()
-                .skip(line.saturating_sub(3))
-                .take(5)
-                .map(|(i, l)| format!("{:>5} | {l}", i + 1))
-                .collect::<Vec<_>>()
-                .join("\n");
-            RenderError::Json {
-                template: artifact.template.to_owned(),
-                artifact: artifact.path.clone(),
-                line,
-                column: e.column(),
-                message: e.to_string(),
-                excerpt,
-            }
-        })?;
+        // serde_json keeps the last of two equal keys; a template that writes
+        // a key twice (two resources of one name) must fail instead.
+        let value: serde_json::Value = unique_keys(&text)
+            .and_then(|()| serde_json::from_str(&text))
+            .map_err(|e| {
+                let line = e.line();
+                let excerpt = text
+                    .lines()
+                    .enumerate()
+                    .skip(line.saturating_sub(3))
+                    .take(5)
+                    .map(|(i, l)| format!("{:>5} | {l}", i + 1))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                RenderError::Json {
+                    template: artifact.template.to_owned(),
+                    artifact: artifact.path.clone(),
+                    line,
+                    column: e.column(),
+                    message: e.to_string(),
+                    excerpt,
+                }
+            })?;
         Ok(canonical(value))
     }
 
@@ -246,6 +252,61 @@ impl RenderError {
             other => other,
         }
     }
+}
+
+/// Fails on the first JSON object that has a key twice, at that key.
+fn unique_keys(text: &str) -> Result<(), serde_json::Error> {
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+
+    struct Unique;
+
+    impl<'de> Deserialize<'de> for Unique {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(Unique)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Unique {
+        type Value = Unique;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_unit<E>(self) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+            while seq.next_element::<Unique>()?.is_some() {}
+            Ok(Unique)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+            let mut seen = std::collections::BTreeSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key.clone()) {
+                    return Err(A::Error::custom(format!("duplicate key `{key}`")));
+                }
+                map.next_value::<Unique>()?;
+            }
+            Ok(Unique)
+        }
+    }
+
+    serde_json::from_str::<Unique>(text).map(|_| ())
 }
 
 /// The `terraform_escape` filter: every string in a value, at any depth, with
@@ -343,6 +404,17 @@ fn sort_keys(value: serde_json::Value) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_written_twice_is_an_error() {
+        assert!(unique_keys(r#"{"a": {"x": 1, "y": [{"x": 1}]}, "b": 2}"#).is_ok());
+        let error = unique_keys("{\"resource\": {\n  \"a\": 1,\n  \"a\": 2\n}}").unwrap_err();
+        assert_eq!(error.line(), 3);
+        assert!(
+            error.to_string().starts_with("duplicate key `a`"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn terraform_escape_reaches_every_string() {

@@ -4,11 +4,13 @@
 //! - `validate`: golden tests of every diagnostic berth reports, as a user sees it.
 //! - `build`: artifacts of the example and golden fleets, determinism, atomic writes.
 //! - `cli`: commands, flags and exit codes.
+//! - `fleet`: rules across instances, name limits, data stacks, secrets.
 //! - `schema`: the committed schemas are what the code generates.
 //! - `terraform`: the Terraform configurations, their listing and escaping.
 
 mod build;
 mod cli;
+mod fleet;
 mod schema;
 mod support;
 mod terraform;

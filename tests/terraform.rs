@@ -22,7 +22,9 @@ fn every_district_and_heritage_has_a_terraform_configuration() {
     assert_eq!(
         configurations,
         [
+            "mstdn/bcn-users/data.tf.json",
             "mstdn/bcn-users/main.tf.json",
+            "mstdn/cat-lovers/data.tf.json",
             "mstdn/cat-lovers/main.tf.json",
             "mstdn/district.tf.json"
         ]
