@@ -7,10 +7,12 @@
 //! - `fleet`: rules across instances, name limits, data stacks, secrets.
 //! - `schema`: the committed schemas are what the code generates.
 //! - `terraform`: the Terraform configurations, their listing and escaping.
+//! - `provider_schema`: every Terraform resource against the AWS provider's argument schema.
 
 mod build;
 mod cli;
 mod fleet;
+mod provider_schema;
 mod schema;
 mod support;
 mod terraform;
