@@ -8,10 +8,12 @@
 //! - `schema`: the committed schemas are what the code generates.
 //! - `terraform`: the Terraform configurations, their listing and escaping.
 //! - `provider_schema`: every Terraform resource against the AWS provider's argument schema.
+//! - `parity`: CloudFormation and Terraform artifacts describe the same infrastructure.
 
 mod build;
 mod cli;
 mod fleet;
+mod parity;
 mod provider_schema;
 mod schema;
 mod support;

@@ -67,3 +67,56 @@ environments:
     let app = std::fs::read_to_string(fleet.path().join("out/mstdn/app/app.cfn.json")).unwrap();
     assert!(app.contains("\"hello ${USER} 100%{x}\""), "{app}");
 }
+
+/// Each heritage variable without a default is a district output of the same
+/// name and shape, so `module.<district>.<name>` wires it.
+#[test]
+fn heritage_variables_are_district_outputs() {
+    let mut outs = vec![repo().join("out")];
+    for entry in std::fs::read_dir(repo().join("tests/fixtures")).unwrap() {
+        outs.push(entry.unwrap().path().join("out"));
+    }
+    let mut wired = 0;
+    for out in outs {
+        for district in std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()) {
+            if !district.join("district.tf.json").exists() {
+                continue;
+            }
+            let outputs = read_json(&district.join("district.tf.json"))["output"].clone();
+            for heritage in std::fs::read_dir(&district)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+            {
+                if !heritage.join("main.tf.json").exists() {
+                    continue;
+                }
+                let main = read_json(&heritage.join("main.tf.json"));
+                for (name, variable) in main["variable"].as_object().unwrap() {
+                    assert!(
+                        variable["description"].is_string() && variable["type"].is_string(),
+                        "{}: variable {name} needs a type and a description",
+                        heritage.display()
+                    );
+                    if variable.get("default").is_some() {
+                        continue;
+                    }
+                    let output = &outputs[name];
+                    assert!(
+                        output.is_object(),
+                        "{}: variable {name} has no district output",
+                        heritage.display()
+                    );
+                    let list = output["value"].is_array();
+                    assert_eq!(
+                        list,
+                        variable["type"] == "list(string)",
+                        "{}: {name}",
+                        heritage.display()
+                    );
+                    wired += 1;
+                }
+            }
+        }
+    }
+    assert!(wired >= 30, "wired only {wired} variables");
+}
