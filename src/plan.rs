@@ -875,24 +875,27 @@ pub fn district_terraform(district: &District) -> DistrictTerraform {
 pub fn plan(fleet: &Fleet) -> Vec<Unit> {
     let mut units = Vec::new();
     for district in &fleet.districts {
-        let artifacts = vec![
-            Artifact {
+        let mut artifacts = Vec::new();
+        if district.targets.cloudformation {
+            artifacts.push(Artifact {
                 path: format!("{}/district.cfn.json", district.name),
                 kind: "cloudformation-stack",
                 template: "district.cfn.json",
                 stack: Some(district_stack(&district.name)),
                 sources: vec![district.source.clone()],
                 extra: None,
-            },
-            Artifact {
+            });
+        }
+        if district.targets.terraform {
+            artifacts.push(Artifact {
                 path: format!("{}/district.tf.json", district.name),
                 kind: "terraform-configuration",
                 template: "district.tf.json",
                 stack: None,
                 sources: vec![district.source.clone()],
                 extra: None,
-            },
-        ];
+            });
+        }
         units.push(Unit {
             context: serde_json::json!({
                 "district": district,
@@ -922,50 +925,48 @@ fn heritage_unit(district: &District, heritage: &Heritage) -> Unit {
         sources: sources.clone(),
         extra,
     };
-    let mut artifacts = vec![
-        artifact(
-            format!("{dir}/data.tf.json"),
-            "terraform-configuration",
-            "data.tf.json",
-            None,
-            None,
-        ),
-        artifact(
+    let mut artifacts = Vec::new();
+    if district.targets.cloudformation {
+        artifacts.push(artifact(
             format!("{dir}/data.cfn.json"),
             "cloudformation-stack",
             "data.cfn.json",
             Some(plan.data.stack.clone()),
             None,
-        ),
-        artifact(
+        ));
+        artifacts.push(artifact(
             format!("{dir}/app.cfn.json"),
             "cloudformation-stack",
             "app.cfn.json",
             Some(plan.stack.clone()),
             None,
-        ),
-        artifact(
+        ));
+        artifacts.push(artifact(
             format!("{dir}/app.params.json"),
             "cloudformation-parameters",
             "app.params.json",
             Some(plan.stack.clone()),
             None,
-        ),
-        artifact(
-            format!("{dir}/main.tf.json"),
-            "terraform-configuration",
-            "main.tf.json",
-            None,
-            None,
-        ),
-        artifact(
-            format!("{dir}/alb-rules.json"),
-            "alb-rules",
-            "alb-rules.json",
-            None,
-            None,
-        ),
-    ];
+        ));
+    }
+    if district.targets.terraform {
+        for template in ["main.tf.json", "data.tf.json"] {
+            artifacts.push(artifact(
+                format!("{dir}/{template}"),
+                "terraform-configuration",
+                template,
+                None,
+                None,
+            ));
+        }
+    }
+    artifacts.push(artifact(
+        format!("{dir}/alb-rules.json"),
+        "alb-rules",
+        "alb-rules.json",
+        None,
+        None,
+    ));
     let tasks = plan
         .services
         .iter()

@@ -345,6 +345,17 @@ pub struct DistrictFile {
     /// Named load balancers, each with an HTTPS listener.
     #[serde(default)]
     pub endpoints: IndexMap<String, Endpoint>,
+    /// Which artifacts to build for the district and its heritages: `cloudformation`, `terraform`, or both (the default).
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub targets: Option<Vec<Target>>,
+}
+
+/// A kind of infrastructure-as-code artifact berth writes: `cloudformation` or `terraform`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Cloudformation,
+    Terraform,
 }
 
 /// The district's VPC.

@@ -120,3 +120,79 @@ fn heritage_variables_are_district_outputs() {
     }
     assert!(wired >= 30, "wired only {wired} variables");
 }
+
+/// The artifact paths a fleet with `targets` in its district file builds.
+fn built_with_targets(targets: &str) -> Vec<String> {
+    let fleet = Fleet::new()
+        .file(
+            "instances/mstdn/district.yml",
+            &format!("{}targets: {targets}\n", crate::support::DISTRICT),
+        )
+        .file("instances/mstdn/app.yml", crate::validate::TUTORIAL);
+    let output = fleet.run(&["build"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let mut paths: Vec<String> = crate::support::read_tree(&fleet.path().join("out"))
+        .into_keys()
+        .filter(|p| !p.contains("task-definitions/"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn targets_choose_the_artifacts_of_a_district() {
+    let both = [
+        "manifest.json",
+        "mstdn/bcn-users/alb-rules.json",
+        "mstdn/bcn-users/app.cfn.json",
+        "mstdn/bcn-users/app.params.json",
+        "mstdn/bcn-users/data.cfn.json",
+        "mstdn/bcn-users/data.tf.json",
+        "mstdn/bcn-users/main.tf.json",
+        "mstdn/district.cfn.json",
+        "mstdn/district.tf.json",
+    ];
+    assert_eq!(built_with_targets("[cloudformation, terraform]"), both);
+    assert_eq!(
+        built_with_targets("[terraform]"),
+        [
+            "manifest.json",
+            "mstdn/bcn-users/alb-rules.json",
+            "mstdn/bcn-users/data.tf.json",
+            "mstdn/bcn-users/main.tf.json",
+            "mstdn/district.tf.json",
+        ]
+    );
+    assert_eq!(
+        built_with_targets("[cloudformation]"),
+        [
+            "manifest.json",
+            "mstdn/bcn-users/alb-rules.json",
+            "mstdn/bcn-users/app.cfn.json",
+            "mstdn/bcn-users/app.params.json",
+            "mstdn/bcn-users/data.cfn.json",
+            "mstdn/district.cfn.json",
+        ]
+    );
+}
+
+#[test]
+fn targets_must_be_known_and_not_empty() {
+    let output = Fleet::new()
+        .file(
+            "instances/mstdn/district.yml",
+            &format!(
+                "{}targets: [terraform, terraforn]\n",
+                crate::support::DISTRICT
+            ),
+        )
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+    let output = Fleet::new()
+        .file(
+            "instances/mstdn/district.yml",
+            &format!("{}targets: []\n", crate::support::DISTRICT),
+        )
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}

@@ -18,7 +18,7 @@ use crate::check::{Checked, CheckedFleet};
 use crate::diagnostic::{Diagnostic, Sources, Span};
 use crate::schema::{
     self, ConditionType, DatabaseEngine, EnvironmentVars, InstanceFile, LaunchType, NatKind,
-    PlainValue, ServiceType,
+    PlainValue, ServiceType, Target,
 };
 use priority::Specificity;
 
@@ -56,7 +56,31 @@ pub struct District {
     pub network: Network,
     pub cluster: Cluster,
     pub endpoints: Vec<Endpoint>,
+    /// Which kinds of artifacts are built for the district and its heritages.
+    pub targets: Targets,
     pub heritages: Vec<Heritage>,
+}
+
+/// The artifact kinds a district chose (`targets:`); both by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Targets {
+    pub cloudformation: bool,
+    pub terraform: bool,
+}
+
+impl Targets {
+    fn resolve(chosen: Option<&[Target]>) -> Self {
+        chosen.map_or(
+            Self {
+                cloudformation: true,
+                terraform: true,
+            },
+            |list| Self {
+                cloudformation: list.contains(&Target::Cloudformation),
+                terraform: list.contains(&Target::Terraform),
+            },
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -268,6 +292,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                         .unwrap_or_else(|| DEFAULT_SSL_POLICY.to_owned()),
                 })
                 .collect(),
+            targets: Targets::resolve(spec.targets.as_deref()),
             heritages: Vec::new(),
         };
         let mut spans = Vec::new();
