@@ -1420,7 +1420,8 @@ fn tf_district(path: &Path) -> Facts {
             "min": text(&b["min_size"]), "max": text(&b["max_size"]), "subnets": b["vpc_zone_identifier"],
             "protected": b["protect_from_scale_in"],
             "spot": [spot["on_demand_base_capacity"], spot["on_demand_percentage_above_base_capacity"], spot["spot_allocation_strategy"]],
-            "tags": b["tag"].as_array().map(Vec::len),
+            // ECS adds `AmazonECSManaged` itself; Terraform declares it so as not to remove it.
+            "tags": b["tag"].as_array().map(|t| t.iter().filter(|t| t["key"] != "AmazonECSManaged").count()),
         }));
     }
     for (_, _, b) in tf.of_type("aws_ecs_capacity_provider") {
