@@ -6,7 +6,7 @@
 //! - `cli`: commands, flags and exit codes.
 //! - `fleet`: rules across instances, name limits, data stacks, secrets.
 //! - `schema`: the committed schemas are what the code generates.
-//! - `terraform`: the Terraform configurations, their listing and escaping.
+//! - `terraform`: the Terraform configurations: listing, escaping, wiring, safety, targets.
 //! - `provider_schema`: every Terraform resource against the AWS provider's argument schema.
 //! - `parity`: CloudFormation and Terraform artifacts describe the same infrastructure.
 

@@ -1,5 +1,7 @@
 //! The Terraform configurations: one per district and heritage, listed in the
-//! manifest, with text from instance files kept literal.
+//! manifest, with text from instance files kept literal, heritage variables
+//! wired to district outputs, stateful resources protected, and the
+//! district's `targets` choosing which formats are written.
 
 use crate::support::{Fleet, repo};
 
@@ -195,4 +197,47 @@ fn targets_must_be_known_and_not_empty() {
         )
         .run(&["validate"]);
     insta::assert_snapshot!(output.transcript());
+}
+
+/// Databases, caches, buckets and repositories survive a careless plan, and
+/// no database password is ever written.
+#[test]
+fn stateful_resources_cannot_be_destroyed_and_hold_no_password() {
+    const STATEFUL: &[&str] = &[
+        "aws_db_instance",
+        "aws_elasticache_replication_group",
+        "aws_s3_bucket",
+        "aws_ecr_repository",
+    ];
+    let mut roots = vec![repo().join("out")];
+    for entry in std::fs::read_dir(repo().join("tests/fixtures")).unwrap() {
+        roots.push(entry.unwrap().path().join("out"));
+    }
+    let mut stateful = 0;
+    for root in roots {
+        for entry in walkdir::WalkDir::new(root) {
+            let path = entry.unwrap().into_path();
+            if !path.to_string_lossy().ends_with(".tf.json") {
+                continue;
+            }
+            let json = read_json(&path);
+            for (kind, blocks) in json["resource"].as_object().into_iter().flatten() {
+                for (name, body) in blocks.as_object().unwrap() {
+                    let at = format!("{}: {kind}.{name}", path.display());
+                    if STATEFUL.contains(&kind.as_str()) {
+                        assert_eq!(body["lifecycle"]["prevent_destroy"], true, "{at}");
+                        stateful += 1;
+                    }
+                    if kind == "aws_db_instance" {
+                        assert_eq!(body["manage_master_user_password"], true, "{at}");
+                        assert_eq!(body["skip_final_snapshot"], false, "{at}");
+                        for key in ["password", "password_wo"] {
+                            assert!(body.get(key).is_none(), "{at}: {key}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(stateful >= 10, "found only {stateful} stateful resources");
 }
