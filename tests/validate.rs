@@ -114,6 +114,8 @@ golden! {
     listener_on_worker: with("        service_type: web\n", "");
     unclosed_quote: with("memory: 512", "memory: 512\n        command: echo 'oops");
     health_check_timeout: with("hosts:", "health_check_interval: 5\n            hosts:");
+    reserved_service_name: with("name: web", "name: before-deploy");
+    invalid_bucket_name: validate(&format!("resources:\n  buckets:\n    Media_Files: {{}}\n{APP}"));
     invalid_host: with("hosts: [app.example.social]", "hosts: [\"app example\"]");
 }
 

@@ -47,6 +47,7 @@ fn inside(file_text: &str, span: &Span, range: std::ops::Range<usize>) -> Span {
 #[must_use]
 pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    check_resources(file, &[], file.spec.resources.as_ref(), &mut out);
     for (env_key, env) in &file.spec.environments {
         let base = ["environments", env_key.as_str()];
         let at = |rest: &[&str]| file.at(&pointer(&[&base[..], rest].concat()));
@@ -91,10 +92,18 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
         }
 
         check_environment(file, &base, env.environment.as_ref(), &mut out);
+        check_resources(file, &base, env.resources.as_ref(), &mut out);
 
         for (i, service) in env.services.iter().enumerate() {
             let i = i.to_string();
             let sat = |rest: &[&str]| at(&[&["services", i.as_str()][..], rest].concat());
+            if service.name == "before-deploy" || service.name.starts_with("schedule-") {
+                out.push(
+                    Diagnostic::error("reserved-name", format!("service name `{}` is reserved for one-off tasks", service.name))
+                        .at(sat(&["name"]), "taken by berth's task definitions")
+                        .help("`before-deploy` and `schedule-*` name the one-off and scheduled tasks' definitions: rename the service"),
+                );
+            }
             if let Some(first) = env.services.iter().position(|s| s.name == service.name)
                 && first.to_string() != i
             {
@@ -321,6 +330,37 @@ fn check_environment(
                 if entry.value.is_some() && looks_secret(&entry.name) {
                     out.push(secret_literal(&entry.name, at(&[&i, "value"])));
                 }
+            }
+        }
+    }
+}
+
+/// Resource names (buckets, repositories) follow the name rule, so the names
+/// derived from them cannot collide.
+fn check_resources(
+    file: &Checked<InstanceFile>,
+    base: &[&str],
+    resources: Option<&crate::schema::Resources>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(resources) = resources else { return };
+    let kinds: [(&str, &str, Vec<&String>); 2] = [
+        ("buckets", "bucket", resources.buckets.keys().collect()),
+        (
+            "repositories",
+            "repository",
+            resources.repositories.keys().collect(),
+        ),
+    ];
+    for (kind, noun, names) in kinds {
+        for name in names {
+            if !is_name(name) || name.chars().any(|c| c.is_ascii_uppercase()) {
+                let pointer = pointer(&[base, &["resources", kind]].concat());
+                out.push(
+                    Diagnostic::error("invalid-name", format!("{noun} name `{name}` is not valid"))
+                        .at(file.root.locate_key(&pointer, name).unwrap_or_else(|| file.at(&pointer)), "here")
+                        .help("use lowercase letters, digits and hyphens, starting and ending with a letter or digit"),
+                );
             }
         }
     }
