@@ -13,6 +13,7 @@
 //! from disk and runs nothing: the caller hands it both sets of files.
 
 pub mod artifact;
+pub mod render;
 pub mod resource;
 pub mod table;
 pub mod template;

@@ -1,0 +1,196 @@
+//! Printers of a [`Diff`], one per format: [`text`] for a terminal,
+//! [`markdown`] for a pull-request comment, [`json`] for tools. They share
+//! the wording of resource changes defined here; none of them decides
+//! anything about the change.
+
+pub mod json;
+pub mod markdown;
+pub mod text;
+
+use serde_json::Value;
+
+use super::{Action, AtRisk, Diff, FileStatus, PropertyChange, Replacement, StackChange};
+
+/// Longest value shown in full in text and Markdown; JSON has every value.
+const VALUE_WIDTH: usize = 120;
+
+/// A value as compact JSON, cut at [`VALUE_WIDTH`] characters.
+fn show(value: Option<&Value>) -> String {
+    let Some(value) = value else {
+        return "(absent)".to_owned();
+    };
+    let text = value.to_string();
+    if text.chars().count() <= VALUE_WIDTH {
+        return text;
+    }
+    let cut: String = text.chars().take(VALUE_WIDTH - 1).collect();
+    cut + "…"
+}
+
+/// What a reference-only change follows: `WebTaskDefinition (new revision)`.
+fn follows(stack: &StackChange, name: &str) -> String {
+    let action = stack
+        .resources
+        .iter()
+        .find(|r| r.logical_id == name)
+        .map(|r| r.action);
+    match action {
+        Some(action) => format!("follows {name} ({})", action.describe()),
+        None => format!("follows parameter {name} (changed)"),
+    }
+}
+
+/// One property change: `Port: 3000 → 4000 (requires replacement)`.
+fn property_line(stack: &StackChange, action: Action, change: &PropertyChange) -> String {
+    let mut line = match &change.via {
+        Some(via) => format!("{}: {}", change.path, follows(stack, via)),
+        None => format!(
+            "{}: {} → {}",
+            change.path,
+            show(change.before.as_ref()),
+            show(change.after.as_ref())
+        ),
+    };
+    // A revision always comes from a create-only change: that is not news.
+    if action != Action::Revision {
+        match change.replacement {
+            Replacement::Always => line.push_str(" (requires replacement)"),
+            Replacement::Conditional => line.push_str(" (may require replacement)"),
+            Replacement::Never => {}
+        }
+    }
+    line
+}
+
+/// The lines of one stack's resource changes: a line per resource, then its
+/// property changes indented below it.
+fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
+    let mut lines = Vec::new();
+    for r in &stack.resources {
+        let mut head = format!(
+            "{} {} {} {}",
+            r.action.marker(),
+            r.logical_id,
+            r.resource_type,
+            r.action.describe()
+        );
+        if let Some(before) = &r.before_type {
+            head.push_str(&format!(" (was {before})"));
+        }
+        if let Some(policy) = &r.deletion_policy {
+            head.push_str(&format!(" (DeletionPolicy {policy})"));
+        }
+        if r.unknown_type {
+            head.push_str(" (type unknown to berth: any change may replace it)");
+        }
+        lines.push((r.action, r.impact == super::Impact::DataLoss, head));
+        for p in &r.properties {
+            lines.push((
+                r.action,
+                false,
+                format!("    {}", property_line(stack, r.action, p)),
+            ));
+        }
+    }
+    lines
+}
+
+/// Why a stateful resource is at risk: `replaced: DBName "a" → "b"`.
+fn risk_reason(risk: &AtRisk<'_>) -> String {
+    let r = risk.resource;
+    if r.action == Action::Replace {
+        let causes: Vec<String> = r
+            .properties
+            .iter()
+            .filter(|p| p.replacement == Replacement::Always)
+            .map(|p| property_line(risk.stack, Action::Revision, p))
+            .collect();
+        let mut reason = format!("replaced because {}", causes.join("; "));
+        if let Some(policy) = &r.update_replace_policy {
+            reason.push_str(&format!(
+                " (the old one: UpdateReplacePolicy {policy}; the new one starts empty)"
+            ));
+        }
+        reason
+    } else {
+        let how = if risk.stack.status == FileStatus::Removed {
+            "destroyed with its stack"
+        } else {
+            "destroyed: removed from the template"
+        };
+        format!(
+            "{how} (DeletionPolicy {})",
+            r.deletion_policy.as_deref().unwrap_or("Delete")
+        )
+    }
+}
+
+/// One data-at-risk line: `[±] Database AWS::RDS::DBInstance in stack: …`.
+fn risk_line(risk: &AtRisk<'_>) -> String {
+    format!(
+        "{} {} {} in {}: {}",
+        risk.resource.action.marker(),
+        risk.resource.logical_id,
+        risk.resource.resource_type,
+        risk.stack.name(),
+        risk_reason(risk)
+    )
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Resource counts for people, zeros left out: `1 replaced, 3 updated (1 new revision)`.
+fn counts_text(counts: &super::Counts) -> String {
+    let mut parts = Vec::new();
+    for (n, word) in [
+        (counts.added, "added"),
+        (counts.updated, "updated"),
+        (counts.replaced, "replaced"),
+        (counts.removed, "removed"),
+        (counts.orphaned, "orphaned"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    let mut text = parts.join(", ");
+    if counts.revisions > 0 {
+        text.push_str(&format!(" ({})", plural(counts.revisions, "new revision")));
+    }
+    if text.is_empty() {
+        "no resource changes".to_owned()
+    } else {
+        text
+    }
+}
+
+/// The one-line summary of a diff with changes.
+fn summary(diff: &Diff) -> String {
+    let stacks = diff.stacks.len();
+    let (added, removed, changed) = diff.artifact_counts();
+    let mut artifacts = plural(added + removed + changed, "artifact") + " changed";
+    if added + removed > 0 {
+        artifacts.push_str(&format!(" ({added} added, {removed} removed)"));
+    }
+    let mut line = format!(
+        "{} in {}; {artifacts}",
+        counts_text(&diff.counts()),
+        plural(stacks, "stack")
+    );
+    let risk = diff.at_risk().count();
+    if risk > 0 {
+        line = format!("{} at risk; {line}", plural(risk, "stateful resource"));
+    }
+    line
+}
+
+/// The line printed when nothing changes.
+fn no_changes(baseline: &str) -> String {
+    format!("No changes: the artifacts are the same as {baseline}.")
+}
