@@ -36,15 +36,22 @@ pub struct Hunk {
     pub lines: Vec<Line>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One line of a hunk; serialized as in a unified diff, its sign first
+/// (`" "`, `"-"` or `"+"`).
+#[derive(Debug, Clone)]
 pub struct Line {
     pub kind: LineKind,
     /// The line without its newline.
     pub text: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+impl Serialize for Line {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{}{}", self.kind.sign(), self.text))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineKind {
     Context,
     Delete,

@@ -80,7 +80,8 @@ pub fn display(path: &[Segment]) -> String {
 
 /// Collects the leaves that differ between `before` and `after` under
 /// `path`. Objects are compared key by key, arrays item by item (extra items
-/// are added or removed); anything else is one leaf.
+/// are added or removed) unless they are lists of scalars of different
+/// lengths, which are one leaf; anything else is one leaf.
 pub fn changes(before: &Value, after: &Value, path: &mut Path, out: &mut Vec<Leaf>) {
     match (before, after) {
         (Value::Object(b), Value::Object(a)) => {
@@ -93,6 +94,12 @@ pub fn changes(before: &Value, after: &Value, path: &mut Path, out: &mut Vec<Lea
                 }
                 path.pop();
             }
+        }
+        // A list of words (a command) that grows or shrinks reads best whole.
+        (Value::Array(b), Value::Array(a))
+            if b.len() != a.len() && b.iter().chain(a).all(|v| scalar(v).is_some()) =>
+        {
+            out.push((path.clone(), Some(before.clone()), Some(after.clone())));
         }
         (Value::Array(b), Value::Array(a)) => {
             for i in 0..b.len().max(a.len()) {
@@ -293,11 +300,16 @@ mod tests {
         assert_eq!(
             leaves(&before, &after),
             [
-                "Command[1]: \"b\" -> \"c\"",
-                "Command[2]: - -> \"d\"",
+                "Command: [\"a\",\"b\"] -> [\"a\",\"c\",\"d\"]",
                 "New: - -> {\"x\":1}",
                 "Old: 1 -> -",
             ]
+        );
+        let before = json!({"Command": ["a", "b"], "Items": [{"A": 1}]});
+        let after = json!({"Command": ["a", "c"], "Items": [{"A": 1}, {"A": 2}]});
+        assert_eq!(
+            leaves(&before, &after),
+            ["Command[1]: \"b\" -> \"c\"", "Items[1]: - -> {\"A\":2}"]
         );
     }
 

@@ -26,11 +26,11 @@ fn chars(text: &str) -> usize {
     text.chars().count()
 }
 
-/// A fence longer than any run of backticks in `content`.
-fn fence(content: &str) -> String {
+/// The longest run of backticks in `text`.
+fn longest_backticks(text: &str) -> usize {
     let mut longest = 0;
     let mut run = 0;
-    for c in content.chars() {
+    for c in text.chars() {
         if c == '`' {
             run += 1;
             longest = longest.max(run);
@@ -38,7 +38,12 @@ fn fence(content: &str) -> String {
             run = 0;
         }
     }
-    "`".repeat(longest.max(2) + 1)
+    longest
+}
+
+/// A fence longer than any run of backticks in `content`.
+fn fence(content: &str) -> String {
+    "`".repeat(longest_backticks(content).max(2) + 1)
 }
 
 fn code_block(language: &str, content: &str) -> String {
@@ -242,9 +247,9 @@ fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
 
 /// Text in a code span, with a delimiter longer than any backtick run in it.
 fn code_span(text: &str) -> String {
-    let ticks = fence(text).len() - 2;
-    let ticks = "`".repeat(ticks.max(1));
-    if ticks.len() > 1 || text.starts_with('`') || text.ends_with('`') {
+    let longest = longest_backticks(text);
+    let ticks = "`".repeat(longest + 1);
+    if longest > 0 {
         format!("{ticks} {text} {ticks}")
     } else {
         format!("{ticks}{text}{ticks}")

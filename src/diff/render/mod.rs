@@ -145,7 +145,7 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// Resource counts for people, zeros left out: `1 replaced, 3 updated (1 new revision)`.
+/// Resource counts for people, zeros left out: `3 updated (1 new revision), 1 replaced`.
 fn counts_text(counts: &super::Counts) -> String {
     let mut parts = Vec::new();
     for (n, word) in [
@@ -155,38 +155,44 @@ fn counts_text(counts: &super::Counts) -> String {
         (counts.removed, "removed"),
         (counts.orphaned, "orphaned"),
     ] {
-        if n > 0 {
+        if n == 0 {
+            continue;
+        }
+        if word == "updated" && counts.revisions > 0 {
+            parts.push(format!(
+                "{n} updated ({})",
+                plural(counts.revisions, "new revision")
+            ));
+        } else {
             parts.push(format!("{n} {word}"));
         }
     }
-    let mut text = parts.join(", ");
-    if counts.revisions > 0 {
-        text.push_str(&format!(" ({})", plural(counts.revisions, "new revision")));
-    }
-    if text.is_empty() {
-        "no resource changes".to_owned()
+    if parts.is_empty() {
+        "none".to_owned()
     } else {
-        text
+        parts.join(", ")
     }
 }
 
-/// The one-line summary of a diff with changes.
+/// The one-line summary of a diff with changes: data at risk, resources,
+/// artifacts.
 fn summary(diff: &Diff) -> String {
-    let stacks = diff.stacks.len();
     let (added, removed, changed) = diff.artifact_counts();
-    let mut artifacts = plural(added + removed + changed, "artifact") + " changed";
-    if added + removed > 0 {
-        artifacts.push_str(&format!(" ({added} added, {removed} removed)"));
-    }
-    let mut line = format!(
-        "{} in {}; {artifacts}",
-        counts_text(&diff.counts()),
-        plural(stacks, "stack")
-    );
+    let artifacts: Vec<String> = [(changed, "changed"), (added, "added"), (removed, "removed")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, word)| format!("{n} {word}"))
+        .collect();
+    let mut line = String::new();
     let risk = diff.at_risk().count();
     if risk > 0 {
-        line = format!("{} at risk; {line}", plural(risk, "stateful resource"));
+        line.push_str(&format!("{} at risk; ", plural(risk, "stateful resource")));
     }
+    line.push_str(&format!("resources: {}", counts_text(&diff.counts())));
+    if !diff.stacks.is_empty() {
+        line.push_str(&format!(" in {}", plural(diff.stacks.len(), "stack")));
+    }
+    line.push_str(&format!("; artifacts: {}", artifacts.join(", ")));
     line
 }
 
