@@ -2,6 +2,7 @@
 //!
 //! This is the only place that prints, reads the environment or exits.
 
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,9 +97,23 @@ enum ExplainFormat {
     Json,
 }
 
+/// Exit code of a command line berth cannot parse (`EX_USAGE`): distinct
+/// from 2, which `berth diff` uses for "there are changes".
+const USAGE_ERROR: u8 = 64;
+
 /// Runs berth and turns any error into a message and exit code 1.
 pub fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(USAGE_ERROR)
+            } else {
+                ExitCode::SUCCESS // --help and --version
+            };
+        }
+    };
     match run(&args) {
         Ok(code) => code,
         Err(error) => {
