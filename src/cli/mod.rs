@@ -2,6 +2,7 @@
 //!
 //! This is the only place that prints, reads the environment or exits.
 
+mod diff;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ Examples:
   berth validate                       check every file under instances/
   berth validate --format json         the same, as JSON lines for tools
   berth explain bcn-users              show what berth understood of a heritage
+  berth diff --base origin/main        what this branch changes in out/, resource by resource
   berth schema instance > schema/instance.schema.json";
 
 /// Compiles a fleet of barcelona.yml instance files into reviewable AWS artifacts.
@@ -77,6 +79,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ExplainFormat::Yaml)]
         format: ExplainFormat,
     },
+    /// Show what the sources change in `out/` (or since a git revision): resources and text.
+    Diff(diff::DiffArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -244,6 +248,7 @@ fn run(args: &Args) -> Result<ExitCode> {
             write_stdout(&text)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Diff(diff_args) => diff::run(args, diff_args),
     }
 }
 
