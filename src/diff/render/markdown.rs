@@ -12,6 +12,10 @@ use crate::diff::{ArtifactChange, StackChange};
 /// The most characters a comment may have.
 pub const LIMIT: usize = 60_000;
 
+/// Most rows of the stack table: a fleet-wide change should leave room for
+/// the artifacts themselves.
+const TABLE_ROWS: usize = 100;
+
 /// Room kept for the note on what was left out.
 const FOOTER_ROOM: usize = 400;
 
@@ -148,15 +152,17 @@ fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
         let header = "| Stack | Added | Updated | Replaced | Removed | Orphaned |\n|---|--:|--:|--:|--:|--:|\n";
         if take(header, &mut budget) {
             table.push_str(header);
-            let mut skipped = 0;
+            let mut shown = 0;
             for stack in &diff.stacks {
                 let row = stack_row(stack);
-                if skipped == 0 && take(&row, &mut budget) {
+                if shown < TABLE_ROWS && take(&row, &mut budget) {
                     table.push_str(&row);
+                    shown += 1;
                 } else {
-                    skipped += 1;
+                    break;
                 }
             }
+            let skipped = diff.stacks.len() - shown;
             if skipped > 0 {
                 left_out.push(format!("{skipped} rows of the stack table"));
             }
@@ -288,6 +294,30 @@ mod tests {
         assert_eq!(code_span("a `b`"), "`` a `b` ``");
         assert_eq!(group_thousands(60_000), "60,000");
         assert_eq!(group_thousands(999), "999");
+    }
+
+    #[test]
+    fn the_stack_table_has_at_most_a_hundred_rows() {
+        let template = |port: u16| {
+            crate::render::canonical(serde_json::json!({"Resources": {"Group": {
+                "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+                "Properties": {"Port": port}
+            }}}))
+        };
+        let side = |port| -> Files {
+            (0..150)
+                .map(|i| (format!("d/h{i:03}/app.cfn.json"), template(port)))
+                .collect()
+        };
+        let diff = crate::diff::diff(&side(80), &side(81));
+        assert_eq!(diff.stacks.len(), 150);
+        let text = render(&diff, "`out/`");
+        assert_eq!(text.matches("| `d/h").count(), TABLE_ROWS);
+        assert!(text.contains("| `d/h099/app.cfn.json` | 0 | 0 | 1 | 0 | 0 |"));
+        assert!(
+            text.contains("_Left out to stay under 60,000 characters: 50 rows of the stack table"),
+            "{text}"
+        );
     }
 
     #[test]
