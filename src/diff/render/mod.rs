@@ -200,3 +200,94 @@ fn summary(diff: &Diff) -> String {
 fn no_changes(baseline: &str) -> String {
     format!("No changes: the artifacts are the same as {baseline}.")
 }
+
+/// The database cases on synthetic data stacks, in every format, until the
+/// fleet renders data stacks of its own.
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::diff::{Files, diff};
+    use crate::render::canonical;
+
+    fn data_stack(name: &str, user: &str, class: &str) -> String {
+        canonical(json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Resources": {
+                "Database": {
+                    "Type": "AWS::RDS::DBInstance",
+                    "DeletionPolicy": "Snapshot",
+                    "UpdateReplacePolicy": "Snapshot",
+                    "Properties": {
+                        "AllocatedStorage": "20",
+                        "DBInstanceClass": class,
+                        "DBName": name,
+                        "DBSubnetGroupName": {"Ref": "SubnetGroup"},
+                        "Engine": "postgres",
+                        "MasterUsername": user,
+                        "StorageEncrypted": true
+                    }
+                },
+                "SubnetGroup": {
+                    "Type": "AWS::RDS::DBSubnetGroup",
+                    "Properties": {
+                        "DBSubnetGroupDescription": "bcn-users",
+                        "SubnetIds": {"Fn::Split": [",", {"Fn::ImportValue": "mstdn-PrivateSubnets"}]}
+                    }
+                }
+            }
+        }))
+    }
+
+    fn files(stack: Option<String>) -> Files {
+        let manifest = json!({"version": 1, "artifacts": [{
+            "path": "mstdn/bcn-users/data.cfn.json", "kind": "cloudformation-stack",
+            "stack": "mstdn-bcn-users-data", "sha256": "", "sources": []
+        }]});
+        let mut files = Files::new();
+        files.insert("manifest.json".to_owned(), manifest.to_string());
+        if let Some(stack) = stack {
+            files.insert("mstdn/bcn-users/data.cfn.json".to_owned(), stack);
+        }
+        files
+    }
+
+    fn all_formats(before: Option<String>, after: Option<String>) -> String {
+        let diff = diff(&files(before), &files(after));
+        format!(
+            "{}\n=== markdown\n{}\n=== json\n{}",
+            super::text::render(&diff, "out/", false),
+            super::markdown::render(&diff, "`out/`"),
+            super::json::render(&diff, "out/")
+        )
+    }
+
+    #[test]
+    fn database_name_change_is_data_at_risk() {
+        let before = data_stack("mastodon", "mastodon", "db.t4g.micro");
+        let after = data_stack("mastodon_production", "mastodon", "db.t4g.micro");
+        insta::assert_snapshot!(all_formats(Some(before), Some(after)));
+    }
+
+    #[test]
+    fn master_user_change_is_data_at_risk() {
+        let before = data_stack("mastodon", "mastodon", "db.t4g.micro");
+        let after = data_stack("mastodon", "admin", "db.t4g.micro");
+        let diff = diff(&files(Some(before)), &files(Some(after)));
+        assert_eq!(diff.worst(), Some(crate::diff::Impact::DataLoss));
+        assert_eq!(diff.at_risk().count(), 1);
+    }
+
+    #[test]
+    fn instance_class_change_is_an_update() {
+        let before = data_stack("mastodon", "mastodon", "db.t4g.micro");
+        let after = data_stack("mastodon", "mastodon", "db.t4g.small");
+        insta::assert_snapshot!(all_formats(Some(before), Some(after)));
+    }
+
+    #[test]
+    fn removed_data_stack_is_orphaned() {
+        let before = data_stack("mastodon", "mastodon", "db.t4g.micro");
+        insta::assert_snapshot!(all_formats(Some(before), None));
+    }
+}
