@@ -77,8 +77,17 @@ fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
         if let Some(before) = &r.before_type {
             head.push_str(&format!(" (was {before})"));
         }
-        if let Some(policy) = &r.deletion_policy {
-            head.push_str(&format!(" (DeletionPolicy {policy})"));
+        match r.deletion_policy.as_deref() {
+            Some("Snapshot") if r.action == Action::Orphan => head.push_str(
+                " (DeletionPolicy Snapshot: deleted after a final snapshot that keeps the data)",
+            ),
+            Some(policy) if r.action == Action::Orphan => {
+                head.push_str(&format!(
+                    " (DeletionPolicy {policy}: kept in AWS, outside the stack)"
+                ));
+            }
+            Some(policy) => head.push_str(&format!(" (DeletionPolicy {policy})")),
+            None => {}
         }
         if r.unknown_type {
             head.push_str(" (type unknown to berth: any change may replace it)");
