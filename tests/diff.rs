@@ -285,3 +285,27 @@ fn usage_errors_are_not_changes() {
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("--fail-on <KIND>"));
 }
+
+/// Regression: `git ls-tree` limits its listing to the current directory,
+/// so a fleet in a subdirectory of its repository read as an empty `out/`.
+#[test]
+fn base_works_for_a_fleet_in_a_subdirectory() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("infra/fleet");
+    let (before, after) = (fixture("command", "before"), fixture("command", "after"));
+    replace_dir(&fleet, "instances", &before.join("instances"));
+    replace_dir(&fleet, "out", &before.join("out"));
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "before"]);
+    replace_dir(&fleet, "instances", &after.join("instances"));
+    let output = run_in(
+        dir.path(),
+        &["--root", "infra/fleet", "diff", "--base", "HEAD"],
+    );
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    let on_disk = run_in(dir.path(), &["--root", "infra/fleet", "diff"]);
+    assert_eq!(as_on_disk(&output, "HEAD"), on_disk.stdout);
+    let inside = run_in(&fleet, &["diff", "--base", "HEAD"]);
+    assert_eq!(inside.stdout, output.stdout);
+}
