@@ -5,14 +5,22 @@
 //! nothing. Templates receive a [`HeritagePlan`] or a district and do no
 //! naming of their own. This stage decides, it renders nothing.
 
+use std::collections::BTreeMap;
+
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::model::{District, Fleet, Heritage, Listener, Secret, Service, Variable};
+use crate::model::{
+    Autoscaling, Bucket, Cache, Database, District, Fleet, Heritage, Listener, Secret, Service,
+};
+use crate::schema::DatabaseEngine;
 use crate::schema::LaunchType;
 
 /// Days the app stack's log group keeps container logs.
 pub const LOG_RETENTION_DAYS: u32 = 30;
+
+/// The `hashicorp/aws` provider versions the Terraform configurations are written for.
+pub const TERRAFORM_AWS_PROVIDER: &str = "~> 6.25";
 
 /// One file to render into `out/`.
 #[derive(Debug, Clone, Serialize)]
@@ -49,10 +57,15 @@ pub struct HeritagePlan<'a> {
     pub image: &'a str,
     pub log_group: String,
     pub log_retention_days: u32,
-    pub environment: &'a [Variable],
-    pub secrets: Vec<SecretPlan<'a>>,
-    /// What the execution role may read: SSM parameter ARNs (in `Fn::Sub`
-    /// syntax) and Secrets Manager ARNs.
+    /// The data stack: log group, roles and stateful resources.
+    pub data: DataPlan<'a>,
+    /// Plain variables: the file's, then the data stack's connection values
+    /// (a variable the file sets itself wins).
+    pub environment: Vec<EnvPlan>,
+    /// Variables ECS reads from SSM or Secrets Manager at start.
+    pub secrets: Vec<EnvPlan>,
+    /// What the execution role may read: SSM parameter ARNs and Secrets
+    /// Manager ARNs, in `Fn::Sub` syntax.
     pub ssm_parameters: Vec<String>,
     pub secret_arns: Vec<String>,
     pub services: Vec<ServicePlan<'a>>,
@@ -63,6 +76,80 @@ pub struct HeritagePlan<'a> {
     /// Scheduled tasks and `before_deploy`: every task definition that is not a service's.
     pub task_definitions: Vec<TaskPlan>,
     pub tags: Vec<Tag>,
+    pub terraform: HeritageTerraform,
+}
+
+/// What only the Terraform configuration of a heritage needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeritageTerraform {
+    pub aws_provider: &'static str,
+    /// The HTTPS listener variables of the endpoints the heritage routes from, by endpoint.
+    pub listener_variables: Vec<EndpointVariable>,
+    /// What the execution role may read, as Terraform templates.
+    pub ssm_parameters: Vec<String>,
+    pub secret_arns: Vec<String>,
+    /// The heritage's tags as a map, Terraform's shape.
+    pub tags: BTreeMap<&'static str, String>,
+}
+
+/// A Terraform variable holding an endpoint's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndpointVariable {
+    pub endpoint: String,
+    pub variable: String,
+}
+
+/// What the Terraform configuration of a district needs besides the district.
+#[derive(Debug, Clone, Serialize)]
+pub struct DistrictTerraform {
+    pub aws_provider: &'static str,
+    /// The ECS capacity provider's name (it cannot start with `ecs`, `aws` or `fargate`).
+    pub capacity_provider: String,
+    /// How an instance refresh replaces container hosts.
+    pub refresh: Refresh,
+    pub endpoints: Vec<EndpointTerraform>,
+}
+
+/// Healthy-capacity bounds of an instance refresh, in percent of the desired
+/// hosts: one host at a time, the same as the district stack's rolling update
+/// (which keeps all hosts in service when `max_size` leaves room for one
+/// more, and all but one otherwise).
+#[derive(Debug, Clone, Serialize)]
+pub struct Refresh {
+    pub min_healthy_percentage: u32,
+    pub max_healthy_percentage: u32,
+}
+
+impl Refresh {
+    fn new(size: u32, max_size: u32) -> Self {
+        let size = size.max(1);
+        if max_size > size {
+            Self {
+                min_healthy_percentage: 100,
+                max_healthy_percentage: (100 + 100_u32.div_ceil(size)).min(200),
+            }
+        } else {
+            Self {
+                min_healthy_percentage: (size - 1) * 100 / size,
+                max_healthy_percentage: 100,
+            }
+        }
+    }
+}
+
+/// One endpoint's Terraform names.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointTerraform {
+    pub name: String,
+    /// Resource name prefix, e.g. `public_web`.
+    pub tf: String,
+    /// The load balancer's name: at most 32 characters, no trailing hyphen.
+    pub load_balancer_name: String,
+    /// Output names: the HTTPS listener ARN (a heritage variable of the same
+    /// name), the load balancer ARN and its DNS name.
+    pub https_listener_output: String,
+    pub load_balancer_output: String,
+    pub dns_name_output: String,
 }
 
 /// The district values an app stack imports.
@@ -74,10 +161,95 @@ pub struct DistrictRef<'a> {
     pub export_prefix: String,
 }
 
+/// One environment variable or secret of the containers: a literal value, or
+/// a value exported by the data stack.
 #[derive(Debug, Clone, Serialize)]
-pub struct SecretPlan<'a> {
-    pub name: &'a str,
-    pub value_from: &'a str,
+pub struct EnvPlan {
+    pub name: String,
+    /// The literal value (for secrets: the parameter name or ARN).
+    pub value: Option<String>,
+    /// The export holding the value, for `Fn::ImportValue`.
+    pub import: Option<String>,
+    /// Appended to the imported value (`:password::` picks a secret's key).
+    pub suffix: String,
+    /// The `${…}` placeholder standalone task definitions carry instead.
+    pub placeholder: Option<String>,
+    /// The same value in a Terraform configuration: a template reading the
+    /// data resource's attribute, suffix included.
+    pub terraform: Option<String>,
+}
+
+impl EnvPlan {
+    fn literal(name: &str, value: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            value: Some(value.to_owned()),
+            import: None,
+            suffix: String::new(),
+            placeholder: None,
+            terraform: None,
+        }
+    }
+}
+
+/// The heritage's data stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataPlan<'a> {
+    pub stack: String,
+    /// Prefix of its export names: `<district>-<heritage>-`.
+    pub export_prefix: String,
+    pub database: Option<DatabasePlan<'a>>,
+    pub cache: Option<CachePlan<'a>>,
+    pub buckets: Vec<BucketPlan<'a>>,
+    pub repositories: Vec<RepositoryPlan>,
+    /// Every output of the data stack, by key (exported as prefix + key).
+    pub outputs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabasePlan<'a> {
+    /// The DB instance identifier: ≤ 63 characters, starting with a letter.
+    pub identifier: String,
+    /// The snapshot taken when the database is deleted (Terraform needs a name).
+    pub final_snapshot: String,
+    pub engine: &'static str,
+    #[serde(flatten)]
+    pub database: &'a Database,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CachePlan<'a> {
+    /// The replication group id: ≤ 40 characters, starting with a letter.
+    pub id: String,
+    /// The snapshot taken when the cache is deleted (Terraform needs a name).
+    pub final_snapshot: String,
+    #[serde(flatten)]
+    pub cache: &'a Cache,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BucketPlan<'a> {
+    /// Logical id, e.g. `BucketMedia`; also the output key of its name.
+    pub id: String,
+    /// Terraform resource name, e.g. `media`.
+    pub tf: String,
+    /// Without a fixed name, Terraform names the bucket with this prefix and
+    /// a unique suffix (CloudFormation derives one from the stack).
+    pub name_prefix: String,
+    /// The variable its name is given to the containers in.
+    pub variable: String,
+    #[serde(flatten)]
+    pub bucket: &'a Bucket,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepositoryPlan {
+    pub id: String,
+    /// Terraform resource name, e.g. `mastodon`.
+    pub tf: String,
+    pub repository_name: String,
+    /// The ECR lifecycle policy, as the JSON text ECR expects.
+    pub lifecycle_policy: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,6 +257,8 @@ pub struct ServicePlan<'a> {
     pub name: &'a str,
     /// Logical id prefix, e.g. `Web` or `SidekiqPush`.
     pub id: String,
+    /// Terraform resource name, e.g. `web` or `sidekiq_push`.
+    pub tf: String,
     pub family: String,
     pub service_name: String,
     pub web: bool,
@@ -94,6 +268,7 @@ pub struct ServicePlan<'a> {
     pub command: Option<&'a [String]>,
     pub port: Option<u16>,
     pub desired_count: u32,
+    pub autoscaling: Option<&'a Autoscaling>,
     pub listeners: Vec<ListenerPlan<'a>>,
 }
 
@@ -101,9 +276,16 @@ pub struct ServicePlan<'a> {
 pub struct ListenerPlan<'a> {
     /// Logical id prefix of its target group and rule, e.g. `WebMstdn`.
     pub id: String,
+    /// Terraform name of its target group and rule, e.g. `web_mstdn`.
+    pub tf: String,
     pub endpoint: &'a str,
     /// Export name of the endpoint's HTTPS listener ARN.
     pub listener_export: String,
+    /// The Terraform variable (and district output) holding that ARN.
+    pub listener_variable: String,
+    /// The service's container port and whether it runs on Fargate (targets by IP).
+    pub port: Option<u16>,
+    pub fargate: bool,
     /// Placeholders in `alb-rules.json`, for `envsubst`.
     pub listener_arn_placeholder: String,
     pub target_group_arn_placeholder: String,
@@ -116,6 +298,8 @@ pub struct ListenerPlan<'a> {
 pub struct TaskPlan {
     pub name: String,
     pub id: String,
+    /// Terraform resource name, e.g. `schedule_rake_mastodon_daily`.
+    pub tf: String,
     pub family: String,
     pub schedule: Option<String>,
     pub command: Vec<String>,
@@ -144,6 +328,84 @@ pub fn logical_id(name: &str) -> String {
         .collect()
 }
 
+/// A Terraform name from a berth name: `sidekiq-push` → `sidekiq_push`.
+/// Terraform names may not start with a digit; such names get a `_` in front.
+#[must_use]
+pub fn terraform_name(name: &str) -> String {
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{name}")
+    } else {
+        name
+    }
+}
+
+/// The Terraform variable (a district output of the same name) holding the
+/// ARN of an endpoint's HTTPS listener.
+#[must_use]
+pub fn listener_variable(endpoint: &str) -> String {
+    format!(
+        "https_listener_arn_{}",
+        terraform_name(endpoint).trim_start_matches('_')
+    )
+}
+
+/// `name` if it fits in `max` characters, else its start and a hash of the
+/// whole, so long names stay unique and stable.
+#[must_use]
+pub fn shorten(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_owned();
+    }
+    let hash = crate::emit::sha256(name);
+    let keep = name[..max - 9].trim_end_matches('-');
+    format!("{keep}-{}", &hash[..8])
+}
+
+/// An AWS identifier from a name: starts with a letter, no double or
+/// trailing hyphens, at most `max` characters.
+fn identifier(name: &str, max: usize) -> String {
+    let mut id = name.to_ascii_lowercase();
+    while id.contains("--") {
+        id = id.replace("--", "-");
+    }
+    if !id.starts_with(|c: char| c.is_ascii_lowercase()) {
+        id = format!("x-{id}");
+    }
+    shorten(&id, max)
+}
+
+/// A bucket name prefix for Terraform's `bucket_prefix` (at most 37
+/// characters): `<district>-<heritage>-<bucket>-` in the characters S3 allows.
+fn bucket_prefix(base: &str, bucket: &str) -> String {
+    let name: String = format!("{base}-{bucket}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{}-", identifier(name.trim_matches('-'), 36))
+}
+
+/// The data stack's name.
+#[must_use]
+pub fn data_stack(district: &str, heritage: &str) -> String {
+    format!("{district}-{heritage}-data")
+}
+
 /// The app stack's name.
 #[must_use]
 pub fn app_stack(district: &str, heritage: &str) -> String {
@@ -168,9 +430,43 @@ fn task_size(heritage: &Heritage) -> (u32, u32) {
     (cpu, memory)
 }
 
-/// The SSM parameter ARNs and Secrets Manager ARNs the secrets read, in
-/// `Fn::Sub` syntax with the partition as `${AWS::Partition}`.
-fn secret_resources(secrets: &[Secret]) -> (Vec<String>, Vec<String>) {
+/// How an ARN's partition, region and account are written in one artifact format.
+struct ArnSyntax {
+    partition: &'static str,
+    region: &'static str,
+    account: &'static str,
+    /// Writes text taken from an instance file so that it stays literal.
+    literal: fn(&str) -> String,
+}
+
+/// `Fn::Sub` syntax, for CloudFormation.
+const CLOUDFORMATION_ARNS: ArnSyntax = ArnSyntax {
+    partition: "${AWS::Partition}",
+    region: "${AWS::Region}",
+    account: "${AWS::AccountId}",
+    literal: str::to_owned,
+};
+
+/// Terraform interpolation of the configuration's `aws_partition`,
+/// `aws_region` and `aws_caller_identity` data sources.
+const TERRAFORM_ARNS: ArnSyntax = ArnSyntax {
+    partition: "${data.aws_partition.current.partition}",
+    region: "${data.aws_region.current.region}",
+    account: "${data.aws_caller_identity.current.account_id}",
+    literal: terraform_literal,
+};
+
+/// A string as a Terraform template that renders to exactly that string:
+/// `${` and `%{` start template sequences, `$${` and `%%{` are their escapes.
+#[must_use]
+pub fn terraform_literal(text: &str) -> String {
+    text.replace("${", "$${").replace("%{", "%%{")
+}
+
+/// The SSM parameter ARNs and Secrets Manager ARNs the secrets read, with
+/// the partition (and for parameter names the region and account) written in
+/// `syntax`.
+fn secret_resources(secrets: &[Secret], syntax: &ArnSyntax) -> (Vec<String>, Vec<String>) {
     let mut ssm = Vec::new();
     let mut managed = Vec::new();
     for secret in secrets {
@@ -180,7 +476,7 @@ fn secret_resources(secrets: &[Secret]) -> (Vec<String>, Vec<String>) {
             .and_then(|rest| rest.split_once(':'))
         {
             Some((_partition, rest)) => {
-                let arn = format!("arn:${{AWS::Partition}}:{rest}");
+                let arn = format!("arn:{}:{}", syntax.partition, (syntax.literal)(rest));
                 if rest.starts_with("secretsmanager:") {
                     managed.push(arn);
                 } else {
@@ -188,8 +484,11 @@ fn secret_resources(secrets: &[Secret]) -> (Vec<String>, Vec<String>) {
                 }
             }
             None => ssm.push(format!(
-                "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/{}",
-                from.trim_start_matches('/')
+                "arn:{}:ssm:{}:{}:parameter/{}",
+                syntax.partition,
+                syntax.region,
+                syntax.account,
+                (syntax.literal)(from.trim_start_matches('/'))
             )),
         }
     }
@@ -208,19 +507,31 @@ fn service_plan<'a>(
     service: &'a Service,
 ) -> ServicePlan<'a> {
     let id = logical_id(&service.name);
+    let tf = terraform_name(&service.name);
     let mut listeners: Vec<ListenerPlan<'a>> = Vec::new();
     for listener in &service.listeners {
         let base = format!("{id}{}", logical_id(&listener.endpoint));
+        let tf_base = format!(
+            "{tf}_{}",
+            terraform_name(&listener.endpoint).trim_start_matches('_')
+        );
         let count = listeners
             .iter()
             .filter(|l| l.endpoint == listener.endpoint)
             .count();
-        let id = if count == 0 {
-            base
+        let (id, tf) = if count == 0 {
+            (base, tf_base)
         } else {
-            format!("{base}{}", count + 1)
+            (
+                format!("{base}{}", count + 1),
+                format!("{tf_base}_{}", count + 1),
+            )
         };
         listeners.push(ListenerPlan {
+            tf,
+            port: service.port,
+            fargate: service.launch_type == LaunchType::Fargate,
+            listener_variable: listener_variable(&listener.endpoint),
             listener_export: format!("{district}-{}-HttpsListener", listener.endpoint),
             listener_arn_placeholder: format!("${{LISTENER_ARN_{}}}", shout(&listener.endpoint)),
             target_group_arn_placeholder: format!("${{TARGET_GROUP_ARN_{}}}", shout(&id)),
@@ -232,6 +543,7 @@ fn service_plan<'a>(
     ServicePlan {
         name: &service.name,
         id,
+        tf,
         family: format!("{}-{}", heritage.name, service.name),
         service_name: format!("{}-{}", heritage.name, service.name),
         web: service.port.is_some(),
@@ -241,8 +553,188 @@ fn service_plan<'a>(
         command: service.command.as_deref(),
         port: service.port,
         desired_count: service.desired_count,
+        autoscaling: service.autoscaling.as_ref(),
         listeners,
     }
+}
+
+fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
+    let resources = &heritage.resources;
+    let base = format!("{}-{}", district.name, heritage.name);
+    let mut outputs: Vec<String> = ["ExecutionRoleArn", "TaskRoleArn", "LogGroupName"]
+        .map(String::from)
+        .to_vec();
+    let database = resources.database.as_ref().map(|database| {
+        outputs.extend(["DbHost", "DbPort", "DbSecretArn"].map(String::from));
+        let identifier = identifier(&base, 63);
+        DatabasePlan {
+            final_snapshot: format!("{identifier}-final"),
+            identifier,
+            engine: match database.engine {
+                DatabaseEngine::Postgres => "postgres",
+                DatabaseEngine::Mysql => "mysql",
+            },
+            database,
+        }
+    });
+    let cache = resources.cache.as_ref().map(|cache| {
+        outputs.extend(["RedisHost", "RedisPort"].map(String::from));
+        let id = identifier(&base, 40);
+        CachePlan {
+            final_snapshot: format!("{id}-final"),
+            id,
+            cache,
+        }
+    });
+    let buckets = resources
+        .buckets
+        .iter()
+        .map(|bucket| BucketPlan {
+            id: format!("Bucket{}", logical_id(&bucket.name)),
+            tf: terraform_name(&bucket.name),
+            name_prefix: bucket_prefix(&base, &bucket.name),
+            variable: format!("S3_BUCKET_{}", shout(&bucket.name)),
+            bucket,
+        })
+        .collect::<Vec<_>>();
+    let repositories = resources
+        .repositories
+        .iter()
+        .map(|repository| RepositoryPlan {
+            id: format!("Repository{}", logical_id(&repository.name)),
+            tf: terraform_name(&repository.name),
+            repository_name: shorten(&format!("{base}/{}", repository.name).to_ascii_lowercase(), 256),
+            lifecycle_policy: serde_json::json!({
+                "rules": [{
+                    "rulePriority": 1,
+                    "description": format!("expire untagged images after {} days", repository.untagged_expire_days),
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": repository.untagged_expire_days,
+                    },
+                    "action": {"type": "expire"},
+                }]
+            })
+            .to_string(),
+        })
+        .collect::<Vec<_>>();
+    outputs.extend(buckets.iter().map(|b| b.id.clone()));
+    outputs.extend(repositories.iter().map(|r| format!("{}Uri", r.id)));
+    DataPlan {
+        stack: data_stack(&district.name, &heritage.name),
+        export_prefix: format!("{base}-"),
+        database,
+        cache,
+        buckets,
+        repositories,
+        outputs,
+    }
+}
+
+/// The containers' variables: the file's plain values and secrets, then the
+/// data stack's connection values unless the file sets the same name.
+fn environment(
+    region: &str,
+    heritage: &Heritage,
+    data: &DataPlan<'_>,
+) -> (Vec<EnvPlan>, Vec<EnvPlan>) {
+    let mut plain: Vec<EnvPlan> = heritage
+        .environment
+        .iter()
+        .map(|v| EnvPlan::literal(&v.name, &v.value))
+        .collect();
+    let mut secrets: Vec<EnvPlan> = heritage
+        .secrets
+        .iter()
+        .map(|s| EnvPlan::literal(&s.name, &s.value_from))
+        .collect();
+    // `terraform` is the expression of the same value; container variables
+    // are strings, so numbers go through `tostring`.
+    let imported = |name: &str, key: &str, suffix: &str, terraform: &str| EnvPlan {
+        name: name.to_owned(),
+        value: None,
+        import: Some(format!("{}{key}", data.export_prefix)),
+        suffix: suffix.to_owned(),
+        placeholder: Some(format!("${{{}}}{suffix}", shout_key(key))),
+        terraform: Some(format!("${{{terraform}}}{suffix}")),
+    };
+    let mut connection = Vec::new();
+    let mut connection_secrets = Vec::new();
+    if let Some(database) = &data.database {
+        connection.push(imported(
+            "DB_HOST",
+            "DbHost",
+            "",
+            "aws_db_instance.this.address",
+        ));
+        connection.push(imported(
+            "DB_PORT",
+            "DbPort",
+            "",
+            "tostring(aws_db_instance.this.port)",
+        ));
+        connection.push(EnvPlan::literal("DB_NAME", &database.database.name));
+        connection.push(EnvPlan::literal("DB_USER", &database.database.user));
+        connection_secrets.push(imported(
+            "DB_PASS",
+            "DbSecretArn",
+            ":password::",
+            "aws_db_instance.this.master_user_secret[0].secret_arn",
+        ));
+    }
+    if data.cache.is_some() {
+        connection.push(imported(
+            "REDIS_HOST",
+            "RedisHost",
+            "",
+            "aws_elasticache_replication_group.this.primary_endpoint_address",
+        ));
+        connection.push(imported(
+            "REDIS_PORT",
+            "RedisPort",
+            "",
+            "tostring(aws_elasticache_replication_group.this.port)",
+        ));
+    }
+    for (i, bucket) in data.buckets.iter().enumerate() {
+        let name = format!("aws_s3_bucket.{}.bucket", bucket.tf);
+        if i == 0 {
+            connection.push(imported("S3_BUCKET", &bucket.id, "", &name));
+        }
+        connection.push(imported(&bucket.variable, &bucket.id, "", &name));
+    }
+    if !data.buckets.is_empty() {
+        connection.push(EnvPlan::literal("S3_REGION", region));
+    }
+    let taken = |list: &[EnvPlan], other: &[EnvPlan], name: &str| {
+        list.iter().chain(other).any(|v| v.name == name)
+    };
+    for v in connection {
+        if !taken(&plain, &secrets, &v.name) {
+            plain.push(v);
+        }
+    }
+    for v in connection_secrets {
+        if !taken(&plain, &secrets, &v.name) {
+            secrets.push(v);
+        }
+    }
+    (plain, secrets)
+}
+
+/// `DbSecretArn` → `DB_SECRET_ARN`: placeholders are the data stack's output keys, shouted.
+#[must_use]
+pub fn shout_key(key: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in key.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 /// The plan of one heritage's app stack.
@@ -254,16 +746,23 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         .iter()
         .map(|s| service_plan(&district.name, heritage, s))
         .collect();
-    let rules = services
+    let rules: Vec<ListenerPlan<'a>> = services
         .iter()
         .flat_map(|s| s.listeners.iter().cloned())
         .collect();
-    let (ssm_parameters, secret_arns) = secret_resources(&heritage.secrets);
+    let (ssm_parameters, secret_arns) = secret_resources(&heritage.secrets, &CLOUDFORMATION_ARNS);
+    let (tf_ssm_parameters, tf_secret_arns) = secret_resources(&heritage.secrets, &TERRAFORM_ARNS);
+    let data = data_plan(district, heritage);
+    let (environment, secrets) = environment(&district.region, heritage, &data);
     let scheduled_tasks: Vec<TaskPlan> = heritage
         .scheduled_tasks
         .iter()
         .map(|t| TaskPlan {
             id: format!("Schedule{}", logical_id(&t.name)),
+            tf: format!(
+                "schedule_{}",
+                terraform_name(&t.name).trim_start_matches('_')
+            ),
             family: format!("{}-{}", heritage.name, t.name),
             name: t.name.clone(),
             schedule: Some(t.schedule.clone()),
@@ -275,6 +774,7 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
     let before_deploy = heritage.before_deploy.as_ref().map(|command| TaskPlan {
         name: "before-deploy".to_owned(),
         id: "BeforeDeploy".to_owned(),
+        tf: "before_deploy".to_owned(),
         family: format!("{}-before-deploy", heritage.name),
         schedule: None,
         command: command.clone(),
@@ -286,6 +786,26 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         .chain(&before_deploy)
         .cloned()
         .collect();
+    let mut listener_variables: Vec<EndpointVariable> = Vec::new();
+    for rule in &rules {
+        let variable = EndpointVariable {
+            endpoint: rule.endpoint.to_owned(),
+            variable: rule.listener_variable.clone(),
+        };
+        if !listener_variables.contains(&variable) {
+            listener_variables.push(variable);
+        }
+    }
+    let tags = vec![
+        Tag {
+            key: "berth:district",
+            value: district.name.clone(),
+        },
+        Tag {
+            key: "berth:heritage",
+            value: heritage.name.clone(),
+        },
+    ];
     HeritagePlan {
         district: DistrictRef {
             name: &district.name,
@@ -297,15 +817,9 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         image: &heritage.image,
         log_group: format!("/berth/{}/{}", district.name, heritage.name),
         log_retention_days: LOG_RETENTION_DAYS,
-        environment: &heritage.environment,
-        secrets: heritage
-            .secrets
-            .iter()
-            .map(|s| SecretPlan {
-                name: &s.name,
-                value_from: &s.value_from,
-            })
-            .collect(),
+        data,
+        environment,
+        secrets,
         ssm_parameters,
         secret_arns,
         services,
@@ -313,16 +827,46 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         scheduled_tasks,
         before_deploy,
         task_definitions,
-        tags: vec![
-            Tag {
-                key: "berth:district",
-                value: district.name.clone(),
-            },
-            Tag {
-                key: "berth:heritage",
-                value: heritage.name.clone(),
-            },
-        ],
+        terraform: HeritageTerraform {
+            aws_provider: TERRAFORM_AWS_PROVIDER,
+            listener_variables,
+            ssm_parameters: tf_ssm_parameters,
+            secret_arns: tf_secret_arns,
+            tags: tags.iter().map(|t| (t.key, t.value.clone())).collect(),
+        },
+        tags,
+    }
+}
+
+/// The Terraform names of a district's resources and outputs.
+#[must_use]
+pub fn district_terraform(district: &District) -> DistrictTerraform {
+    DistrictTerraform {
+        aws_provider: TERRAFORM_AWS_PROVIDER,
+        capacity_provider: format!("berth-{}", district.name),
+        refresh: Refresh::new(district.cluster.size, district.cluster.max_size),
+        endpoints: district
+            .endpoints
+            .iter()
+            .map(|e| {
+                let tf = terraform_name(&e.name);
+                let plain = tf.trim_start_matches('_');
+                let full = format!("{}-{}", district.name, e.name);
+                EndpointTerraform {
+                    name: e.name.clone(),
+                    load_balancer_name: full
+                        .chars()
+                        .take(32)
+                        .collect::<String>()
+                        .trim_end_matches('-')
+                        .to_owned(),
+                    https_listener_output: listener_variable(&e.name),
+                    load_balancer_output: format!("load_balancer_arn_{plain}"),
+                    dns_name_output: format!("dns_name_{plain}"),
+                    tf,
+                }
+            })
+            .collect(),
     }
 }
 
@@ -331,16 +875,33 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
 pub fn plan(fleet: &Fleet) -> Vec<Unit> {
     let mut units = Vec::new();
     for district in &fleet.districts {
-        units.push(Unit {
-            context: serde_json::json!({ "district": district }),
-            artifacts: vec![Artifact {
+        let mut artifacts = Vec::new();
+        if district.targets.cloudformation {
+            artifacts.push(Artifact {
                 path: format!("{}/district.cfn.json", district.name),
                 kind: "cloudformation-stack",
                 template: "district.cfn.json",
                 stack: Some(district_stack(&district.name)),
                 sources: vec![district.source.clone()],
                 extra: None,
-            }],
+            });
+        }
+        if district.targets.terraform {
+            artifacts.push(Artifact {
+                path: format!("{}/district.tf.json", district.name),
+                kind: "terraform-configuration",
+                template: "district.tf.json",
+                stack: None,
+                sources: vec![district.source.clone()],
+                extra: None,
+            });
+        }
+        units.push(Unit {
+            context: serde_json::json!({
+                "district": district,
+                "terraform": district_terraform(district),
+            }),
+            artifacts,
         });
         units.par_extend(
             district
@@ -364,29 +925,48 @@ fn heritage_unit(district: &District, heritage: &Heritage) -> Unit {
         sources: sources.clone(),
         extra,
     };
-    let mut artifacts = vec![
-        artifact(
+    let mut artifacts = Vec::new();
+    if district.targets.cloudformation {
+        artifacts.push(artifact(
+            format!("{dir}/data.cfn.json"),
+            "cloudformation-stack",
+            "data.cfn.json",
+            Some(plan.data.stack.clone()),
+            None,
+        ));
+        artifacts.push(artifact(
             format!("{dir}/app.cfn.json"),
             "cloudformation-stack",
             "app.cfn.json",
             Some(plan.stack.clone()),
             None,
-        ),
-        artifact(
+        ));
+        artifacts.push(artifact(
             format!("{dir}/app.params.json"),
             "cloudformation-parameters",
             "app.params.json",
             Some(plan.stack.clone()),
             None,
-        ),
-        artifact(
-            format!("{dir}/alb-rules.json"),
-            "alb-rules",
-            "alb-rules.json",
-            None,
-            None,
-        ),
-    ];
+        ));
+    }
+    if district.targets.terraform {
+        for template in ["main.tf.json", "data.tf.json"] {
+            artifacts.push(artifact(
+                format!("{dir}/{template}"),
+                "terraform-configuration",
+                template,
+                None,
+                None,
+            ));
+        }
+    }
+    artifacts.push(artifact(
+        format!("{dir}/alb-rules.json"),
+        "alb-rules",
+        "alb-rules.json",
+        None,
+        None,
+    ));
     let tasks = plan
         .services
         .iter()
@@ -427,5 +1007,46 @@ mod tests {
         assert_eq!(logical_id("sidekiq-push"), "SidekiqPush");
         assert_eq!(logical_id("rake-mastodon-daily"), "RakeMastodonDaily");
         assert_eq!(logical_id("a1-b2"), "A1B2");
+    }
+
+    #[test]
+    fn instance_refresh_replaces_one_host_at_a_time() {
+        let bounds = |size, max| {
+            let r = Refresh::new(size, max);
+            (r.min_healthy_percentage, r.max_healthy_percentage)
+        };
+        assert_eq!(bounds(2, 4), (100, 150));
+        assert_eq!(bounds(3, 4), (100, 134));
+        assert_eq!(bounds(1, 2), (100, 200));
+        assert_eq!(bounds(2, 2), (50, 100));
+        assert_eq!(bounds(1, 1), (0, 100));
+        assert_eq!(bounds(3, 3), (66, 100));
+    }
+
+    #[test]
+    fn terraform_literals_escape_template_sequences() {
+        assert_eq!(terraform_literal("plain $HOME %s"), "plain $HOME %s");
+        assert_eq!(terraform_literal("${A} and %{if}"), "$${A} and %%{if}");
+        assert_eq!(terraform_literal("$${A}"), "$$${A}");
+    }
+
+    #[test]
+    fn bucket_prefixes_fit_s3() {
+        assert_eq!(
+            bucket_prefix("mstdn-bcn-users", "media"),
+            "mstdn-bcn-users-media-"
+        );
+        assert_eq!(bucket_prefix("d-h", "Big_Files"), "d-h-big-files-");
+        let long = bucket_prefix("a-very-long-district-name-and-heritage", "uploads");
+        assert!(long.len() <= 37 && long.ends_with('-'), "{long}");
+    }
+
+    #[test]
+    fn terraform_names() {
+        assert_eq!(terraform_name("web"), "web");
+        assert_eq!(terraform_name("sidekiq-push"), "sidekiq_push");
+        assert_eq!(terraform_name("Public-Web"), "public_web");
+        assert_eq!(terraform_name("1st-api"), "_1st_api");
+        assert_eq!(listener_variable("1st-api"), "https_listener_arn_1st_api");
     }
 }

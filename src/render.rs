@@ -10,9 +10,9 @@
 use std::path::Path;
 
 use rayon::prelude::*;
-use tera::{Context, Tera};
+use tera::{Context, Kwargs, State, Tera, TeraResult, Value};
 
-use crate::plan::{Artifact, Unit};
+use crate::plan::{Artifact, Unit, terraform_literal};
 
 /// The built-in templates, by name.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -21,6 +21,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "app.params.json",
         include_str!("../templates/app.params.json"),
     ),
+    ("data.cfn.json", include_str!("../templates/data.cfn.json")),
+    ("data.tf.json", include_str!("../templates/data.tf.json")),
     (
         "alb-rules.json",
         include_str!("../templates/alb-rules.json"),
@@ -29,6 +31,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "district.cfn.json",
         include_str!("../templates/district.cfn.json"),
     ),
+    (
+        "district.tf.json",
+        include_str!("../templates/district.tf.json"),
+    ),
+    ("main.tf.json", include_str!("../templates/main.tf.json")),
     (
         "task-definition.json",
         include_str!("../templates/task-definition.json"),
@@ -41,15 +48,26 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "partials/container.ecs.json",
         include_str!("../templates/partials/container.ecs.json"),
     ),
+    (
+        "partials/container.tf.json",
+        include_str!("../templates/partials/container.tf.json"),
+    ),
 ];
 
-/// CloudFormation's top-level sections, in the order they are written.
+/// Top-level sections, in the order they are written: CloudFormation's, then
+/// Terraform's (no artifact has both).
 const SECTIONS: &[&str] = &[
     "AWSTemplateFormatVersion",
     "Description",
     "Parameters",
     "Resources",
     "Outputs",
+    "terraform",
+    "variable",
+    "data",
+    "locals",
+    "resource",
+    "output",
 ];
 
 /// A template that could not be compiled or rendered.
@@ -92,6 +110,7 @@ impl Renderer {
         let mut tera = Tera::new();
         tera.autoescape_on(Vec::<&str>::new());
         tera.register_filter("json_encode", tera_contrib::json::json_encode);
+        tera.register_filter("terraform_escape", terraform_escape);
         let mut templates = Vec::new();
         let mut overridden = Vec::new();
         for (name, builtin) in TEMPLATES {
@@ -125,25 +144,29 @@ impl Renderer {
             .tera
             .render(artifact.template, &context)
             .map_err(|e| failed(artifact, &e))?;
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            let line = e.line();
-            let excerpt = text
-                .lines()
-                .enumerate()
-                .skip(line.saturating_sub(3))
-                .take(5)
-                .map(|(i, l)| format!("{:>5} | {l}", i + 1))
-                .collect::<Vec<_>>()
-                .join("\n");
-            RenderError::Json {
-                template: artifact.template.to_owned(),
-                artifact: artifact.path.clone(),
-                line,
-                column: e.column(),
-                message: e.to_string(),
-                excerpt,
-            }
-        })?;
+        // serde_json keeps the last of two equal keys; a template that writes
+        // a key twice (two resources of one name) must fail instead.
+        let value: serde_json::Value = unique_keys(&text)
+            .and_then(|()| serde_json::from_str(&text))
+            .map_err(|e| {
+                let line = e.line();
+                let excerpt = text
+                    .lines()
+                    .enumerate()
+                    .skip(line.saturating_sub(3))
+                    .take(5)
+                    .map(|(i, l)| format!("{:>5} | {l}", i + 1))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                RenderError::Json {
+                    template: artifact.template.to_owned(),
+                    artifact: artifact.path.clone(),
+                    line,
+                    column: e.column(),
+                    message: e.to_string(),
+                    excerpt,
+                }
+            })?;
         Ok(canonical(value))
     }
 
@@ -231,6 +254,85 @@ impl RenderError {
     }
 }
 
+/// Fails on the first JSON object that has a key twice, at that key.
+fn unique_keys(text: &str) -> Result<(), serde_json::Error> {
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+
+    struct Unique;
+
+    impl<'de> Deserialize<'de> for Unique {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(Unique)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Unique {
+        type Value = Unique;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_unit<E>(self) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+            while seq.next_element::<Unique>()?.is_some() {}
+            Ok(Unique)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+            let mut seen = std::collections::BTreeSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key.clone()) {
+                    return Err(A::Error::custom(format!("duplicate key `{key}`")));
+                }
+                map.next_value::<Unique>()?;
+            }
+            Ok(Unique)
+        }
+    }
+
+    serde_json::from_str::<Unique>(text).map(|_| ())
+}
+
+/// The `terraform_escape` filter: every string in a value, at any depth, with
+/// Terraform's template sequences escaped (`${` → `$${`, `%{` → `%%{`), so a
+/// value from an instance file reaches AWS exactly as written.
+/// Use it before `json_encode` for every user-written value in a `*.tf.json`.
+fn terraform_escape(value: &Value, _: Kwargs, _: &State) -> TeraResult<Value> {
+    let json = serde_json::to_value(value)
+        .map_err(|e| tera::Error::message(format!("cannot escape value: {e}")))?;
+    Ok(Value::from_serializable(&escape_json(json)))
+}
+
+fn escape_json(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match value {
+        Json::String(s) => Json::String(terraform_literal(&s)),
+        Json::Array(items) => Json::Array(items.into_iter().map(escape_json).collect()),
+        Json::Object(map) => Json::Object(
+            map.into_iter()
+                .map(|(k, v)| (terraform_literal(&k), escape_json(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 fn failed(artifact: &Artifact, error: &dyn std::error::Error) -> RenderError {
     RenderError::Render {
         template: artifact.template.to_owned(),
@@ -262,7 +364,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     message
 }
 
-/// Sorted keys everywhere, CloudFormation sections first; 2-space indent; final newline.
+/// Sorted keys everywhere, CloudFormation or Terraform sections first; 2-space indent; final newline.
 #[must_use]
 pub fn canonical(value: serde_json::Value) -> String {
     let mut value = sort_keys(value);
@@ -302,6 +404,25 @@ fn sort_keys(value: serde_json::Value) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_written_twice_is_an_error() {
+        assert!(unique_keys(r#"{"a": {"x": 1, "y": [{"x": 1}]}, "b": 2}"#).is_ok());
+        let error = unique_keys("{\"resource\": {\n  \"a\": 1,\n  \"a\": 2\n}}").unwrap_err();
+        assert_eq!(error.line(), 3);
+        assert!(
+            error.to_string().starts_with("duplicate key `a`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn terraform_escape_reaches_every_string() {
+        assert_eq!(
+            escape_json(serde_json::json!({"k": ["${x}", 1], "${y}": true})),
+            serde_json::json!({"k": ["$${x}", 1], "$${y}": true})
+        );
+    }
 
     #[test]
     fn canonical_orders_sections_then_keys() {

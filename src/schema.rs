@@ -21,6 +21,9 @@ pub const NAME_PATTERN: &str = "^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$";
 pub struct InstanceFile {
     /// Each environment becomes one heritage: an application stack named by its `name`.
     pub environments: IndexMap<String, Environment>,
+    /// Stateful resources every environment gets its own copy of, in its data
+    /// stack; an environment's own `resources` replace these.
+    pub resources: Option<Resources>,
 }
 
 /// One environment of an instance, deployed as one heritage.
@@ -47,6 +50,102 @@ pub struct Environment {
     /// The long-running services of the heritage.
     #[schemars(length(min = 1))]
     pub services: Vec<Service>,
+    /// This environment's stateful resources, replacing the file's top-level `resources`.
+    pub resources: Option<Resources>,
+}
+
+/// Stateful resources of a heritage, kept in its data stack with deletion
+/// policies that keep the data.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// A PostgreSQL or MySQL database on RDS.
+    pub database: Option<Database>,
+    /// A Redis cache on ElastiCache.
+    pub cache: Option<Cache>,
+    /// S3 buckets by name, e.g. `media`.
+    #[serde(default)]
+    pub buckets: IndexMap<String, Bucket>,
+    /// ECR image repositories by name, e.g. `mastodon`.
+    #[serde(default)]
+    pub repositories: IndexMap<String, Repository>,
+}
+
+/// An RDS database instance. Its master password is generated and kept by
+/// RDS in Secrets Manager; no password is ever written in a file.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// `postgres` or `mysql`.
+    pub engine: DatabaseEngine,
+    /// The engine version (default `17.7` for PostgreSQL, `8.4.7` for MySQL).
+    #[schemars(regex(pattern = "^[0-9]+(\\.[0-9]+)*$"))]
+    pub version: Option<String>,
+    /// The instance class, e.g. `db.t4g.micro`.
+    #[schemars(regex(pattern = "^db\\.[a-z0-9]+\\.[a-z0-9]+$"))]
+    pub instance_class: String,
+    /// Storage in GiB (default 20).
+    #[schemars(range(min = 20, max = 65536))]
+    pub storage: Option<u32>,
+    /// The database the application uses (`DB_NAME`); changing it replaces the database.
+    #[schemars(regex(pattern = "^[A-Za-z][A-Za-z0-9_]*$"), length(max = 63))]
+    pub name: String,
+    /// The master user name (`DB_USER`); changing it replaces the database.
+    #[schemars(regex(pattern = "^[A-Za-z][A-Za-z0-9_]*$"), length(max = 16))]
+    pub user: String,
+    /// Days of automated backups, 1-35 (default 7).
+    #[schemars(range(min = 1, max = 35))]
+    pub backup_retention_days: Option<u32>,
+    /// A standby in a second availability zone (default false).
+    pub multi_az: Option<bool>,
+    /// Refuse deletion of the database (default true).
+    pub deletion_protection: Option<bool>,
+}
+
+/// The engine of a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseEngine {
+    Postgres,
+    Mysql,
+}
+
+/// A Redis replication group on ElastiCache, encrypted in transit and at rest.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cache {
+    /// The node type, e.g. `cache.t4g.micro`.
+    #[schemars(regex(pattern = "^cache\\.[a-z0-9]+\\.[a-z0-9]+$"))]
+    pub node_type: String,
+    /// The Redis version (default `7.1`).
+    #[schemars(regex(pattern = "^[0-9]+(\\.[0-9]+)*$"))]
+    pub version: Option<String>,
+    /// Nodes, 1-6 (default 1); more than one enables automatic failover.
+    #[schemars(range(min = 1, max = 6))]
+    pub nodes: Option<u32>,
+}
+
+/// An S3 bucket: private, versioned and encrypted unless said otherwise.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bucket {
+    /// A fixed bucket name; by default CloudFormation picks a unique one. Changing it replaces the bucket.
+    #[schemars(regex(pattern = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
+    pub name: Option<String>,
+    /// Key prefixes anyone may read, e.g. `[media/]`; everything else stays private.
+    #[serde(default)]
+    pub public_read: Vec<String>,
+    /// Keep old versions of objects (default true).
+    pub versioning: Option<bool>,
+}
+
+/// An ECR repository for the instance's images.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Repository {
+    /// Days after which untagged images are deleted (default 14).
+    #[schemars(range(min = 1, max = 3650))]
+    pub untagged_expire_days: Option<u32>,
 }
 
 /// A command: a string (split like a shell would, or run by `sh -c` when it
@@ -137,6 +236,23 @@ pub struct Service {
     /// Load balancer listeners routing traffic to a `web` service.
     #[serde(default)]
     pub listeners: Vec<Listener>,
+    /// Scale the running count with CPU load between `min` and `max`.
+    pub autoscaling: Option<Autoscaling>,
+}
+
+/// Target-tracking autoscaling of a service on its average CPU.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscaling {
+    /// The fewest tasks.
+    #[schemars(range(min = 1, max = 1000))]
+    pub min: u32,
+    /// The most tasks.
+    #[schemars(range(min = 1, max = 1000))]
+    pub max: u32,
+    /// The average CPU utilization to keep, in percent (default 60).
+    #[schemars(range(min = 10, max = 90))]
+    pub cpu_target: Option<u32>,
 }
 
 /// The kind of a service.
@@ -229,6 +345,17 @@ pub struct DistrictFile {
     /// Named load balancers, each with an HTTPS listener.
     #[serde(default)]
     pub endpoints: IndexMap<String, Endpoint>,
+    /// Which artifacts to build for the district and its heritages: `cloudformation`, `terraform`, or both (the default).
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub targets: Option<Vec<Target>>,
+}
+
+/// A kind of infrastructure-as-code artifact berth writes: `cloudformation` or `terraform`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Cloudformation,
+    Terraform,
 }
 
 /// The district's VPC.

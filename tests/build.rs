@@ -5,7 +5,7 @@
 
 use crate::support::{Fleet, copy_tree, read_tree, repo, run_in, run_with};
 
-const FIXTURES: &[&str] = &["tutorial", "web-rules", "workers"];
+const FIXTURES: &[&str] = &["network", "tutorial", "web-rules", "workers"];
 
 #[test]
 fn example_fleet_out_is_current() {
@@ -104,13 +104,11 @@ fn removed_instances_lose_their_artifacts() {
     let fleet = Fleet::new()
         .file(
             "instances/mstdn/a.yml",
-            &crate::validate::TUTORIAL
-                .replace("bcn-users", "alpha")
-                .replace("rule_priority: 10", "rule_priority: 11"),
+            &crate::fleet::instance("alpha", "alpha.example"),
         )
         .file(
             "instances/mstdn/b.yml",
-            &crate::validate::TUTORIAL.replace("bcn-users", "beta"),
+            &crate::fleet::instance("beta", "beta.example"),
         );
     assert_eq!(fleet.run(&["build"]).code, 0);
     assert!(fleet.path().join("out/mstdn/beta/app.cfn.json").exists());

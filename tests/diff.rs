@@ -177,44 +177,6 @@ fn fail_on_exits_3_only_for_that_kind_of_change() {
     }
 }
 
-/// A database in a data stack of the baseline that the sources no longer
-/// produce: its deletion is data loss, listed before anything else.
-#[test]
-fn deleting_a_database_is_data_at_risk_and_fails_on_data_loss() {
-    let before = fixture("command", "before");
-    let dir = repository(&before, &before);
-    let manifest_path = dir.path().join("out/manifest.json");
-    let mut manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
-    manifest["artifacts"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({
-            "path": "mstdn/bcn-users/data.cfn.json", "kind": "cloudformation-stack",
-            "stack": "mstdn-bcn-users-data", "sha256": "", "sources": []
-        }));
-    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
-    let data = serde_json::json!({
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Resources": {
-            "Database": {"Type": "AWS::RDS::DBInstance", "DeletionPolicy": "Delete", "Properties": {
-                "DBName": "mastodon", "DBInstanceClass": "db.t4g.micro", "Engine": "postgres"}},
-            "Media": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"}
-        }
-    });
-    std::fs::write(
-        dir.path().join("out/mstdn/bcn-users/data.cfn.json"),
-        berth::render::canonical(data),
-    )
-    .unwrap();
-    let output = diff(dir.path(), &["--fail-on", "data-loss"]);
-    assert_eq!(output.code, 3, "{}", output.stderr);
-    insta::assert_snapshot!("data-loss-text", output.stdout);
-    let markdown = diff(dir.path(), &["--format", "markdown"]);
-    assert_eq!(markdown.code, 2);
-    insta::assert_snapshot!("data-loss-markdown", markdown.stdout);
-}
-
 #[test]
 fn color_only_when_asked_or_on_a_terminal() {
     let dir = repository(&fixture("command", "before"), &fixture("command", "after"));

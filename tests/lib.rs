@@ -5,11 +5,19 @@
 //! - `build`: artifacts of the example and golden fleets, determinism, atomic writes.
 //! - `cli`: commands, flags and exit codes.
 //! - `diff`: golden before/after fleets, baselines, formats and exit codes of `berth diff`.
+//! - `fleet`: rules across instances, name limits, data stacks, secrets.
 //! - `schema`: the committed schemas are what the code generates.
+//! - `terraform`: the Terraform configurations: listing, escaping, wiring, safety, targets.
+//! - `provider_schema`: every Terraform resource against the AWS provider's argument schema.
+//! - `parity`: CloudFormation and Terraform artifacts describe the same infrastructure.
 
 mod build;
 mod cli;
 mod diff;
+mod fleet;
+mod parity;
+mod provider_schema;
 mod schema;
 mod support;
+mod terraform;
 mod validate;

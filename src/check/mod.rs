@@ -85,7 +85,7 @@ pub fn check(loaded: &Loaded, validators: &Validators) -> (CheckedFleet, Vec<Dia
             instances.extend(checked);
         }
         if let Some(d) = &district_file {
-            found.extend(rules::check_district(d));
+            found.extend(rules::check_district(d, &district.name));
         }
         diagnostics.extend(found);
         fleet.districts.push(CheckedDistrict {

@@ -5,7 +5,8 @@
 
 use crate::diagnostic::{Diagnostic, Span};
 use crate::schema::{
-    Command, ConditionType, DistrictFile, EnvironmentVars, InstanceFile, PlainValue, ServiceType,
+    Command, ConditionType, DistrictFile, EnvironmentVars, InstanceFile, LaunchType, PlainValue,
+    ServiceType,
 };
 
 use super::{Checked, schedule};
@@ -112,6 +113,40 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
             }
             if let Some(command) = &service.command {
                 check_command(command, sat(&["command"]), &mut out);
+            }
+            if service.launch_type == Some(LaunchType::Fargate)
+                && let Err(diagnostic) =
+                    fargate_pair(service.cpu, service.memory, sat(&["cpu"]), sat(&["memory"]))
+            {
+                out.push(diagnostic);
+            }
+            if let Some(scaling) = &service.autoscaling {
+                if scaling.min > scaling.max {
+                    out.push(
+                        Diagnostic::error(
+                            "autoscaling-range",
+                            format!(
+                                "autoscaling `min` ({}) is above `max` ({})",
+                                scaling.min, scaling.max
+                            ),
+                        )
+                        .at(sat(&["autoscaling", "min"]), "above `max`")
+                        .help("lower `min` or raise `max`"),
+                    );
+                }
+                if service.desired_count.is_some() {
+                    out.push(
+                        Diagnostic::warning(
+                            "desired-count-with-autoscaling",
+                            format!(
+                                "`desired_count` of `{}` is ignored: autoscaling sets the count",
+                                service.name
+                            ),
+                        )
+                        .at(sat(&["desired_count"]), "ignored")
+                        .help("remove `desired_count`; deploys keep the count autoscaling has set"),
+                    );
+                }
             }
             let web = service.service_type == Some(ServiceType::Web);
             if !web && !service.listeners.is_empty() {
@@ -293,7 +328,7 @@ fn check_environment(
 
 /// Rules for one district file.
 #[must_use]
-pub fn check_district(file: &Checked<DistrictFile>) -> Vec<Diagnostic> {
+pub fn check_district(file: &Checked<DistrictFile>, district: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let spec = &file.spec;
     if let Some(max) = spec.cluster.max_size
@@ -338,6 +373,14 @@ pub fn check_district(file: &Checked<DistrictFile>) -> Vec<Diagnostic> {
         }
     }
     for (name, _) in &spec.endpoints {
+        let load_balancer = format!("{district}-{name}");
+        if load_balancer.len() > 32 {
+            out.push(
+                Diagnostic::error("name-too-long", format!("load balancer name `{load_balancer}` is longer than 32 characters"))
+                    .at(file.root.locate_key("/endpoints", name).unwrap_or_else(|| file.at("/endpoints")), "named `<district>-<endpoint>`")
+                    .help("AWS limits load balancer names to 32 characters: shorten the endpoint or district name"),
+            );
+        }
         if !is_name(name) {
             out.push(
                 Diagnostic::error(
@@ -357,6 +400,54 @@ pub fn check_district(file: &Checked<DistrictFile>) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// Valid Fargate memory sizes (MiB) for a CPU size, or `None` for an invalid CPU size.
+#[must_use]
+pub fn fargate_memory(cpu: u32) -> Option<Vec<u32>> {
+    let (from, to, step): (u32, u32, usize) = match cpu {
+        256 => return Some(vec![512, 1024, 2048]),
+        512 => (1024, 4096, 1024),
+        1024 => (2048, 8192, 1024),
+        2048 => (4096, 16384, 1024),
+        4096 => (8192, 30720, 1024),
+        8192 => (16384, 61440, 4096),
+        16384 => (32768, 122_880, 8192),
+        _ => return None,
+    };
+    Some((from..=to).step_by(step).collect())
+}
+
+fn fargate_pair(
+    cpu: u32,
+    memory: u32,
+    cpu_span: Span,
+    memory_span: Span,
+) -> Result<(), Diagnostic> {
+    let Some(valid) = fargate_memory(cpu) else {
+        return Err(Diagnostic::error(
+            "fargate-size",
+            format!("`cpu: {cpu}` is not a Fargate size"),
+        )
+        .at(cpu_span, "not a Fargate CPU size")
+        .help("Fargate takes `cpu` 256, 512, 1024, 2048, 4096, 8192 or 16384"));
+    };
+    if valid.contains(&memory) {
+        return Ok(());
+    }
+    let listed = valid
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Diagnostic::error(
+        "fargate-size",
+        format!("Fargate cannot run `cpu: {cpu}` with `memory: {memory}`"),
+    )
+    .at(memory_span, format!("not valid with `cpu: {cpu}`"))
+    .help(format!(
+        "with `cpu: {cpu}`, Fargate takes `memory` {listed}"
+    )))
 }
 
 /// Barcelona's name rule: `[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]`.
@@ -406,6 +497,17 @@ mod tests {
         for name in ["-web", "web-", "w", "web_1", "wéb", ""] {
             assert!(!is_name(name), "{name}");
         }
+    }
+
+    #[test]
+    fn fargate_sizes() {
+        assert_eq!(fargate_memory(256), Some(vec![512, 1024, 2048]));
+        assert_eq!(fargate_memory(512), Some(vec![1024, 2048, 3072, 4096]));
+        assert_eq!(
+            fargate_memory(16384).map(|m| (m[0], m[m.len() - 1], m.len())),
+            Some((32768, 122_880, 12))
+        );
+        assert_eq!(fargate_memory(300), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod command;
 pub mod priority;
+pub mod rules;
 
 use std::collections::BTreeMap;
 
@@ -16,8 +17,8 @@ use crate::check::rules::pointer;
 use crate::check::{Checked, CheckedFleet};
 use crate::diagnostic::{Diagnostic, Sources, Span};
 use crate::schema::{
-    self, ConditionType, EnvironmentVars, InstanceFile, LaunchType, NatKind, PlainValue,
-    ServiceType,
+    self, ConditionType, DatabaseEngine, EnvironmentVars, InstanceFile, LaunchType, NatKind,
+    PlainValue, ServiceType, Target,
 };
 use priority::Specificity;
 
@@ -29,6 +30,13 @@ pub const DEFAULT_HEALTH_CHECK_TIMEOUT: u32 = 5;
 pub const DEFAULT_HEALTHY_THRESHOLD: u32 = 2;
 pub const DEFAULT_UNHEALTHY_THRESHOLD: u32 = 3;
 pub const DEFAULT_MATCHER: &str = "200-399";
+/// Default target of service autoscaling, percent CPU.
+pub const DEFAULT_CPU_TARGET: u32 = 60;
+/// Default engine versions and backup retention of data stores.
+pub const DEFAULT_POSTGRES_VERSION: &str = "17.7";
+pub const DEFAULT_MYSQL_VERSION: &str = "8.4.7";
+pub const DEFAULT_REDIS_VERSION: &str = "7.1";
+pub const DEFAULT_BACKUP_RETENTION_DAYS: u32 = 7;
 /// Default TLS policy of an endpoint's HTTPS listener.
 pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
@@ -48,7 +56,31 @@ pub struct District {
     pub network: Network,
     pub cluster: Cluster,
     pub endpoints: Vec<Endpoint>,
+    /// Which kinds of artifacts are built for the district and its heritages.
+    pub targets: Targets,
     pub heritages: Vec<Heritage>,
+}
+
+/// The artifact kinds a district chose (`targets:`); both by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Targets {
+    pub cloudformation: bool,
+    pub terraform: bool,
+}
+
+impl Targets {
+    fn resolve(chosen: Option<&[Target]>) -> Self {
+        chosen.map_or(
+            Self {
+                cloudformation: true,
+                terraform: true,
+            },
+            |list| Self {
+                cloudformation: list.contains(&Target::Cloudformation),
+                terraform: list.contains(&Target::Terraform),
+            },
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +122,53 @@ pub struct Heritage {
     pub secrets: Vec<Secret>,
     pub scheduled_tasks: Vec<ScheduledTask>,
     pub services: Vec<Service>,
+    /// Stateful resources, in the heritage's data stack.
+    pub resources: Resources,
+}
+
+/// A heritage's stateful resources, defaults applied.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Resources {
+    pub database: Option<Database>,
+    pub cache: Option<Cache>,
+    pub buckets: Vec<Bucket>,
+    pub repositories: Vec<Repository>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Database {
+    pub engine: DatabaseEngine,
+    pub version: String,
+    pub port: u16,
+    pub instance_class: String,
+    pub storage: u32,
+    pub name: String,
+    pub user: String,
+    pub backup_retention_days: u32,
+    pub multi_az: bool,
+    pub deletion_protection: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cache {
+    pub node_type: String,
+    pub version: String,
+    pub nodes: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Bucket {
+    pub name: String,
+    /// A fixed bucket name, if the file sets one.
+    pub bucket_name: Option<String>,
+    pub public_read: Vec<String>,
+    pub versioning: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Repository {
+    pub name: String,
+    pub untagged_expire_days: u32,
 }
 
 /// A plain environment variable.
@@ -128,6 +207,14 @@ pub struct Service {
     pub desired_count: u32,
     pub launch_type: LaunchType,
     pub listeners: Vec<Listener>,
+    pub autoscaling: Option<Autoscaling>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Autoscaling {
+    pub min: u32,
+    pub max: u32,
+    pub cpu_target: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -205,6 +292,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                         .unwrap_or_else(|| DEFAULT_SSL_POLICY.to_owned()),
                 })
                 .collect(),
+            targets: Targets::resolve(spec.targets.as_deref()),
             heritages: Vec::new(),
         };
         let mut spans = Vec::new();
@@ -222,7 +310,8 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
             }
         }
         district.heritages.sort_by(|a, b| a.name.cmp(&b.name));
-        diagnostics.extend(check_assigned_priorities(&district, &spans));
+        let sites = rule_sites(&district, &spans);
+        diagnostics.extend(rules::check(&district, &sites));
         districts.push(district);
     }
     districts.sort_by(|a, b| a.name.cmp(&b.name));
@@ -300,6 +389,11 @@ fn heritage(
                 desired_count: service.desired_count.unwrap_or(1),
                 launch_type: service.launch_type.unwrap_or(LaunchType::Ec2),
                 listeners,
+                autoscaling: service.autoscaling.as_ref().map(|a| Autoscaling {
+                    min: a.min,
+                    max: a.max,
+                    cpu_target: a.cpu_target.unwrap_or(DEFAULT_CPU_TARGET),
+                }),
             }
         })
         .collect();
@@ -318,6 +412,12 @@ fn heritage(
         secrets,
         scheduled_tasks,
         services,
+        resources: env
+            .resources
+            .as_ref()
+            .or(instance.spec.resources.as_ref())
+            .map(resources)
+            .unwrap_or_default(),
     };
     (heritage, (env.name.clone(), spans))
 }
@@ -438,6 +538,57 @@ fn variables(district: &str, vars: Option<&EnvironmentVars>) -> (Vec<Variable>, 
     (plain, secrets)
 }
 
+fn resources(spec: &schema::Resources) -> Resources {
+    Resources {
+        database: spec.database.as_ref().map(|d| {
+            let (version, port) = match d.engine {
+                DatabaseEngine::Postgres => (DEFAULT_POSTGRES_VERSION, 5432),
+                DatabaseEngine::Mysql => (DEFAULT_MYSQL_VERSION, 3306),
+            };
+            Database {
+                engine: d.engine,
+                version: d.version.clone().unwrap_or_else(|| version.to_owned()),
+                port,
+                instance_class: d.instance_class.clone(),
+                storage: d.storage.unwrap_or(20),
+                name: d.name.clone(),
+                user: d.user.clone(),
+                backup_retention_days: d
+                    .backup_retention_days
+                    .unwrap_or(DEFAULT_BACKUP_RETENTION_DAYS),
+                multi_az: d.multi_az.unwrap_or(false),
+                deletion_protection: d.deletion_protection.unwrap_or(true),
+            }
+        }),
+        cache: spec.cache.as_ref().map(|c| Cache {
+            node_type: c.node_type.clone(),
+            version: c
+                .version
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REDIS_VERSION.to_owned()),
+            nodes: c.nodes.unwrap_or(1),
+        }),
+        buckets: spec
+            .buckets
+            .iter()
+            .map(|(name, b)| Bucket {
+                name: name.clone(),
+                bucket_name: b.name.clone(),
+                public_read: b.public_read.clone(),
+                versioning: b.versioning.unwrap_or(true),
+            })
+            .collect(),
+        repositories: spec
+            .repositories
+            .iter()
+            .map(|(name, r)| Repository {
+                name: name.clone(),
+                untagged_expire_days: r.untagged_expire_days.unwrap_or(14),
+            })
+            .collect(),
+    }
+}
+
 /// A name made of a command: `rake mastodon:daily` → `rake-mastodon-daily`.
 fn slug(text: &str) -> String {
     let mut slug = String::new();
@@ -459,56 +610,26 @@ fn slug(text: &str) -> String {
     }
 }
 
-fn check_assigned_priorities(district: &District, spans: &[ListenerSpans]) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    let mut taken: BTreeMap<(&str, u32), (&str, &str, &Span, bool)> = BTreeMap::new();
-    let span_of = |heritage: &str, service: &str, index: usize| {
-        spans
-            .iter()
-            .find(|(h, _)| h == heritage)
-            .and_then(|(_, services)| services.iter().find(|(s, _)| s == service))
-            .and_then(|(_, listeners)| listeners.get(index))
-    };
+/// Every listener rule of a district with where it was written.
+fn rule_sites<'a>(district: &'a District, spans: &[ListenerSpans]) -> Vec<rules::Site<'a>> {
+    let mut sites = Vec::new();
     for heritage in &district.heritages {
+        let Some((_, services)) = spans.iter().find(|(h, _)| *h == heritage.name) else {
+            continue;
+        };
         for service in &heritage.services {
-            for (i, listener) in service.listeners.iter().enumerate() {
-                let Some(span) = span_of(&heritage.name, &service.name, i) else {
-                    continue;
-                };
-                let slot = (listener.endpoint.as_str(), listener.priority);
-                match taken.get(&slot) {
-                    // Two explicit priorities are reported by the fleet check already.
-                    Some((h, s, first, first_assigned))
-                        if listener.priority_assigned || *first_assigned =>
-                    {
-                        out.push(
-                            Diagnostic::error(
-                                "priority-conflict",
-                                format!(
-                                    "rule priority {} of `{}`/`{}` on endpoint `{}` is also taken by `{h}`/`{s}`",
-                                    listener.priority, heritage.name, service.name, listener.endpoint
-                                ),
-                            )
-                            .at(span.clone(), if listener.priority_assigned { "assigned from names" } else { "set here" })
-                            .also((*first).clone(), "taken here")
-                            .help("set `rule_priority` on one of the two listeners (below 1000 never collides with assigned ones)"),
-                        );
-                    }
-                    Some(_) => {}
-                    None => {
-                        taken.insert(
-                            slot,
-                            (
-                                &heritage.name,
-                                &service.name,
-                                span,
-                                listener.priority_assigned,
-                            ),
-                        );
-                    }
-                }
+            let Some((_, listeners)) = services.iter().find(|(s, _)| *s == service.name) else {
+                continue;
+            };
+            for (listener, span) in service.listeners.iter().zip(listeners) {
+                sites.push(rules::Site {
+                    heritage,
+                    service,
+                    listener,
+                    span: span.clone(),
+                });
             }
         }
     }
-    out
+    sites
 }

@@ -210,8 +210,9 @@ fn no_changes(baseline: &str) -> String {
     format!("No changes: the artifacts are the same as {baseline}.")
 }
 
-/// The database cases on synthetic data stacks, in every format, until the
-/// fleet renders data stacks of its own.
+/// The database cases on hand-written data stacks, in every format: they pin
+/// the wording whatever the templates render (the golden fleets in
+/// `tests/diff.rs` cover the rendered data stacks).
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -1,0 +1,257 @@
+//! The fleet as a whole: shared load balancers, stable priorities, AWS name
+//! limits, Fargate sizes, data stacks that keep data private and no secret
+//! value in any artifact.
+
+use std::collections::BTreeMap;
+
+use crate::support::{Fleet, read_tree, repo};
+
+/// An instance with a web and a streaming service on endpoint `mstdn` of host `host`.
+pub fn instance(name: &str, host: &str) -> String {
+    format!(
+        "environments:
+  production:
+    name: {name}
+    image_name: registry.example/{name}
+    image_tag: v1
+    services:
+      - name: web
+        service_type: web
+        cpu: 256
+        memory: 512
+        listeners:
+          - {{endpoint: mstdn, hosts: [{host}]}}
+      - name: streaming
+        service_type: web
+        cpu: 256
+        memory: 512
+        listeners:
+          - endpoint: mstdn
+            hosts: [{host}]
+            rule_conditions: [{{type: path-pattern, value: /api/v1/streaming/*}}]
+"
+    )
+}
+
+/// Priorities of every rule, by heritage/service, as `explain` shows them.
+fn priorities(fleet: &Fleet, heritages: &[&str]) -> BTreeMap<String, u64> {
+    let mut found = BTreeMap::new();
+    for heritage in heritages {
+        let output = fleet.run(&["explain", heritage, "--format", "json"]);
+        assert_eq!(output.code, 0, "{}", output.stderr);
+        let value: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+        for service in value["services"].as_array().unwrap() {
+            for listener in service["listeners"].as_array().unwrap() {
+                let key = format!("{heritage}/{}", service["name"].as_str().unwrap());
+                found.insert(key, listener["priority"].as_u64().unwrap());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn assigned_priorities_do_not_move_when_instances_come_and_go() {
+    let fleet = Fleet::new()
+        .file(
+            "instances/mstdn/alpha.yml",
+            &instance("alpha", "alpha.example"),
+        )
+        .file(
+            "instances/mstdn/beta.yml",
+            &instance("beta", "beta.example"),
+        );
+    let before = priorities(&fleet, &["alpha"]);
+    let fleet = fleet.file(
+        "instances/mstdn/gamma.yml",
+        &instance("gamma", "gamma.example"),
+    );
+    assert_eq!(
+        priorities(&fleet, &["alpha"]),
+        before,
+        "adding an instance moved alpha's rules"
+    );
+    std::fs::remove_file(fleet.path().join("instances/mstdn/beta.yml")).unwrap();
+    assert_eq!(
+        priorities(&fleet, &["alpha"]),
+        before,
+        "removing an instance moved alpha's rules"
+    );
+    // The path rule is evaluated before the host-only rule of the same host.
+    assert!(
+        before["alpha/streaming"] < before["alpha/web"],
+        "{before:?}"
+    );
+}
+
+macro_rules! golden {
+    ($($name:ident: $fleet:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let fleet: Fleet = $fleet;
+            insta::assert_snapshot!(fleet.run(&["validate"]).transcript());
+        }
+    )*};
+}
+
+golden! {
+    identical_conditions_across_instances: Fleet::new()
+        .file("instances/mstdn/alpha.yml", &instance("alpha", "same.example"))
+        .file("instances/mstdn/beta.yml", &instance("beta", "same.example"));
+    shared_endpoint_without_host: Fleet::new()
+        .file("instances/mstdn/alpha.yml", &instance("alpha", "alpha.example"))
+        .file("instances/mstdn/beta.yml", &instance("beta", "beta.example").replace("hosts: [beta.example]}", "health_check_path: /}"));
+    explicit_priority_in_the_wrong_order: Fleet::new()
+        .file("instances/mstdn/alpha.yml", &instance("alpha", "alpha.example")
+            .replace("hosts: [alpha.example]}", "hosts: [alpha.example], rule_priority: 5}")
+            .replace("rule_conditions:", "rule_priority: 6\n            rule_conditions:"));
+    invalid_fargate_pair: Fleet::new()
+        .file("instances/mstdn/alpha.yml", &instance("alpha", "alpha.example")
+            .replacen("memory: 512", "memory: 4096\n        launch_type: FARGATE", 1));
+    autoscaling_range: Fleet::new()
+        .file("instances/mstdn/alpha.yml", &instance("alpha", "alpha.example")
+            .replacen("memory: 512", "memory: 512\n        desired_count: 2\n        autoscaling: {min: 4, max: 2}", 1));
+    load_balancer_name_too_long: Fleet::new()
+        .file("instances/mstdn/district.yml", &crate::support::DISTRICT.replace("  mstdn:", "  mastodon-social-network-public:"));
+}
+
+#[test]
+fn long_names_are_shortened_with_a_hash() {
+    let district = "a-rather-long-district";
+    let text = instance("an-instance-with-a-long-name", "long.example").replace(
+        "environments:",
+        "resources:\n  database: {engine: postgres, instance_class: db.t4g.micro, name: app, user: app}\n  cache: {node_type: cache.t4g.micro}\nenvironments:",
+    );
+    let fleet = Fleet::new()
+        .file(
+            &format!("instances/{district}/district.yml"),
+            &crate::support::DISTRICT.replace("  mstdn:", "  ab:"),
+        )
+        .file(
+            &format!("instances/{district}/long.yml"),
+            &text.replace("endpoint: mstdn", "endpoint: ab"),
+        );
+    let output = fleet.run(&["build"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let data = std::fs::read_to_string(fleet.path().join(format!(
+        "out/{district}/an-instance-with-a-long-name/data.cfn.json"
+    )))
+    .unwrap();
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    let cache = data["Resources"]["Cache"]["Properties"]["ReplicationGroupId"]
+        .as_str()
+        .unwrap();
+    let database = data["Resources"]["Database"]["Properties"]["DBInstanceIdentifier"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        cache, "a-rather-long-district-an-insta-14e901c9",
+        "≤ 40 characters, a hash of the whole name at the end"
+    );
+    assert_eq!(
+        database,
+        "a-rather-long-district-an-instance-with-a-long-name"
+    );
+}
+
+#[test]
+fn buckets_stay_private_unless_a_prefix_is_public() {
+    let text = instance("alpha", "alpha.example").replace(
+        "environments:",
+        "resources:\n  buckets:\n    private: {}\n    media: {public_read: [media/]}\nenvironments:",
+    );
+    let fleet = Fleet::new().file("instances/mstdn/alpha.yml", &text);
+    assert_eq!(fleet.run(&["build"]).code, 0);
+    let data = std::fs::read_to_string(fleet.path().join("out/mstdn/alpha/data.cfn.json")).unwrap();
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    let resources = &data["Resources"];
+    let block = |id: &str| resources[id]["Properties"]["PublicAccessBlockConfiguration"].clone();
+    assert_eq!(
+        block("BucketPrivate"),
+        serde_json::json!({"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true})
+    );
+    assert!(
+        resources.get("BucketPrivatePolicy").is_none(),
+        "a private bucket has no public policy"
+    );
+    assert_eq!(block("BucketMedia")["BlockPublicPolicy"], false);
+    assert_eq!(block("BucketMedia")["BlockPublicAcls"], true);
+    let statement = &resources["BucketMediaPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(statement["Action"], "s3:GetObject");
+    assert_eq!(
+        statement["Resource"],
+        serde_json::json!([{"Fn::Sub": "${BucketMedia.Arn}/media/*"}])
+    );
+    for id in ["BucketPrivate", "BucketMedia"] {
+        assert_eq!(resources[id]["DeletionPolicy"], "Retain");
+    }
+}
+
+/// Every literal string that is a password property's value, or the value of
+/// an environment variable whose name looks secret.
+fn secret_values(value: &serde_json::Value, key: &str, env: bool, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let name = map
+                .get("Name")
+                .or_else(|| map.get("name"))
+                .and_then(|n| n.as_str());
+            for (k, v) in map {
+                match name {
+                    Some(name) if k.eq_ignore_ascii_case("value") => {
+                        secret_values(v, name, true, found);
+                    }
+                    _ => secret_values(v, k, false, found),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for v in items {
+                secret_values(v, key, env, found);
+            }
+        }
+        serde_json::Value::String(s) => {
+            let upper = key.to_ascii_uppercase();
+            let secret = if env {
+                ["PASSWORD", "SECRET", "TOKEN"]
+                    .iter()
+                    .any(|w| upper.contains(w))
+                    || upper.ends_with("_KEY")
+            } else {
+                upper.contains("PASSWORD")
+            };
+            if secret {
+                found.push(format!("{key}: {s}"));
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn no_password_or_secret_value_in_any_artifact() {
+    let mut trees = vec![repo().join("out")];
+    for fixture in ["tutorial", "web-rules", "workers"] {
+        trees.push(repo().join("tests/fixtures").join(fixture).join("out"));
+    }
+    let mut checked = 0;
+    for tree in trees {
+        for (path, bytes) in read_tree(&tree) {
+            let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            let mut found = Vec::new();
+            secret_values(&value, "", false, &mut found);
+            assert!(found.is_empty(), "{}/{path}: {found:?}", tree.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "only {checked} artifacts scanned");
+    // The scanner itself finds a literal password.
+    let mut found = Vec::new();
+    secret_values(
+        &serde_json::json!({"Environment": [{"Name": "DB_PASSWORD", "Value": "hunter2"}], "MasterUserPassword": "x"}),
+        "",
+        false,
+        &mut found,
+    );
+    assert_eq!(found, ["DB_PASSWORD: hunter2", "MasterUserPassword: x"]);
+}

@@ -1,0 +1,237 @@
+//! The Terraform configurations: one per district and heritage, listed in the
+//! manifest, with text from instance files kept literal, heritage variables
+//! wired to district outputs, stateful resources protected, and the
+//! district's `targets` choosing which formats are written.
+
+use crate::support::{Fleet, repo};
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn every_district_and_heritage_has_a_terraform_configuration() {
+    let manifest = read_json(&repo().join("out/manifest.json"));
+    let mut configurations: Vec<&str> = manifest["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "terraform-configuration")
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    configurations.sort_unstable();
+    assert_eq!(
+        configurations,
+        [
+            "mstdn/bcn-users/data.tf.json",
+            "mstdn/bcn-users/main.tf.json",
+            "mstdn/cat-lovers/data.tf.json",
+            "mstdn/cat-lovers/main.tf.json",
+            "mstdn/district.tf.json"
+        ]
+    );
+}
+
+#[test]
+fn instance_text_stays_literal_in_terraform() {
+    let fleet = Fleet::new().file(
+        "instances/mstdn/app.yml",
+        "\
+environments:
+  production:
+    name: app
+    image_name: example/app
+    image_tag: v1
+    environment:
+      GREETING: hello ${USER} 100%{x}
+    services:
+      - name: worker
+        cpu: 128
+        memory: 256
+        command: [echo, '${HOME}']
+",
+    );
+    let output = fleet.run(&["build"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let main = read_json(&fleet.path().join("out/mstdn/app/main.tf.json"));
+    let container = &main["locals"]["container_worker"];
+    assert_eq!(
+        container["command"],
+        serde_json::json!(["echo", "$${HOME}"])
+    );
+    assert_eq!(
+        container["environment"][0]["value"],
+        "hello $${USER} 100%%{x}"
+    );
+    assert_eq!(container["image"], "${var.image}");
+    // CloudFormation takes the same text as written.
+    let app = std::fs::read_to_string(fleet.path().join("out/mstdn/app/app.cfn.json")).unwrap();
+    assert!(app.contains("\"hello ${USER} 100%{x}\""), "{app}");
+}
+
+/// Each heritage variable without a default is a district output of the same
+/// name and shape, so `module.<district>.<name>` wires it.
+#[test]
+fn heritage_variables_are_district_outputs() {
+    let outs = crate::support::fleet_outs();
+    let mut wired = 0;
+    for out in outs {
+        for district in std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()) {
+            if !district.join("district.tf.json").exists() {
+                continue;
+            }
+            let outputs = read_json(&district.join("district.tf.json"))["output"].clone();
+            for heritage in std::fs::read_dir(&district)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+            {
+                if !heritage.join("main.tf.json").exists() {
+                    continue;
+                }
+                let main = read_json(&heritage.join("main.tf.json"));
+                for (name, variable) in main["variable"].as_object().unwrap() {
+                    assert!(
+                        variable["description"].is_string() && variable["type"].is_string(),
+                        "{}: variable {name} needs a type and a description",
+                        heritage.display()
+                    );
+                    if variable.get("default").is_some() {
+                        continue;
+                    }
+                    let output = &outputs[name];
+                    assert!(
+                        output.is_object(),
+                        "{}: variable {name} has no district output",
+                        heritage.display()
+                    );
+                    let list = output["value"].is_array();
+                    assert_eq!(
+                        list,
+                        variable["type"] == "list(string)",
+                        "{}: {name}",
+                        heritage.display()
+                    );
+                    wired += 1;
+                }
+            }
+        }
+    }
+    assert!(wired >= 30, "wired only {wired} variables");
+}
+
+/// The artifact paths a fleet with `targets` in its district file builds.
+fn built_with_targets(targets: &str) -> Vec<String> {
+    let fleet = Fleet::new()
+        .file(
+            "instances/mstdn/district.yml",
+            &format!("{}targets: {targets}\n", crate::support::DISTRICT),
+        )
+        .file("instances/mstdn/app.yml", crate::validate::TUTORIAL);
+    let output = fleet.run(&["build"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let mut paths: Vec<String> = crate::support::read_tree(&fleet.path().join("out"))
+        .into_keys()
+        .filter(|p| !p.contains("task-definitions/"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn targets_choose_the_artifacts_of_a_district() {
+    let both = [
+        "manifest.json",
+        "mstdn/bcn-users/alb-rules.json",
+        "mstdn/bcn-users/app.cfn.json",
+        "mstdn/bcn-users/app.params.json",
+        "mstdn/bcn-users/data.cfn.json",
+        "mstdn/bcn-users/data.tf.json",
+        "mstdn/bcn-users/main.tf.json",
+        "mstdn/district.cfn.json",
+        "mstdn/district.tf.json",
+    ];
+    assert_eq!(built_with_targets("[cloudformation, terraform]"), both);
+    assert_eq!(
+        built_with_targets("[terraform]"),
+        [
+            "manifest.json",
+            "mstdn/bcn-users/alb-rules.json",
+            "mstdn/bcn-users/data.tf.json",
+            "mstdn/bcn-users/main.tf.json",
+            "mstdn/district.tf.json",
+        ]
+    );
+    assert_eq!(
+        built_with_targets("[cloudformation]"),
+        [
+            "manifest.json",
+            "mstdn/bcn-users/alb-rules.json",
+            "mstdn/bcn-users/app.cfn.json",
+            "mstdn/bcn-users/app.params.json",
+            "mstdn/bcn-users/data.cfn.json",
+            "mstdn/district.cfn.json",
+        ]
+    );
+}
+
+#[test]
+fn targets_must_be_known_and_not_empty() {
+    let output = Fleet::new()
+        .file(
+            "instances/mstdn/district.yml",
+            &format!(
+                "{}targets: [terraform, terraforn]\n",
+                crate::support::DISTRICT
+            ),
+        )
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+    let output = Fleet::new()
+        .file(
+            "instances/mstdn/district.yml",
+            &format!("{}targets: []\n", crate::support::DISTRICT),
+        )
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}
+
+/// Databases, caches, buckets and repositories survive a careless plan, and
+/// no database password is ever written.
+#[test]
+fn stateful_resources_cannot_be_destroyed_and_hold_no_password() {
+    const STATEFUL: &[&str] = &[
+        "aws_db_instance",
+        "aws_elasticache_replication_group",
+        "aws_s3_bucket",
+        "aws_ecr_repository",
+    ];
+    let roots = crate::support::fleet_outs();
+    let mut stateful = 0;
+    for root in roots {
+        for entry in walkdir::WalkDir::new(root) {
+            let path = entry.unwrap().into_path();
+            if !path.to_string_lossy().ends_with(".tf.json") {
+                continue;
+            }
+            let json = read_json(&path);
+            for (kind, blocks) in json["resource"].as_object().into_iter().flatten() {
+                for (name, body) in blocks.as_object().unwrap() {
+                    let at = format!("{}: {kind}.{name}", path.display());
+                    if STATEFUL.contains(&kind.as_str()) {
+                        assert_eq!(body["lifecycle"]["prevent_destroy"], true, "{at}");
+                        stateful += 1;
+                    }
+                    if kind == "aws_db_instance" {
+                        assert_eq!(body["manage_master_user_password"], true, "{at}");
+                        assert_eq!(body["skip_final_snapshot"], false, "{at}");
+                        for key in ["password", "password_wo"] {
+                            assert!(body.get(key).is_none(), "{at}: {key}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(stateful >= 10, "found only {stateful} stateful resources");
+}
