@@ -9,7 +9,15 @@ use std::process::Command;
 
 use crate::support::{Output, copy_tree, repo, run_in, run_with};
 
-const CASES: &[&str] = &["command", "target-port", "remove-instance", "host-rule"];
+const CASES: &[&str] = &[
+    "command",
+    "target-port",
+    "remove-instance",
+    "host-rule",
+    "database-name",
+    "database-user",
+    "instance-class",
+];
 
 fn fixture(case: &str, side: &str) -> std::path::PathBuf {
     repo().join("tests/fixtures/diff").join(case).join(side)
@@ -166,6 +174,10 @@ fn fail_on_exits_3_only_for_that_kind_of_change() {
         ("remove-instance", "replace", 3),
         ("remove-instance", "data-loss", 2),
         ("host-rule", "replace", 2),
+        ("database-name", "data-loss", 3),
+        ("database-user", "data-loss", 3),
+        ("instance-class", "data-loss", 2),
+        ("instance-class", "replace", 2),
     ] {
         let dir = repository(&fixture(case, "before"), &fixture(case, "after"));
         let output = diff(dir.path(), &["--fail-on", kind]);
