@@ -86,8 +86,9 @@ fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
                     " (DeletionPolicy {policy}: kept in AWS, outside the stack)"
                 ));
             }
-            Some(policy) => head.push_str(&format!(" (DeletionPolicy {policy})")),
-            None => {}
+            // Deleting is what removal means; say so where data goes with it.
+            Some(policy) if r.stateful => head.push_str(&format!(" (DeletionPolicy {policy})")),
+            Some(_) | None => {}
         }
         if r.unknown_type {
             head.push_str(" (type unknown to berth: any change may replace it)");
