@@ -1,13 +1,14 @@
 //! berth compiles a fleet of `barcelona.yml` instance files into reviewable AWS
 //! artifacts. The stages run in this order, each in its own module and each
 //! only looking forward: [`load`] → [`check`] → [`model`] → [`plan`] →
-//! [`render`] → [`emit`].
+//! [`render`] → [`emit`], and [`diff`] compares two renderings.
 //!
 //! The library never prints, exits or reads the environment; the binary does.
 
 pub mod check;
 pub mod compiler;
 pub mod diagnostic;
+pub mod diff;
 pub mod emit;
 pub mod load;
 pub mod model;

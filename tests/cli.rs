@@ -79,8 +79,14 @@ fn color_always_colours_diagnostics() {
     assert!(colored.stderr.contains('\u{1b}'));
 }
 
+/// 64 (`EX_USAGE`), so that a usage error is never read as `berth diff`'s
+/// "there are changes" (2).
 #[test]
-fn usage_errors_exit_2() {
+fn usage_errors_exit_64() {
     let output = run_in(&repo(), &["validate", "--format", "xml"]);
-    assert_eq!(output.code, 2);
+    assert_eq!(output.code, 64);
+    let output = run_in(&repo(), &["frobnicate"]);
+    assert_eq!(output.code, 64);
+    let output = run_in(&repo(), &["--version"]);
+    assert_eq!(output.code, 0);
 }

@@ -4,6 +4,7 @@
 //! - `validate`: golden tests of every diagnostic berth reports, as a user sees it.
 //! - `build`: artifacts of the example and golden fleets, determinism, atomic writes.
 //! - `cli`: commands, flags and exit codes.
+//! - `diff`: golden before/after fleets, baselines, formats and exit codes of `berth diff`.
 //! - `fleet`: rules across instances, name limits, data stacks, secrets.
 //! - `schema`: the committed schemas are what the code generates.
 //! - `terraform`: the Terraform configurations: listing, escaping, wiring, safety, targets.
@@ -12,6 +13,7 @@
 
 mod build;
 mod cli;
+mod diff;
 mod fleet;
 mod parity;
 mod provider_schema;

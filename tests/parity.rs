@@ -18,8 +18,6 @@ use serde_json::{Map, Value, json};
 
 use berth::plan::{logical_id, terraform_name};
 
-use crate::support::repo;
-
 type Facts = BTreeMap<String, Value>;
 
 fn read(path: &Path) -> Value {
@@ -1473,12 +1471,7 @@ fn tf_district(path: &Path) -> Facts {
 
 /// Every fleet whose `out/` the tests keep: the example and the golden ones.
 fn fleets() -> Vec<std::path::PathBuf> {
-    let mut outs = vec![repo().join("out")];
-    for entry in std::fs::read_dir(repo().join("tests/fixtures")).unwrap() {
-        outs.push(entry.unwrap().path().join("out"));
-    }
-    outs.sort();
-    outs
+    crate::support::fleet_outs()
 }
 
 fn assert_same(what: &str, cfn: &Facts, tf: &Facts) {

@@ -65,10 +65,7 @@ fn provider_schema() -> Value {
 /// Every folder holding `*.tf.json` files (one Terraform module each) under
 /// the example fleet's and the golden fleets' `out/`, with its files' JSON.
 fn modules() -> BTreeMap<PathBuf, Vec<(PathBuf, Value)>> {
-    let mut roots = vec![repo().join("out")];
-    for entry in std::fs::read_dir(repo().join("tests/fixtures")).unwrap() {
-        roots.push(entry.unwrap().path().join("out"));
-    }
+    let roots = crate::support::fleet_outs();
     let mut modules: BTreeMap<PathBuf, Vec<(PathBuf, Value)>> = BTreeMap::new();
     for root in roots {
         for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {

@@ -133,3 +133,20 @@ pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         })
         .collect()
 }
+
+/// Every `out/` the tests keep: the example fleet's, then each golden
+/// fleet's under `tests/fixtures/` — also those a level or two deeper, such
+/// as the before/after fleets of `tests/fixtures/diff/<case>/<side>/`.
+pub fn fleet_outs() -> Vec<PathBuf> {
+    let mut outs: Vec<PathBuf> = walkdir::WalkDir::new(repo().join("tests/fixtures"))
+        .max_depth(4)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_dir() && e.file_name() == "out")
+        .filter(|e| e.path().join("manifest.json").is_file())
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    outs.sort();
+    outs.insert(0, repo().join("out"));
+    outs
+}

@@ -74,10 +74,7 @@ environments:
 /// name and shape, so `module.<district>.<name>` wires it.
 #[test]
 fn heritage_variables_are_district_outputs() {
-    let mut outs = vec![repo().join("out")];
-    for entry in std::fs::read_dir(repo().join("tests/fixtures")).unwrap() {
-        outs.push(entry.unwrap().path().join("out"));
-    }
+    let outs = crate::support::fleet_outs();
     let mut wired = 0;
     for out in outs {
         for district in std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()) {
@@ -209,10 +206,7 @@ fn stateful_resources_cannot_be_destroyed_and_hold_no_password() {
         "aws_s3_bucket",
         "aws_ecr_repository",
     ];
-    let mut roots = vec![repo().join("out")];
-    for entry in std::fs::read_dir(repo().join("tests/fixtures")).unwrap() {
-        roots.push(entry.unwrap().path().join("out"));
-    }
+    let roots = crate::support::fleet_outs();
     let mut stateful = 0;
     for root in roots {
         for entry in walkdir::WalkDir::new(root) {

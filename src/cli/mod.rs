@@ -2,6 +2,8 @@
 //!
 //! This is the only place that prints, reads the environment or exits.
 
+mod diff;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +23,7 @@ Examples:
   berth validate                       check every file under instances/
   berth validate --format json         the same, as JSON lines for tools
   berth explain bcn-users              show what berth understood of a heritage
+  berth diff --base origin/main        what this branch changes in out/, resource by resource
   berth schema instance > schema/instance.schema.json";
 
 /// Compiles a fleet of barcelona.yml instance files into reviewable AWS artifacts.
@@ -76,6 +79,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ExplainFormat::Yaml)]
         format: ExplainFormat,
     },
+    /// Show what the sources change in `out/` (or since a git revision): resources and text.
+    Diff(diff::DiffArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -96,9 +101,23 @@ enum ExplainFormat {
     Json,
 }
 
+/// Exit code of a command line berth cannot parse (`EX_USAGE`): distinct
+/// from 2, which `berth diff` uses for "there are changes".
+const USAGE_ERROR: u8 = 64;
+
 /// Runs berth and turns any error into a message and exit code 1.
 pub fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(USAGE_ERROR)
+            } else {
+                ExitCode::SUCCESS // --help and --version
+            };
+        }
+    };
     match run(&args) {
         Ok(code) => code,
         Err(error) => {
@@ -229,6 +248,7 @@ fn run(args: &Args) -> Result<ExitCode> {
             write_stdout(&text)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Diff(diff_args) => diff::run(args, diff_args),
     }
 }
 

@@ -1,0 +1,140 @@
+//! `berth diff`: renders the fleet in memory, compares it with `out/` on
+//! disk or at a git revision, prints the changes and exits with a code for CI.
+
+mod git;
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
+
+use berth::compiler;
+use berth::diagnostic::summary;
+use berth::diff::{self, Files, Impact, render};
+
+use super::{Args, Color, DiagnosticFormat, analyze, report, write_stdout};
+
+/// Exit code when there are changes (as `terraform plan -detailed-exitcode`).
+const CHANGES: u8 = 2;
+/// Exit code when a change named by `--fail-on` is present.
+const FAILED_ON: u8 = 3;
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// Compare with `out/` at this git revision (e.g. `origin/main`) instead
+    /// of `out/` on disk.
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+    /// `text` for a terminal, `markdown` for a pull-request comment, `json` for tools.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    format: DiffFormat,
+    /// Exit 3 when a change of this kind is present: `replace` (any
+    /// replacement or deletion) or `data-loss` (a stateful resource replaced
+    /// or deleted).
+    #[arg(long, value_enum, value_name = "KIND")]
+    fail_on: Option<FailOn>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DiffFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FailOn {
+    Replace,
+    DataLoss,
+}
+
+impl FailOn {
+    /// The least destructive impact that fails the run.
+    fn threshold(self) -> Impact {
+        match self {
+            Self::Replace => Impact::Replace,
+            Self::DataLoss => Impact::DataLoss,
+        }
+    }
+}
+
+pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
+    let analysis = analyze(args)?;
+    report(&analysis, DiagnosticFormat::Human, color(args.color, false));
+    let Some(fleet) = &analysis.fleet else {
+        eprintln!("diff failed: {}", summary(&analysis.diagnostics));
+        return Ok(ExitCode::FAILURE);
+    };
+    let after = compiler::render(fleet, &args.root)?;
+    let (before, baseline) = match &diff_args.base {
+        Some(revision) => (
+            git::out_at(&args.root, revision, &after)?,
+            format!("out/ at {revision}"),
+        ),
+        None => (read_out(&args.root.join("out"))?, "out/".to_owned()),
+    };
+    let diff = diff::diff(&before, &after);
+    let text = match diff_args.format {
+        DiffFormat::Text => render::text::render(&diff, &baseline, color(args.color, true)),
+        DiffFormat::Markdown => render::markdown::render(&diff, &code(&baseline)),
+        DiffFormat::Json => render::json::render(&diff, &baseline),
+    };
+    write_stdout(&text)?;
+    if diff.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let failed = diff_args
+        .fail_on
+        .is_some_and(|kind| diff.worst().is_some_and(|w| w >= kind.threshold()));
+    Ok(ExitCode::from(if failed { FAILED_ON } else { CHANGES }))
+}
+
+/// `out/ at origin/main` → `` `out/` at `origin/main` ``.
+fn code(baseline: &str) -> String {
+    match baseline.split_once(" at ") {
+        Some((out, revision)) => format!("`{out}` at `{revision}`"),
+        None => format!("`{baseline}`"),
+    }
+}
+
+/// Whether to colour: `auto` colours the stream it writes to when it is a
+/// terminal and `NO_COLOR` is not set.
+fn color(color: Color, stdout: bool) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && if stdout {
+                    std::io::stdout().is_terminal()
+                } else {
+                    std::io::stderr().is_terminal()
+                }
+        }
+    }
+}
+
+/// Every file of `out/` on disk, by path relative to it.
+fn read_out(out: &Path) -> Result<Files> {
+    if !out.is_dir() {
+        bail!(
+            "there is no `{}` to compare with: run `berth build` first, or compare with a git revision: `berth diff --base REV`",
+            out.strip_prefix(".").unwrap_or(out).display()
+        );
+    }
+    let mut files = Files::new();
+    for entry in walkdir::WalkDir::new(out).sort_by_file_name() {
+        let entry = entry.with_context(|| format!("cannot read `{}`", out.display()))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(out).unwrap_or(entry.path());
+        let relative = relative.to_string_lossy().replace('\\', "/");
+        let text = std::fs::read_to_string(entry.path())
+            .with_context(|| format!("cannot read `{}`", entry.path().display()))?;
+        files.insert(relative, text);
+    }
+    Ok(files)
+}

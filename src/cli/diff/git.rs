@@ -1,0 +1,209 @@
+//! `out/` as it is at a git revision, read with the `git` command without
+//! touching the working tree: `ls-tree` lists the blobs, and only the blobs
+//! whose id differs from the rendered text's are read (`cat-file --batch`,
+//! one process for all of them), so an unchanged fleet costs a hash per file.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+use sha1::Digest;
+
+use berth::diff::Files;
+
+fn git(root: &Path) -> Command {
+    let mut command = Command::new("git");
+    command.arg("-C").arg(root);
+    command
+}
+
+/// Runs git and returns its standard output, or its first error line.
+fn output(command: &mut Command) -> Result<std::result::Result<Vec<u8>, String>> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run `git`; `--base` needs git on PATH")?;
+    if output.status.success() {
+        return Ok(Ok(output.stdout));
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let first = stderr
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("git failed")
+        .trim()
+        .trim_start_matches("fatal: ")
+        .to_owned();
+    Ok(Err(first))
+}
+
+/// The git object id of a text, in the repository's hash (SHA-1, or SHA-256
+/// when the id is 64 hex digits long).
+fn blob_id(text: &str, sha256: bool) -> String {
+    let header = format!("blob {}\0", text.len());
+    let hex = |bytes: &[u8]| {
+        bytes.iter().fold(String::new(), |mut s, b| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    };
+    if sha256 {
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(header.as_bytes());
+        hasher.update(text.as_bytes());
+        hex(&hasher.finalize())
+    } else {
+        let mut hasher = sha1::Sha1::new();
+        hasher.update(header.as_bytes());
+        hasher.update(text.as_bytes());
+        hex(&hasher.finalize())
+    }
+}
+
+/// The files of `<root>/out` at `revision`. Files whose blob is the text in
+/// `rendered` are taken from there instead of being read.
+pub fn out_at(root: &Path, revision: &str, rendered: &Files) -> Result<Files> {
+    let verified = output(
+        git(root)
+            .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+            .arg(format!("{revision}^{{commit}}")),
+    )?;
+    let Ok(stdout) = verified else {
+        if let Err(message) = output(git(root).args(["rev-parse", "--git-dir"]))? {
+            bail!(
+                "`--base` compares with a git revision, but `{}` is not in a git repository ({message})",
+                root.display()
+            );
+        }
+        bail!("unknown revision `{revision}`: git knows no commit by that name");
+    };
+    let commit = String::from_utf8_lossy(&stdout).trim().to_owned();
+    let listed = output(
+        git(root)
+            .args(["ls-tree", "-r", "-z", "--full-tree", "--end-of-options"])
+            .arg(format!("{commit}:./out")),
+    )?;
+    let Ok(listing) = listed else {
+        bail!(
+            "there is no `out/` in `{}` at revision `{revision}`: build and commit it there first",
+            root.display()
+        );
+    };
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for record in listing.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        let record = String::from_utf8_lossy(record);
+        let Some((meta, path)) = record.split_once('\t') else {
+            continue;
+        };
+        let mut fields = meta.split(' ');
+        let (Some(mode), Some(kind), Some(id)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        // Regular files only: no symbolic links or submodules.
+        if kind == "blob" && mode.starts_with("100") {
+            entries.push((path.to_owned(), id.to_owned()));
+        }
+    }
+    let same: Vec<bool> = entries
+        .par_iter()
+        .map(|(path, id)| {
+            rendered
+                .get(path)
+                .is_some_and(|text| blob_id(text, id.len() == 64) == *id)
+        })
+        .collect();
+    let wanted: Vec<&(String, String)> = entries
+        .iter()
+        .zip(&same)
+        .filter(|(_, same)| !**same)
+        .map(|(e, _)| e)
+        .collect();
+    let blobs = read_blobs(root, wanted.iter().map(|(_, id)| id.as_str()))?;
+    let mut files = Files::new();
+    for ((path, _), same) in entries.iter().zip(&same) {
+        if *same {
+            files.insert(path.clone(), rendered[path].clone());
+        }
+    }
+    for ((path, _), blob) in wanted.into_iter().zip(blobs) {
+        let text = String::from_utf8(blob)
+            .map_err(|_| anyhow::anyhow!("`out/{path}` at `{revision}` is not UTF-8 text"))?;
+        files.insert(path.clone(), text);
+    }
+    Ok(files)
+}
+
+/// The contents of blobs, in order, from one `git cat-file --batch`.
+fn read_blobs<'a>(root: &Path, ids: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<u8>>> {
+    let request: String = ids.fold(String::new(), |mut s, id| {
+        s.push_str(id);
+        s.push('\n');
+        s
+    });
+    if request.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut child = git(root)
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run `git cat-file`")?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let count = request.lines().count();
+    // Write from another thread: git answers while it reads, and both pipes
+    // have limited room.
+    let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()));
+    let mut reader = BufReader::new(child.stdout.take().expect("piped"));
+    let mut blobs = Vec::with_capacity(count);
+    let mut header = String::new();
+    for _ in 0..count {
+        header.clear();
+        reader.read_line(&mut header)?;
+        let mut fields = header.split_whitespace();
+        let (Some(id), Some(kind), Some(size)) = (fields.next(), fields.next(), fields.next())
+        else {
+            bail!("unexpected answer from `git cat-file`: {}", header.trim());
+        };
+        if kind != "blob" {
+            bail!("git object {id} is a {kind}, not a file");
+        }
+        let size: usize = size.parse().context("git cat-file size")?;
+        let mut blob = vec![0; size + 1];
+        reader.read_exact(&mut blob)?;
+        blob.pop(); // the newline after each object
+        blobs.push(blob);
+    }
+    writer
+        .join()
+        .expect("the writer thread does not panic")
+        .context("cannot write to `git cat-file`")?;
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("`git cat-file` failed");
+    }
+    Ok(blobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_ids_are_gits() {
+        // `printf 'hello\n' | git hash-object --stdin`
+        assert_eq!(
+            blob_id("hello\n", false),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        );
+        assert_eq!(
+            blob_id("", false),
+            "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+        );
+    }
+}

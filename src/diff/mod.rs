@@ -1,0 +1,240 @@
+//! Diff: what a change does to the artifacts of `out/`, as data.
+//!
+//! Two sets of files are compared — `out/` as it was (on disk or at a git
+//! revision) and as it will be (rendered in memory) — at two levels: text
+//! hunks per artifact ([`ArtifactChange`]) and, for every CloudFormation
+//! stack, the logical resources that are added, removed, updated, replaced or
+//! orphaned ([`ResourceChange`]) with the property paths that changed. Which
+//! changes replace a resource comes from the CloudFormation resource schemas
+//! ([`table`]). Only artifacts whose text differs are looked at, so the work
+//! grows with the change, not with the fleet.
+//!
+//! This module decides and describes; [`render`] prints. It reads nothing
+//! from disk and runs nothing: the caller hands it both sets of files.
+
+pub mod artifact;
+pub mod render;
+pub mod resource;
+pub mod table;
+pub mod template;
+pub mod value;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use artifact::{ArtifactChange, FileStatus, Hunk, Line, LineKind};
+pub use resource::{Action, Impact, PropertyChange, Replacement, ResourceChange};
+
+use crate::emit::MANIFEST;
+
+/// The files of an `out/` tree, keyed by path relative to `out/`.
+pub type Files = BTreeMap<String, String>;
+
+/// Everything that differs between two `out/` trees.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Diff {
+    /// Changed CloudFormation stacks with their resource changes, by path.
+    pub stacks: Vec<StackChange>,
+    /// Every artifact that was added, removed or changed, by path.
+    pub artifacts: Vec<ArtifactChange>,
+}
+
+/// One CloudFormation template (`*.cfn.json`) whose text changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackChange {
+    /// Path under `out/`.
+    pub path: String,
+    /// The stack's name, from the manifest.
+    pub stack: Option<String>,
+    pub status: FileStatus,
+    /// Resource changes: removed, orphaned, added, replaced, updated, revisions.
+    pub resources: Vec<ResourceChange>,
+    /// Why resource changes could not be worked out (a side is not a template).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+}
+
+/// A stateful resource that a change replaces or deletes, with its stack.
+#[derive(Debug, Clone, Copy)]
+pub struct AtRisk<'a> {
+    pub stack: &'a StackChange,
+    pub resource: &'a ResourceChange,
+}
+
+/// Resource counts of one stack or of the whole diff.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub added: usize,
+    pub updated: usize,
+    pub replaced: usize,
+    pub removed: usize,
+    pub orphaned: usize,
+    /// New revisions of immutable resources (task definitions); also counted in `updated`.
+    pub revisions: usize,
+}
+
+impl Counts {
+    fn add(&mut self, action: Action) {
+        match action {
+            Action::Add => self.added += 1,
+            Action::Update => self.updated += 1,
+            Action::Revision => {
+                self.updated += 1;
+                self.revisions += 1;
+            }
+            Action::Replace => self.replaced += 1,
+            Action::Remove => self.removed += 1,
+            Action::Orphan => self.orphaned += 1,
+        }
+    }
+
+    #[must_use]
+    pub fn total(&self) -> usize {
+        self.added + self.updated + self.replaced + self.removed + self.orphaned
+    }
+}
+
+impl StackChange {
+    #[must_use]
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for r in &self.resources {
+            counts.add(r.action);
+        }
+        counts
+    }
+
+    /// The stack's name, or its path when the manifest does not name it.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        self.stack.as_deref().unwrap_or(&self.path)
+    }
+}
+
+impl Diff {
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.artifacts.is_empty()
+    }
+
+    /// The most destructive impact of any resource change.
+    #[must_use]
+    pub fn worst(&self) -> Option<Impact> {
+        self.stacks
+            .iter()
+            .flat_map(|s| &s.resources)
+            .map(|r| r.impact)
+            .max()
+    }
+
+    /// Stateful resources replaced or deleted, in stack order.
+    pub fn at_risk(&self) -> impl Iterator<Item = AtRisk<'_>> {
+        self.stacks.iter().flat_map(|stack| {
+            stack
+                .resources
+                .iter()
+                .filter(|r| r.impact == Impact::DataLoss)
+                .map(move |resource| AtRisk { stack, resource })
+        })
+    }
+
+    /// Resource counts over every stack.
+    #[must_use]
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for r in self.stacks.iter().flat_map(|s| &s.resources) {
+            counts.add(r.action);
+        }
+        counts
+    }
+
+    /// How many artifacts were added, removed and changed.
+    #[must_use]
+    pub fn artifact_counts(&self) -> (usize, usize, usize) {
+        let count = |status| self.artifacts.iter().filter(|a| a.status == status).count();
+        (
+            count(FileStatus::Added),
+            count(FileStatus::Removed),
+            count(FileStatus::Changed),
+        )
+    }
+}
+
+/// Whether a path is a CloudFormation template.
+#[must_use]
+pub fn is_template(path: &str) -> bool {
+    path.ends_with(".cfn.json")
+}
+
+/// Compares two `out/` trees. `manifest.json` is left out: it changes exactly
+/// when an artifact does, and its stack names label the stacks.
+#[must_use]
+pub fn diff(before: &Files, after: &Files) -> Diff {
+    let paths: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let changed: Vec<(&str, Option<&str>, Option<&str>)> = paths
+        .into_iter()
+        .filter(|p| p.as_str() != MANIFEST)
+        .filter_map(|p| {
+            let (b, a) = (before.get(p), after.get(p));
+            (b != a).then(|| (p.as_str(), b.map(String::as_str), a.map(String::as_str)))
+        })
+        .collect();
+    if changed.is_empty() {
+        return Diff::default();
+    }
+    let names = stack_names(before, after);
+    let table = table::Table::builtin();
+    let results: Vec<(ArtifactChange, Option<StackChange>)> = changed
+        .par_iter()
+        .map(|&(path, b, a)| {
+            let artifact = ArtifactChange::new(path, b, a);
+            let stack = is_template(path).then(|| {
+                let (resources, unreadable) = template::compare(b, a, table);
+                StackChange {
+                    path: path.to_owned(),
+                    stack: names.get(path).cloned(),
+                    status: artifact.status,
+                    resources,
+                    unreadable,
+                }
+            });
+            (artifact, stack)
+        })
+        .collect();
+    let mut diff = Diff::default();
+    for (artifact, stack) in results {
+        diff.artifacts.push(artifact);
+        diff.stacks
+            .extend(stack.filter(|s| !s.resources.is_empty() || s.unreadable.is_some()));
+    }
+    diff
+}
+
+/// Stack names by artifact path, from both manifests (the newer one wins).
+fn stack_names(before: &Files, after: &Files) -> BTreeMap<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Manifest {
+        artifacts: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        path: String,
+        stack: Option<String>,
+    }
+    let mut names = BTreeMap::new();
+    for files in [before, after] {
+        let Some(text) = files.get(MANIFEST) else {
+            continue;
+        };
+        if let Ok(manifest) = serde_json::from_str::<Manifest>(text) {
+            for entry in manifest.artifacts {
+                if let Some(stack) = entry.stack {
+                    names.insert(entry.path, stack);
+                }
+            }
+        }
+    }
+    names
+}

@@ -1,0 +1,101 @@
+//! The JSON printer, for tools: one document whose shape the README
+//! documents (`version` 1). Values are complete, never cut.
+
+use serde::Serialize;
+
+use super::{Diff, risk_reason};
+use crate::diff::{
+    Action, ArtifactChange, Counts, Impact, PropertyChange, Replacement, StackChange,
+};
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    /// What the rendered artifacts were compared with.
+    baseline: &'a str,
+    changes: bool,
+    /// The most destructive impact, `null` without resource changes.
+    worst: Option<Impact>,
+    summary: Summary,
+    data_at_risk: Vec<Risk<'a>>,
+    stacks: &'a [StackChange],
+    artifacts: &'a [ArtifactChange],
+}
+
+#[derive(Serialize)]
+struct Summary {
+    resources: Counts,
+    artifacts: ArtifactCounts,
+    data_at_risk: usize,
+}
+
+#[derive(Serialize)]
+struct ArtifactCounts {
+    added: usize,
+    removed: usize,
+    changed: usize,
+}
+
+#[derive(Serialize)]
+struct Risk<'a> {
+    stack: &'a str,
+    path: &'a str,
+    logical_id: &'a str,
+    #[serde(rename = "type")]
+    resource_type: &'a str,
+    action: Action,
+    /// The same as the text format's explanation.
+    reason: String,
+    /// The property changes that force a replacement.
+    causes: Vec<&'a PropertyChange>,
+}
+
+/// Renders a diff as a JSON document: pretty-printed, or on one line when
+/// nothing changes.
+#[must_use]
+pub fn render(diff: &Diff, baseline: &str) -> String {
+    let (added, removed, changed) = diff.artifact_counts();
+    let risks: Vec<Risk<'_>> = diff
+        .at_risk()
+        .map(|risk| Risk {
+            stack: risk.stack.name(),
+            path: &risk.stack.path,
+            logical_id: &risk.resource.logical_id,
+            resource_type: &risk.resource.resource_type,
+            action: risk.resource.action,
+            reason: risk_reason(&risk),
+            causes: risk
+                .resource
+                .properties
+                .iter()
+                .filter(|p| p.replacement == Replacement::Always)
+                .collect(),
+        })
+        .collect();
+    let document = Document {
+        version: 1,
+        baseline,
+        changes: !diff.is_empty(),
+        worst: diff.worst(),
+        summary: Summary {
+            resources: diff.counts(),
+            artifacts: ArtifactCounts {
+                added,
+                removed,
+                changed,
+            },
+            data_at_risk: risks.len(),
+        },
+        data_at_risk: risks,
+        stacks: &diff.stacks,
+        artifacts: &diff.artifacts,
+    };
+    let mut text = if diff.is_empty() {
+        serde_json::to_string(&document)
+    } else {
+        serde_json::to_string_pretty(&document)
+    }
+    .expect("the diff serializes");
+    text.push('\n');
+    text
+}

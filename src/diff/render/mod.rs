@@ -1,0 +1,304 @@
+//! Printers of a [`Diff`], one per format: [`text`] for a terminal,
+//! [`markdown`] for a pull-request comment, [`json`] for tools. They share
+//! the wording of resource changes defined here; none of them decides
+//! anything about the change.
+
+pub mod json;
+pub mod markdown;
+pub mod text;
+
+use serde_json::Value;
+
+use super::{Action, AtRisk, Diff, FileStatus, PropertyChange, Replacement, StackChange};
+
+/// Longest value shown in full in text and Markdown; JSON has every value.
+const VALUE_WIDTH: usize = 120;
+
+/// A value as compact JSON, cut at [`VALUE_WIDTH`] characters.
+fn show(value: Option<&Value>) -> String {
+    let Some(value) = value else {
+        return "(absent)".to_owned();
+    };
+    let text = value.to_string();
+    if text.chars().count() <= VALUE_WIDTH {
+        return text;
+    }
+    let cut: String = text.chars().take(VALUE_WIDTH - 1).collect();
+    cut + "…"
+}
+
+/// What a reference-only change follows: `WebTaskDefinition (new revision)`.
+fn follows(stack: &StackChange, name: &str) -> String {
+    let action = stack
+        .resources
+        .iter()
+        .find(|r| r.logical_id == name)
+        .map(|r| r.action);
+    match action {
+        Some(action) => format!("follows {name} ({})", action.describe()),
+        None => format!("follows parameter {name} (changed)"),
+    }
+}
+
+/// One property change: `Port: 3000 → 4000 (requires replacement)`.
+fn property_line(stack: &StackChange, action: Action, change: &PropertyChange) -> String {
+    let mut line = match &change.via {
+        Some(via) => format!("{}: {}", change.path, follows(stack, via)),
+        None => format!(
+            "{}: {} → {}",
+            change.path,
+            show(change.before.as_ref()),
+            show(change.after.as_ref())
+        ),
+    };
+    // A revision always comes from a create-only change: that is not news.
+    if action != Action::Revision {
+        match change.replacement {
+            Replacement::Always => line.push_str(" (requires replacement)"),
+            Replacement::Conditional => line.push_str(" (may require replacement)"),
+            Replacement::Never => {}
+        }
+    }
+    line
+}
+
+/// The lines of one stack's resource changes: a line per resource, then its
+/// property changes indented below it.
+fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
+    let mut lines = Vec::new();
+    for r in &stack.resources {
+        let mut head = format!(
+            "{} {} {} {}",
+            r.action.marker(),
+            r.logical_id,
+            r.resource_type,
+            r.action.describe()
+        );
+        if let Some(before) = &r.before_type {
+            head.push_str(&format!(" (was {before})"));
+        }
+        match r.deletion_policy.as_deref() {
+            Some("Snapshot") if r.action == Action::Orphan => head.push_str(
+                " (DeletionPolicy Snapshot: deleted after a final snapshot that keeps the data)",
+            ),
+            Some(policy) if r.action == Action::Orphan => {
+                head.push_str(&format!(
+                    " (DeletionPolicy {policy}: kept in AWS, outside the stack)"
+                ));
+            }
+            // Deleting is what removal means; say so where data goes with it.
+            Some(policy) if r.stateful => head.push_str(&format!(" (DeletionPolicy {policy})")),
+            Some(_) | None => {}
+        }
+        if r.unknown_type {
+            head.push_str(" (type unknown to berth: any change may replace it)");
+        }
+        lines.push((r.action, r.impact == super::Impact::DataLoss, head));
+        for p in &r.properties {
+            lines.push((
+                r.action,
+                false,
+                format!("    {}", property_line(stack, r.action, p)),
+            ));
+        }
+    }
+    lines
+}
+
+/// Why a stateful resource is at risk: `replaced: DBName "a" → "b"`.
+fn risk_reason(risk: &AtRisk<'_>) -> String {
+    let r = risk.resource;
+    if r.action == Action::Replace {
+        let causes: Vec<String> = r
+            .properties
+            .iter()
+            .filter(|p| p.replacement == Replacement::Always)
+            .map(|p| property_line(risk.stack, Action::Revision, p))
+            .collect();
+        let mut reason = format!("replaced because {}", causes.join("; "));
+        if let Some(policy) = &r.update_replace_policy {
+            reason.push_str(&format!(
+                " (the old one: UpdateReplacePolicy {policy}; the new one starts empty)"
+            ));
+        }
+        reason
+    } else {
+        let how = if risk.stack.status == FileStatus::Removed {
+            "destroyed with its stack"
+        } else {
+            "destroyed: removed from the template"
+        };
+        format!(
+            "{how} (DeletionPolicy {})",
+            r.deletion_policy.as_deref().unwrap_or("Delete")
+        )
+    }
+}
+
+/// One data-at-risk line: `[±] Database AWS::RDS::DBInstance in stack: …`.
+fn risk_line(risk: &AtRisk<'_>) -> String {
+    format!(
+        "{} {} {} in {}: {}",
+        risk.resource.action.marker(),
+        risk.resource.logical_id,
+        risk.resource.resource_type,
+        risk.stack.name(),
+        risk_reason(risk)
+    )
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Resource counts for people, zeros left out: `3 updated (1 new revision), 1 replaced`.
+fn counts_text(counts: &super::Counts) -> String {
+    let mut parts = Vec::new();
+    for (n, word) in [
+        (counts.added, "added"),
+        (counts.updated, "updated"),
+        (counts.replaced, "replaced"),
+        (counts.removed, "removed"),
+        (counts.orphaned, "orphaned"),
+    ] {
+        if n == 0 {
+            continue;
+        }
+        if word == "updated" && counts.revisions > 0 {
+            parts.push(format!(
+                "{n} updated ({})",
+                plural(counts.revisions, "new revision")
+            ));
+        } else {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    if parts.is_empty() {
+        "none".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The one-line summary of a diff with changes: data at risk, resources,
+/// artifacts.
+fn summary(diff: &Diff) -> String {
+    let (added, removed, changed) = diff.artifact_counts();
+    let artifacts: Vec<String> = [(changed, "changed"), (added, "added"), (removed, "removed")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, word)| format!("{n} {word}"))
+        .collect();
+    let mut line = String::new();
+    let risk = diff.at_risk().count();
+    if risk > 0 {
+        line.push_str(&format!("{} at risk; ", plural(risk, "stateful resource")));
+    }
+    line.push_str(&format!("resources: {}", counts_text(&diff.counts())));
+    if !diff.stacks.is_empty() {
+        line.push_str(&format!(" in {}", plural(diff.stacks.len(), "stack")));
+    }
+    line.push_str(&format!("; artifacts: {}", artifacts.join(", ")));
+    line
+}
+
+/// The line printed when nothing changes.
+fn no_changes(baseline: &str) -> String {
+    format!("No changes: the artifacts are the same as {baseline}.")
+}
+
+/// The database cases on hand-written data stacks, in every format: they pin
+/// the wording whatever the templates render (the golden fleets in
+/// `tests/diff.rs` cover the rendered data stacks).
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::diff::{Files, diff};
+    use crate::render::canonical;
+
+    fn data_stack(name: &str, user: &str, class: &str) -> String {
+        canonical(json!({
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Resources": {
+                "Database": {
+                    "Type": "AWS::RDS::DBInstance",
+                    "DeletionPolicy": "Snapshot",
+                    "UpdateReplacePolicy": "Snapshot",
+                    "Properties": {
+                        "AllocatedStorage": "20",
+                        "DBInstanceClass": class,
+                        "DBName": name,
+                        "DBSubnetGroupName": {"Ref": "SubnetGroup"},
+                        "Engine": "postgres",
+                        "MasterUsername": user,
+                        "StorageEncrypted": true
+                    }
+                },
+                "SubnetGroup": {
+                    "Type": "AWS::RDS::DBSubnetGroup",
+                    "Properties": {
+                        "DBSubnetGroupDescription": "bcn-users",
+                        "SubnetIds": {"Fn::Split": [",", {"Fn::ImportValue": "mstdn-PrivateSubnets"}]}
+                    }
+                }
+            }
+        }))
+    }
+
+    fn files(stack: Option<String>) -> Files {
+        let manifest = json!({"version": 1, "artifacts": [{
+            "path": "mstdn/bcn-users/data.cfn.json", "kind": "cloudformation-stack",
+            "stack": "mstdn-bcn-users-data", "sha256": "", "sources": []
+        }]});
+        let mut files = Files::new();
+        files.insert("manifest.json".to_owned(), manifest.to_string());
+        if let Some(stack) = stack {
+            files.insert("mstdn/bcn-users/data.cfn.json".to_owned(), stack);
+        }
+        files
+    }
+
+    fn all_formats(before: Option<String>, after: Option<String>) -> String {
+        let diff = diff(&files(before), &files(after));
+        format!(
+            "{}\n=== markdown\n{}\n=== json\n{}",
+            super::text::render(&diff, "out/", false),
+            super::markdown::render(&diff, "`out/`"),
+            super::json::render(&diff, "out/")
+        )
+    }
+
+    #[test]
+    fn database_name_change_is_data_at_risk() {
+        let before = data_stack("mastodon", "mastodon", "db.t4g.micro");
+        let after = data_stack("mastodon_production", "mastodon", "db.t4g.micro");
+        insta::assert_snapshot!(all_formats(Some(before), Some(after)));
+    }
+
+    #[test]
+    fn master_user_change_is_data_at_risk() {
+        let before = data_stack("mastodon", "mastodon", "db.t4g.micro");
+        let after = data_stack("mastodon", "admin", "db.t4g.micro");
+        let diff = diff(&files(Some(before)), &files(Some(after)));
+        assert_eq!(diff.worst(), Some(crate::diff::Impact::DataLoss));
+        assert_eq!(diff.at_risk().count(), 1);
+    }
+
+    #[test]
+    fn instance_class_change_is_an_update() {
+        let before = data_stack("mastodon", "mastodon", "db.t4g.micro");
+        let after = data_stack("mastodon", "mastodon", "db.t4g.small");
+        insta::assert_snapshot!(all_formats(Some(before), Some(after)));
+    }
+
+    #[test]
+    fn removed_data_stack_is_orphaned() {
+        let before = data_stack("mastodon", "mastodon", "db.t4g.micro");
+        insta::assert_snapshot!(all_formats(Some(before), None));
+    }
+}

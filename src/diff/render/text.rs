@@ -1,0 +1,131 @@
+//! The text printer, for a terminal: data at risk, each stack's resource
+//! changes, the changed artifacts and their hunks, then a summary line;
+//! ANSI colours when asked.
+
+use std::fmt::Write as _;
+
+use super::{Action, Diff, FileStatus, no_changes, resource_lines, risk_line, summary};
+use crate::diff::LineKind;
+
+const RESET: &str = "\x1b[0m";
+const BOLD: &str = "\x1b[1m";
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const CYAN: &str = "\x1b[36m";
+const BOLD_RED: &str = "\x1b[1;31m";
+
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn paint(&self, style: &str, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn action_style(action: Action) -> &'static str {
+    match action {
+        Action::Add => GREEN,
+        Action::Remove | Action::Replace => RED,
+        Action::Orphan => CYAN,
+        Action::Update | Action::Revision => YELLOW,
+    }
+}
+
+/// Renders a diff for a terminal; `baseline` names what it was compared with.
+#[must_use]
+pub fn render(diff: &Diff, baseline: &str, color: bool) -> String {
+    if diff.is_empty() {
+        return no_changes(baseline) + "\n";
+    }
+    let paint = Paint { color };
+    let mut out = String::new();
+    let risks: Vec<_> = diff.at_risk().collect();
+    if !risks.is_empty() {
+        out.push_str(&paint.paint(BOLD_RED, "Data at risk:"));
+        out.push('\n');
+        for risk in &risks {
+            let _ = writeln!(out, "  {}", paint.paint(BOLD_RED, &risk_line(risk)));
+        }
+        out.push('\n');
+    }
+    for stack in &diff.stacks {
+        let status = match stack.status {
+            FileStatus::Added => " (new stack)",
+            FileStatus::Removed => " (stack deleted)",
+            FileStatus::Changed => "",
+        };
+        let heading = format!("Stack {} (out/{}){status}", stack.name(), stack.path);
+        let _ = writeln!(out, "{}", paint.paint(BOLD, &heading));
+        if let Some(reason) = &stack.unreadable {
+            let _ = writeln!(out, "  resource changes unknown: {reason}");
+        }
+        for (action, at_risk, line) in resource_lines(stack) {
+            let style = if at_risk {
+                BOLD_RED
+            } else {
+                action_style(action)
+            };
+            let line = if line.starts_with(' ') {
+                line
+            } else {
+                paint.paint(style, &line)
+            };
+            let _ = writeln!(out, "  {line}");
+        }
+        out.push('\n');
+    }
+    out.push_str(&paint.paint(BOLD, "Artifacts:"));
+    out.push('\n');
+    for artifact in &diff.artifacts {
+        let (word, style) = match artifact.status {
+            FileStatus::Added => ("added  ", GREEN),
+            FileStatus::Removed => ("removed", RED),
+            FileStatus::Changed => ("changed", YELLOW),
+        };
+        let lines = artifact
+            .lines
+            .map(|n| format!(" ({})", super::plural(n, "line")))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} out/{}{lines}",
+            paint.paint(style, word),
+            artifact.path
+        );
+    }
+    for artifact in diff.artifacts.iter().filter(|a| !a.hunks.is_empty()) {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.paint(BOLD, &format!("--- a/out/{}", artifact.path))
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.paint(BOLD, &format!("+++ b/out/{}", artifact.path))
+        );
+        for hunk in &artifact.hunks {
+            let _ = writeln!(out, "{}", paint.paint(CYAN, &hunk.header));
+            for line in &hunk.lines {
+                let text = format!("{}{}", line.kind.sign(), line.text);
+                let text = match line.kind {
+                    LineKind::Context => text,
+                    LineKind::Delete => paint.paint(RED, &text),
+                    LineKind::Insert => paint.paint(GREEN, &text),
+                };
+                let _ = writeln!(out, "{text}");
+            }
+        }
+    }
+    out.push('\n');
+    let _ = writeln!(out, "Changes against {baseline}: {}.", summary(diff));
+    out
+}

@@ -1,0 +1,285 @@
+//! `berth diff`: golden before/after fleets in `tests/fixtures/diff/<case>/`
+//! (each side with its built `out/`), compared in a temporary git repository
+//! both ways — the rendered fleet against `out/` on disk, and against `out/`
+//! at the previous commit with `--base` — with the full text, Markdown and
+//! JSON output snapshotted; exit codes, `--fail-on` and every error.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{Output, copy_tree, repo, run_in, run_with};
+
+const CASES: &[&str] = &[
+    "command",
+    "target-port",
+    "remove-instance",
+    "host-rule",
+    "database-name",
+    "database-user",
+    "instance-class",
+];
+
+fn fixture(case: &str, side: &str) -> std::path::PathBuf {
+    repo().join("tests/fixtures/diff").join(case).join(side)
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args([
+            "-c",
+            "user.name=berth tests",
+            "-c",
+            "user.email=tests@berth.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git runs");
+    assert!(status.status.success(), "git {args:?}: {status:?}");
+}
+
+/// Replaces `<dir>/<name>` with a copy of `from`.
+fn replace_dir(dir: &Path, name: &str, from: &Path) {
+    let target = dir.join(name);
+    if target.exists() {
+        std::fs::remove_dir_all(&target).unwrap();
+    }
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let to = target.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+}
+
+/// A git repository whose one commit holds the "before" fleet and its
+/// `out/`, with the "after" instances in the working tree.
+fn repository(before: &Path, after: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    replace_dir(dir.path(), "instances", &before.join("instances"));
+    replace_dir(dir.path(), "out", &before.join("out"));
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "before"]);
+    replace_dir(dir.path(), "instances", &after.join("instances"));
+    dir
+}
+
+fn diff(dir: &Path, args: &[&str]) -> Output {
+    run_in(dir, &[&["diff"], args].concat())
+}
+
+/// The output of `--base REV` with its baseline named like `out/` on disk.
+fn as_on_disk(output: &Output, revision: &str) -> String {
+    output
+        .stdout
+        .replace(&format!("out/ at {revision}"), "out/")
+        .replace(&format!("`out/` at `{revision}`"), "`out/`")
+}
+
+#[test]
+fn diff_fixtures_out_is_current() {
+    for case in CASES {
+        for side in ["before", "after"] {
+            let root = fixture(case, side);
+            let output = run_in(
+                &repo(),
+                &["--root", root.to_str().unwrap(), "build", "--check"],
+            );
+            assert_eq!(output.code, 0, "{case}/{side}: {}", output.stderr);
+        }
+    }
+}
+
+#[test]
+fn golden_cases() {
+    for case in CASES {
+        let dir = repository(&fixture(case, "before"), &fixture(case, "after"));
+        let mut outputs = Vec::new();
+        for format in ["text", "markdown", "json"] {
+            let output = diff(dir.path(), &["--format", format]);
+            assert_eq!(output.code, 2, "{case} {format}: {}", output.stderr);
+            assert_eq!(output.stderr, "", "{case} {format}");
+            insta::assert_snapshot!(format!("{case}-{format}"), output.stdout);
+            outputs.push(output);
+        }
+        // The pull-request view: the same change between two commits.
+        replace_dir(dir.path(), "out", &fixture(case, "after").join("out"));
+        git(dir.path(), &["add", "-A"]);
+        git(dir.path(), &["commit", "-q", "-m", "after"]);
+        for (format, on_disk) in ["text", "markdown", "json"].iter().zip(&outputs) {
+            let output = diff(dir.path(), &["--base", "HEAD~1", "--format", format]);
+            assert_eq!(output.code, 2, "{case} {format}: {}", output.stderr);
+            assert_eq!(
+                as_on_disk(&output, "HEAD~1"),
+                on_disk.stdout,
+                "{case} {format}"
+            );
+        }
+        let current = diff(dir.path(), &[]);
+        assert_eq!(
+            (current.code, current.stdout.as_str()),
+            (0, "No changes: the artifacts are the same as out/.\n"),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn no_change_is_one_line_and_exit_0() {
+    let before = fixture("command", "before");
+    let dir = repository(&before, &before);
+    for (args, expected) in [
+        (
+            &["--format", "text"][..],
+            "No changes: the artifacts are the same as out/.\n",
+        ),
+        (
+            &["--format", "markdown"],
+            "No changes: the artifacts are the same as `out/`.\n",
+        ),
+        (
+            &["--base", "HEAD"],
+            "No changes: the artifacts are the same as out/ at HEAD.\n",
+        ),
+    ] {
+        let output = diff(dir.path(), args);
+        assert_eq!(output.code, 0, "{args:?}: {}", output.stderr);
+        assert_eq!(output.stdout, expected);
+        assert_eq!(output.stderr, "");
+    }
+    let json = diff(dir.path(), &["--format", "json"]);
+    assert_eq!(json.code, 0);
+    assert_eq!(json.stdout.lines().count(), 1, "{}", json.stdout);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["changes"], false);
+    assert_eq!(value["stacks"], serde_json::json!([]));
+}
+
+#[test]
+fn fail_on_exits_3_only_for_that_kind_of_change() {
+    for (case, kind, code) in [
+        ("command", "replace", 2),
+        ("target-port", "replace", 3),
+        ("target-port", "data-loss", 2),
+        ("remove-instance", "replace", 3),
+        ("remove-instance", "data-loss", 2),
+        ("host-rule", "replace", 2),
+        ("database-name", "data-loss", 3),
+        ("database-user", "data-loss", 3),
+        ("instance-class", "data-loss", 2),
+        ("instance-class", "replace", 2),
+    ] {
+        let dir = repository(&fixture(case, "before"), &fixture(case, "after"));
+        let output = diff(dir.path(), &["--fail-on", kind]);
+        assert_eq!(
+            output.code, code,
+            "{case} --fail-on {kind}: {}",
+            output.stderr
+        );
+    }
+}
+
+#[test]
+fn color_only_when_asked_or_on_a_terminal() {
+    let dir = repository(&fixture("command", "before"), &fixture("command", "after"));
+    let plain = diff(dir.path(), &[]);
+    assert!(!plain.stdout.contains('\u{1b}'));
+    let colored = diff(dir.path(), &["--color", "always"]);
+    assert!(colored.stdout.contains("\u{1b}[31m-"));
+    assert!(colored.stdout.contains("\u{1b}[32m+"));
+    let markdown = diff(dir.path(), &["--color", "always", "--format", "markdown"]);
+    assert!(!markdown.stdout.contains('\u{1b}'));
+}
+
+#[test]
+fn errors() {
+    let before = fixture("command", "before");
+    let dir = repository(&before, &before);
+    let unknown = diff(dir.path(), &["--base", "no-such-branch"]);
+    assert_eq!(
+        (unknown.code, unknown.stderr.as_str()),
+        (
+            1,
+            "error: unknown revision `no-such-branch`: git knows no commit by that name\n"
+        )
+    );
+    git(dir.path(), &["rm", "-q", "-r", "out"]);
+    git(dir.path(), &["commit", "-q", "-m", "no out"]);
+    let no_out_at = diff(dir.path(), &["--base", "HEAD"]);
+    assert_eq!(no_out_at.code, 1);
+    assert_eq!(
+        no_out_at.stderr,
+        "error: there is no `out/` in `.` at revision `HEAD`: build and commit it there first\n"
+    );
+    let no_out = diff(dir.path(), &[]);
+    assert_eq!(no_out.code, 1);
+    assert_eq!(
+        no_out.stderr,
+        "error: there is no `out` to compare with: run `berth build` first, or compare with a git revision: `berth diff --base REV`\n"
+    );
+    let not_a_repository = copy_tree(&before);
+    let output = run_with(
+        not_a_repository.path(),
+        &["diff", "--base", "main"],
+        &[("GIT_CEILING_DIRECTORIES", "/")],
+    );
+    assert_eq!(output.code, 1);
+    assert!(
+        output.stderr.starts_with(
+            "error: `--base` compares with a git revision, but `.` is not in a git repository"
+        ),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn usage_errors_are_not_changes() {
+    let dir = repository(&fixture("command", "before"), &fixture("command", "after"));
+    for args in [
+        &["--format", "yaml"][..],
+        &["--fail-on", "everything"],
+        &["--base"],
+        &["--no-such-flag"],
+    ] {
+        let output = diff(dir.path(), args);
+        assert_eq!(output.code, 64, "{args:?}: {}", output.stderr);
+    }
+    let help = diff(dir.path(), &["--help"]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("--fail-on <KIND>"));
+}
+
+/// Regression: `git ls-tree` limits its listing to the current directory,
+/// so a fleet in a subdirectory of its repository read as an empty `out/`.
+#[test]
+fn base_works_for_a_fleet_in_a_subdirectory() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("infra/fleet");
+    let (before, after) = (fixture("command", "before"), fixture("command", "after"));
+    replace_dir(&fleet, "instances", &before.join("instances"));
+    replace_dir(&fleet, "out", &before.join("out"));
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "before"]);
+    replace_dir(&fleet, "instances", &after.join("instances"));
+    let output = run_in(
+        dir.path(),
+        &["--root", "infra/fleet", "diff", "--base", "HEAD"],
+    );
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    let on_disk = run_in(dir.path(), &["--root", "infra/fleet", "diff"]);
+    assert_eq!(as_on_disk(&output, "HEAD"), on_disk.stdout);
+    let inside = run_in(&fleet, &["diff", "--base", "HEAD"]);
+    assert_eq!(inside.stdout, output.stdout);
+}
