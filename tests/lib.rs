@@ -5,7 +5,9 @@
 //! - `build`: artifacts of the example and golden fleets, determinism, atomic writes.
 //! - `cli`: commands, flags and exit codes.
 //! - `schema`: the committed schemas are what the code generates.
+//! - `apply`: `berth apply` and `destroy` against a fake `aws`: the exact calls.
 
+mod apply;
 mod build;
 mod cli;
 mod schema;

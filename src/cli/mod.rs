@@ -2,6 +2,8 @@
 //!
 //! This is the only place that prints, reads the environment or exits.
 
+mod apply;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +23,9 @@ Examples:
   berth validate                       check every file under instances/
   berth validate --format json         the same, as JSON lines for tools
   berth explain bcn-users              show what berth understood of a heritage
+  berth apply --dry-run                print the AWS CLI commands a deploy would run
+  berth apply --heritage bcn-users     deploy one heritage (after its district stack)
+  berth destroy --heritage bcn-users   delete a heritage's app stack
   berth schema instance > schema/instance.schema.json";
 
 /// Compiles a fleet of barcelona.yml instance files into reviewable AWS artifacts.
@@ -76,6 +81,10 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ExplainFormat::Yaml)]
         format: ExplainFormat,
     },
+    /// Deploy the reviewed artifacts of `out/` through the AWS CLI, with change sets.
+    Apply(apply::ApplyArgs),
+    /// Delete a heritage's app stack (and its data stack with --allow-data-loss).
+    Destroy(apply::DestroyArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -229,6 +238,8 @@ fn run(args: &Args) -> Result<ExitCode> {
             write_stdout(&text)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Apply(apply_args) => Ok(apply::apply(&args.root, apply_args)),
+        Command::Destroy(destroy_args) => Ok(apply::destroy(&args.root, destroy_args)),
     }
 }
 
