@@ -6,10 +6,12 @@
 //! - `cli`: commands, flags and exit codes.
 //! - `schema`: the committed schemas are what the code generates.
 //! - `apply`: `berth apply` and `destroy` against a fake `aws`: the exact calls.
+//! - `e2e`: `berth apply` on moto's server (ignored here; `scripts/moto-e2e` runs it).
 
 mod apply;
 mod build;
 mod cli;
+mod e2e;
 mod schema;
 mod support;
 mod validate;
