@@ -912,3 +912,291 @@ fn destroy_asks_first() {
     assert!(!aws.calls().contains("delete-stack"));
     snapshot!(transcript(&output, &aws));
 }
+
+// ---- the library, with a data stack ----------------------------------------
+
+/// The person, scripted: says nothing back, never waits, no terminal.
+#[derive(Default)]
+struct Script {
+    lines: Vec<String>,
+}
+
+impl berth::apply::Ui for Script {
+    fn say(&mut self, line: &str) {
+        self.lines.push(line.to_owned());
+    }
+    fn progress(&mut self, _status: &str, events: &[String]) {
+        self.lines.extend(events.iter().cloned());
+    }
+    fn confirm(&mut self, _question: &str) -> berth::apply::Answer {
+        berth::apply::Answer::NoTerminal
+    }
+    fn sleep(&mut self, _duration: std::time::Duration) {}
+    fn elapsed(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+    fn interrupted(&self) -> bool {
+        false
+    }
+}
+
+/// An `out/` with a data stack (what `berth build` will write once the data
+/// stack lands): district `d`, heritage `h`, a Fargate `before_deploy`.
+fn out_with_data_stack() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "d/district.cfn.json",
+            "cloudformation-stack",
+            Some("d-district"),
+            json!({"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"}}}),
+        ),
+        (
+            "d/h/data.cfn.json",
+            "cloudformation-stack",
+            Some("d-h-data"),
+            json!({"Resources": {
+                "Database": {"Type": "AWS::RDS::DBInstance", "DeletionPolicy": "Snapshot", "UpdateReplacePolicy": "Snapshot"},
+                "Media": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+                "LogGroup": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete"},
+                "ExecutionRole": {"Type": "AWS::IAM::Role"},
+                "TaskRole": {"Type": "AWS::IAM::Role"}
+            }}),
+        ),
+        (
+            "d/h/app.cfn.json",
+            "cloudformation-stack",
+            Some("d-h-app"),
+            json!({"Resources": {"WebService": {"Type": "AWS::ECS::Service"}}}),
+        ),
+        (
+            "d/h/app.params.json",
+            "cloudformation-parameters",
+            Some("d-h-app"),
+            json!({"Parameters": {"Image": "repo/h:1"}, "Tags": {"berth:heritage": "h"}}),
+        ),
+        (
+            "d/h/task-definitions/before-deploy.json",
+            "ecs-task-definition",
+            None,
+            json!({
+                "family": "h-before-deploy",
+                "networkMode": "awsvpc",
+                "requiresCompatibilities": ["FARGATE"],
+                "executionRoleArn": "${EXECUTION_ROLE_ARN}",
+                "taskRoleArn": "${TASK_ROLE_ARN}",
+                "containerDefinitions": [{
+                    "name": "before-deploy",
+                    "image": "repo/h:1",
+                    "command": ["rake", "db:migrate"],
+                    "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/berth/d/h", "awslogs-stream-prefix": "before-deploy"}}
+                }]
+            }),
+        ),
+    ];
+    let mut artifacts = Vec::new();
+    for (path, kind, stack, value) in files {
+        let text = format!("{}\n", serde_json::to_string_pretty(&value).unwrap());
+        let file = root.path().join("out").join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, &text).unwrap();
+        let mut entry = json!({"path": path, "kind": kind, "sha256": berth::emit::sha256(&text), "sources": ["instances/d/h.yml"]});
+        if let Some(stack) = stack {
+            entry["stack"] = json!(stack);
+        }
+        artifacts.push(entry);
+    }
+    let manifest = json!({"version": 1, "artifacts": artifacts});
+    std::fs::write(root.path().join("out/manifest.json"), manifest.to_string()).unwrap();
+    root
+}
+
+fn library_run(
+    root: &Path,
+    aws: &FakeAws,
+    allow_data_loss: bool,
+) -> (Result<(), berth::apply::ApplyError>, Vec<String>) {
+    let artifacts = berth::apply::Artifacts::read(root).unwrap();
+    let settings = berth::apply::Settings {
+        dry_run: false,
+        yes: true,
+        allow_data_loss,
+        profile: None,
+        region: None,
+        change_set_name: "berth-test".to_owned(),
+        timing: berth::apply::Timing::every(std::time::Duration::ZERO),
+    };
+    let mut runner = berth::apply::ProcessRunner {
+        program: aws.path(),
+        dir: root.to_path_buf(),
+    };
+    let mut ui = Script::default();
+    let result = berth::apply::apply(
+        &artifacts,
+        &berth::apply::Selection::default(),
+        &settings,
+        &mut runner,
+        &mut ui,
+    );
+    (result, ui.lines)
+}
+
+#[test]
+fn data_stack_comes_before_before_deploy_and_the_app() {
+    let root = out_with_data_stack();
+    let roles = [
+        ("ExecutionRoleArn", "arn:aws:iam::1:role/data-exec"),
+        ("TaskRoleArn", "arn:aws:iam::1:role/data-task"),
+    ];
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", "d-district"],
+            stack("d-district", "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(
+            &["create-change-set", "d-district"],
+            created("d-district"),
+            1,
+        )
+        .on(&["describe-change-set", "d-district"], no_changes(), 1)
+        .on(&["delete-change-set", "d-district"], json!({}), 1)
+        .fail(&["describe-stacks", "d-h-data"], &missing("d-h-data"), 1)
+        .on(&["create-change-set", "d-h-data"], created("d-h-data"), 1)
+        .on(
+            &["describe-change-set", "d-h-data"],
+            change_set(
+                "CREATE_COMPLETE",
+                &[("Add", "Database", "AWS::RDS::DBInstance", None)],
+            ),
+            1,
+        )
+        .on(&["execute-change-set", "d-h-data"], json!({}), 1)
+        .on(
+            &["describe-stacks", "d-h-data"],
+            stack("d-h-data", "CREATE_COMPLETE", &roles),
+            0,
+        )
+        .on(
+            &["describe-stack-events", "d-h-data"],
+            events(&[(
+                "x1",
+                "Database",
+                "AWS::RDS::DBInstance",
+                "CREATE_COMPLETE",
+                "",
+            )]),
+            0,
+        )
+        .fail(&["describe-stacks", "d-h-app"], &missing("d-h-app"), 1)
+        .on(&["create-change-set", "d-h-app"], created("d-h-app"), 1)
+        .on(
+            &["describe-change-set", "d-h-app"],
+            change_set(
+                "CREATE_COMPLETE",
+                &[("Add", "WebService", "AWS::ECS::Service", None)],
+            ),
+            1,
+        )
+        .on(
+            &["ecs", "register-task-definition"],
+            json!({"taskDefinition": {"taskDefinitionArn": "arn:td:h-before-deploy:1"}}),
+            1,
+        )
+        .on(&["ecs", "run-task"], task("PENDING", None), 1)
+        .on(&["ecs", "describe-tasks"], task("STOPPED", Some(0)), 1)
+        .on(&["execute-change-set", "d-h-app"], json!({}), 1)
+        .on(
+            &["describe-stacks", "d-h-app"],
+            stack("d-h-app", "CREATE_COMPLETE", &[]),
+            0,
+        )
+        .on(&["describe-stack-events", "d-h-app"], events(&[]), 0)
+        .ready();
+    let (result, lines) = library_run(root.path(), &aws, false);
+    result.unwrap();
+    let calls = aws.calls();
+    let order: Vec<usize> = ["execute-change-set --change-set-name arn:aws:cloudformation:eu-west-1:123456789012:changeSet/berth/d-h-data", "run-task", "execute-change-set --change-set-name arn:aws:cloudformation:eu-west-1:123456789012:changeSet/berth/d-h-app"]
+        .iter()
+        .map(|needle| calls.find(needle).unwrap_or_else(|| panic!("no {needle} in\n{calls}")))
+        .collect();
+    assert!(
+        order.is_sorted(),
+        "data stack, then before_deploy, then the app:\n{calls}"
+    );
+    snapshot!(format!("{}\n--- aws calls\n{calls}", lines.join("\n")));
+}
+
+#[test]
+fn replacing_the_data_stack_database_is_refused() {
+    let root = out_with_data_stack();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", "d-district"],
+            stack("d-district", "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(
+            &["create-change-set", "d-district"],
+            created("d-district"),
+            1,
+        )
+        .on(&["describe-change-set", "d-district"], no_changes(), 1)
+        .on(&["delete-change-set", "d-district"], json!({}), 1)
+        .on(
+            &["describe-stacks", "d-h-data"],
+            stack("d-h-data", "UPDATE_COMPLETE", &[]),
+            0,
+        )
+        .on(&["create-change-set", "d-h-data"], created("d-h-data"), 1)
+        .on(
+            &["describe-change-set", "d-h-data"],
+            change_set(
+                "CREATE_COMPLETE",
+                &[
+                    ("Modify", "Database", "AWS::RDS::DBInstance", Some("True")),
+                    ("Remove", "Media", "AWS::S3::Bucket", None),
+                ],
+            ),
+            1,
+        )
+        .on(&["delete-change-set", "d-h-data"], json!({}), 1)
+        .ready();
+    let (result, lines) = library_run(root.path(), &aws, false);
+    let error = result.unwrap_err();
+    assert!(
+        matches!(error, berth::apply::ApplyError::DataLoss { .. }),
+        "{error}"
+    );
+    assert!(!aws.calls().contains("execute-change-set"));
+    snapshot!(format!(
+        "{}\nerror: {error}\n--- aws calls\n{}",
+        lines.join("\n"),
+        aws.calls()
+    ));
+}
+
+#[test]
+fn destroy_with_allow_data_loss_lists_what_the_policies_keep() {
+    let root = out_with_data_stack();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .fail(&["describe-stacks", "d-h-app"], &missing("d-h-app"), 0)
+        .on(
+            &["describe-stacks", "d-h-data"],
+            stack("d-h-data", "UPDATE_COMPLETE", &[]),
+            1,
+        )
+        .on(&["delete-stack", "d-h-data"], json!({}), 1)
+        .fail(&["describe-stacks", "d-h-data"], &missing("d-h-data"), 0)
+        .ready();
+    let output = berth(
+        root.path(),
+        &aws,
+        &["destroy", "--heritage", "h", "--allow-data-loss", "--yes"],
+    );
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}
