@@ -1200,3 +1200,22 @@ fn destroy_with_allow_data_loss_lists_what_the_policies_keep() {
     assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
     snapshot!(transcript(&output, &aws));
 }
+
+#[test]
+fn a_relative_aws_path_is_taken_from_where_berth_runs() {
+    let fleet = fleet();
+    let aws = FakeAws::new()
+        .fail(
+            &["sts"],
+            "Could not connect to the endpoint URL: \"https://sts.eu-west-1.amazonaws.com/\"",
+            0,
+        )
+        .ready();
+    let root = fleet.path().to_str().unwrap();
+    let output = run_with(
+        aws.dir.path(),
+        &["--root", root, "apply", "--aws", "./aws"],
+        &[("BERTH_POLL_MS", "0")],
+    );
+    assert_eq!(output.code, 11, "the fake ran: {}", output.stderr);
+}

@@ -237,8 +237,17 @@ fn settings(aws: &AwsArgs, dry_run: bool, yes: bool, allow_data_loss: bool) -> S
 }
 
 fn runner(root: &Path, aws: &AwsArgs) -> ProcessRunner {
+    // The CLI runs in the fleet root (for `file://out/...`): a relative
+    // `--aws` path is meant from here, so make it absolute first.
+    let program = match &aws.aws {
+        Some(path) if path.components().count() > 1 => {
+            std::path::absolute(path).unwrap_or_else(|_| path.clone())
+        }
+        Some(path) => path.clone(),
+        None => PathBuf::from("aws"),
+    };
     ProcessRunner {
-        program: aws.aws.clone().unwrap_or_else(|| PathBuf::from("aws")),
+        program,
         dir: root.to_path_buf(),
     }
 }
