@@ -1219,3 +1219,48 @@ fn a_relative_aws_path_is_taken_from_where_berth_runs() {
     );
     assert_eq!(output.code, 11, "the fake ran: {}", output.stderr);
 }
+
+#[test]
+fn destroy_dry_run_prints_the_deletion() {
+    let fleet = fleet();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &[]),
+            0,
+        )
+        .fail(
+            &["describe-stacks", "tutorial-bcn-users-data"],
+            &missing("tutorial-bcn-users-data"),
+            0,
+        )
+        .ready();
+    let output = berth(
+        fleet.path(),
+        &aws,
+        &["destroy", "--heritage", "bcn-users", "--dry-run"],
+    );
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    assert!(!aws.calls().contains("delete-stack"));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn an_unknown_district_is_a_usage_error() {
+    let fleet = fleet();
+    let aws = FakeAws::new().ready();
+    let output = berth(fleet.path(), &aws, &["--district", "mstdn"]);
+    assert_eq!(output.code, 2);
+    assert_eq!(
+        output.stderr,
+        "error: no district `mstdn` in out/; it has `tutorial`\n"
+    );
+    let output = berth(fleet.path(), &aws, &["destroy", "--heritage", "gone"]);
+    assert_eq!(output.code, 2);
+    assert!(
+        output.stderr.contains("pass --district D") || output.stderr.contains("--district D"),
+        "{}",
+        output.stderr
+    );
+}

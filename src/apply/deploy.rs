@@ -295,7 +295,7 @@ pub fn destroy(
         }
     }
     ctx.ui.say(&format!(
-        "{hash}  the task definitions `apply` registered for `before_deploy` (family `{heritage}-before-deploy`): inactive once deregistered with `aws ecs deregister-task-definition`"
+        "{hash}  the revisions of task definition family `{heritage}-before-deploy` that apply registered for `before_deploy` (deregister them with `aws ecs deregister-task-definition`)"
     ));
     Ok(())
 }

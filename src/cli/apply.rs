@@ -182,8 +182,14 @@ fn on_ctrl_c() {
     let _ = ctrlc::set_handler(|| {
         // At a question nothing is in flight: stop at once. A second
         // Ctrl-C while waiting does too.
-        if PROMPTING.load(Ordering::SeqCst) || INTERRUPTED.swap(true, Ordering::SeqCst) {
-            eprintln!("\ninterrupted");
+        if PROMPTING.load(Ordering::SeqCst) {
+            eprintln!(
+                "\ninterrupted at a question: nothing more was run (an unanswered change set stays unexecuted; the next apply makes a new one)"
+            );
+            std::process::exit(130);
+        }
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            eprintln!("\ninterrupted twice: stopped at once; AWS goes on with what it was doing");
             std::process::exit(130);
         }
     });
