@@ -1264,3 +1264,28 @@ fn an_unknown_district_is_a_usage_error() {
         output.stderr
     );
 }
+
+#[test]
+fn before_deploy_stopping_without_an_exit_code_stops_the_deploy() {
+    let fleet = fleet();
+    let stopped = json!({"tasks": [{
+        "taskArn": TASK,
+        "lastStatus": "STOPPED",
+        "stopCode": "TaskFailedToStart",
+        "stoppedReason": "CannotPullContainerError: pull image manifest has been retried 5 time(s)",
+        "containers": [{"name": "before-deploy", "lastStatus": "STOPPED"}]
+    }], "failures": []});
+    let aws = app_update_rules(update_rules(FakeAws::new()))
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(&["ecs", "describe-tasks"], stopped, 1)
+        .on(&["delete-change-set", APP], json!({}), 1)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 7, "{}", transcript(&output, &aws));
+    assert!(!aws.calls().contains("execute-change-set"));
+    snapshot!(output.stderr);
+}
