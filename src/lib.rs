@@ -1,10 +1,12 @@
 //! berth compiles a fleet of `barcelona.yml` instance files into reviewable AWS
 //! artifacts. The stages run in this order, each in its own module and each
 //! only looking forward: [`load`] → [`check`] → [`model`] → [`plan`] →
-//! [`render`] → [`emit`], and [`diff`] compares two renderings.
+//! [`render`] → [`emit`]; [`diff`] compares two renderings, and [`apply`] is
+//! the separate stage that hands `out/` to AWS.
 //!
 //! The library never prints, exits or reads the environment; the binary does.
 
+pub mod apply;
 pub mod check;
 pub mod compiler;
 pub mod diagnostic;

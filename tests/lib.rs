@@ -10,10 +10,14 @@
 //! - `terraform`: the Terraform configurations: listing, escaping, wiring, safety, targets.
 //! - `provider_schema`: every Terraform resource against the AWS provider's argument schema.
 //! - `parity`: CloudFormation and Terraform artifacts describe the same infrastructure.
+//! - `apply`: `berth apply` and `destroy` against a fake `aws`: the exact calls.
+//! - `e2e`: `berth apply` on moto's server (ignored here; `scripts/moto-e2e` runs it).
 
+mod apply;
 mod build;
 mod cli;
 mod diff;
+mod e2e;
 mod fleet;
 mod parity;
 mod provider_schema;

@@ -2,6 +2,7 @@
 //!
 //! This is the only place that prints, reads the environment or exits.
 
+mod apply;
 mod diff;
 
 use std::io::{IsTerminal, Write};
@@ -24,6 +25,9 @@ Examples:
   berth validate --format json         the same, as JSON lines for tools
   berth explain bcn-users              show what berth understood of a heritage
   berth diff --base origin/main        what this branch changes in out/, resource by resource
+  berth apply --dry-run                print the AWS CLI commands a deploy would run
+  berth apply --heritage bcn-users     deploy one heritage (after its district stack)
+  berth destroy --heritage bcn-users   delete a heritage's app stack
   berth schema instance > schema/instance.schema.json";
 
 /// Compiles a fleet of barcelona.yml instance files into reviewable AWS artifacts.
@@ -81,6 +85,10 @@ enum Command {
     },
     /// Show what the sources change in `out/` (or since a git revision): resources and text.
     Diff(diff::DiffArgs),
+    /// Deploy the reviewed artifacts of `out/` through the AWS CLI, with change sets.
+    Apply(apply::ApplyArgs),
+    /// Delete a heritage's app stack (and its data stack with --allow-data-loss).
+    Destroy(apply::DestroyArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -249,6 +257,8 @@ fn run(args: &Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff(diff_args) => diff::run(args, diff_args),
+        Command::Apply(apply_args) => Ok(apply::apply(&args.root, apply_args)),
+        Command::Destroy(destroy_args) => Ok(apply::destroy(&args.root, destroy_args)),
     }
 }
 

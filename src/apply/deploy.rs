@@ -1,0 +1,335 @@
+//! The deploy: which stacks and tasks, in which order, and destroy.
+
+use std::collections::BTreeMap;
+
+use crate::apply::artifacts::DistrictArtifacts;
+use crate::apply::aws::{Ctx, Identity, args};
+use crate::apply::stack::{self, Plan, STATEFUL};
+use crate::apply::task::{self, Job, Value};
+use crate::apply::{ApplyError, Artifacts, HeritageArtifacts, Runner, Selection, Settings, Ui};
+
+fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<String> = items.map(|n| format!("`{n}`")).collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The districts and heritages to apply, in `out/` order.
+fn select<'a>(
+    artifacts: &'a Artifacts,
+    selection: &Selection,
+) -> Result<Vec<(&'a DistrictArtifacts, Vec<&'a HeritageArtifacts>)>, ApplyError> {
+    if let Some(district) = &selection.district
+        && !artifacts.districts.iter().any(|d| &d.name == district)
+    {
+        return Err(ApplyError::Selection(format!(
+            "no district `{district}` in out/; it has {}",
+            names(artifacts.districts.iter().map(|d| d.name.as_str()))
+        )));
+    }
+    let all = || artifacts.districts.iter().flat_map(|d| &d.heritages);
+    for heritage in &selection.heritages {
+        let found = all().find(|h| &h.name == heritage);
+        match (found, &selection.district) {
+            (None, _) => {
+                return Err(ApplyError::Selection(format!(
+                    "no heritage `{heritage}` in out/; it has {}",
+                    names(all().map(|h| h.name.as_str()))
+                )));
+            }
+            (Some(h), Some(d)) if &h.district != d => {
+                return Err(ApplyError::Selection(format!(
+                    "heritage `{heritage}` is in district `{}`, not `{d}`",
+                    h.district
+                )));
+            }
+            _ => {}
+        }
+    }
+    let mut chosen = Vec::new();
+    for district in &artifacts.districts {
+        if selection
+            .district
+            .as_ref()
+            .is_some_and(|d| d != &district.name)
+        {
+            continue;
+        }
+        let heritages: Vec<&HeritageArtifacts> = district
+            .heritages
+            .iter()
+            .filter(|h| selection.heritages.is_empty() || selection.heritages.contains(&h.name))
+            .collect();
+        if !selection.heritages.is_empty() && heritages.is_empty() {
+            continue;
+        }
+        chosen.push((district, heritages));
+    }
+    Ok(chosen)
+}
+
+fn whoami(ctx: &mut Ctx<'_>) -> Result<(), ApplyError> {
+    let command = args(["sts", "get-caller-identity"]);
+    if ctx.settings.dry_run {
+        ctx.print(&command);
+    }
+    let identity: Identity = ctx.call(&command)?;
+    let line = format!(
+        "{}AWS account {} as {}",
+        if ctx.settings.dry_run { "# " } else { "" },
+        identity.account,
+        identity.arn
+    );
+    ctx.ui.say(&line);
+    Ok(())
+}
+
+/// Runs a whole stack: prepare, then execute. Returns its outputs and
+/// whether it changed.
+fn deploy_stack(
+    ctx: &mut Ctx<'_>,
+    artifact: &crate::apply::StackArtifact,
+) -> Result<(BTreeMap<String, String>, bool), ApplyError> {
+    match stack::prepare(ctx, artifact)? {
+        Plan::UpToDate(outputs) => Ok((outputs, false)),
+        Plan::Ready(prepared) => Ok((stack::execute(ctx, &prepared)?, true)),
+    }
+}
+
+/// Deploys the selected part of the fleet: district stack → each
+/// heritage's data stack → `before_deploy` → app stack.
+pub fn apply(
+    artifacts: &Artifacts,
+    selection: &Selection,
+    settings: &Settings,
+    runner: &mut dyn Runner,
+    ui: &mut dyn Ui,
+) -> Result<(), ApplyError> {
+    let chosen = select(artifacts, selection)?;
+    let mut ctx = Ctx {
+        runner,
+        ui,
+        settings,
+        follow: "nothing was left running; run berth apply again".to_owned(),
+    };
+    if settings.dry_run {
+        ctx.ui.say("# berth apply --dry-run: the AWS CLI commands apply would run, in order; nothing was changed");
+    }
+    whoami(&mut ctx)?;
+    let (mut changed, mut unchanged) = (0, 0);
+    let mut count = |did: bool| if did { changed += 1 } else { unchanged += 1 };
+    for (district, heritages) in chosen {
+        let district_stack = district
+            .stack
+            .as_ref()
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let mut district_outputs = BTreeMap::new();
+        if let Some(artifact) = &district.stack {
+            let (outputs, did) = deploy_stack(&mut ctx, artifact)?;
+            district_outputs = outputs;
+            count(did);
+        }
+        for heritage in heritages {
+            let mut roles: Option<(BTreeMap<String, String>, String)> = None;
+            if let Some(data) = &heritage.data {
+                let (outputs, did) = deploy_stack(&mut ctx, data)?;
+                count(did);
+                roles = Some((outputs, data.name.clone()));
+            }
+            let Some(app) = &heritage.app else { continue };
+            let prepared = match stack::prepare(&mut ctx, app)? {
+                Plan::UpToDate(_) => {
+                    count(false);
+                    continue;
+                }
+                Plan::Ready(prepared) => prepared,
+            };
+            if let Some((path, text)) = &heritage.before_deploy {
+                // The roles come from the data stack; until it exists in
+                // out/, from the app stack's outputs.
+                let roles = roles.clone().or_else(|| {
+                    (!prepared.outputs.is_empty())
+                        .then(|| (prepared.outputs.clone(), app.name.clone()))
+                });
+                if let Some((outputs, from)) = roles {
+                    let job = Job {
+                        heritage: &heritage.name,
+                        path,
+                        text,
+                        cluster: Value::from_outputs(
+                            &district_outputs,
+                            &district_stack,
+                            "ClusterName",
+                        ),
+                        subnets: Value::from_outputs(
+                            &district_outputs,
+                            &district_stack,
+                            "PrivateSubnets",
+                        ),
+                        security_group: Value::from_outputs(
+                            &district_outputs,
+                            &district_stack,
+                            "ContainerSecurityGroupId",
+                        ),
+                        values: task::placeholders(text)
+                            .into_iter()
+                            .map(|name| {
+                                let value =
+                                    Value::from_outputs(&outputs, &from, &task::output_key(&name));
+                                (name, value)
+                            })
+                            .collect(),
+                    };
+                    if let Err(error) = task::run(&mut ctx, &job) {
+                        if let (Some(id), false) = (
+                            &prepared.change_set,
+                            matches!(error, ApplyError::Interrupted { .. }),
+                        ) {
+                            stack::delete_change_set(&mut ctx, id)?;
+                        }
+                        return Err(error);
+                    }
+                } else {
+                    let line = format!(
+                        "{}note: `before_deploy` of `{}` does not run before this first deploy: the roles it runs with are created by `{}` itself (out/ has no data stack for it); it runs before every later change of the app stack",
+                        if ctx.settings.dry_run { "# " } else { "" },
+                        heritage.name,
+                        app.name
+                    );
+                    ctx.ui.say(&line);
+                }
+            }
+            stack::execute(&mut ctx, &prepared)?;
+            count(true);
+        }
+    }
+    let summary = if settings.dry_run {
+        format!("# dry run: {changed} stack(s) would go through a change set; nothing was changed")
+    } else {
+        format!("applied: {changed} stack(s) changed, {unchanged} up to date")
+    };
+    ctx.ui.say(&summary);
+    Ok(())
+}
+
+/// Deletes a heritage's app stack, and its data stack with
+/// `allow_data_loss`; says what remains.
+pub fn destroy(
+    artifacts: &Artifacts,
+    heritage: &str,
+    district: Option<&str>,
+    settings: &Settings,
+    runner: &mut dyn Runner,
+    ui: &mut dyn Ui,
+) -> Result<(), ApplyError> {
+    let found = artifacts.heritage(heritage);
+    let district = match (found, district) {
+        (Some(h), Some(d)) if h.district != d => {
+            return Err(ApplyError::Selection(format!(
+                "heritage `{heritage}` is in district `{}`, not `{d}`",
+                h.district
+            )));
+        }
+        (Some(h), _) => h.district.clone(),
+        (None, Some(d)) => d.to_owned(),
+        (None, None) => {
+            return Err(ApplyError::Selection(format!(
+                "no heritage `{heritage}` in out/; to destroy the stacks of an instance removed from the sources, name its district: --district D"
+            )));
+        }
+    };
+    let app = found
+        .and_then(|h| h.app.as_ref().map(|s| s.name.clone()))
+        .unwrap_or_else(|| crate::plan::app_stack(&district, heritage));
+    let data_artifact = found.and_then(|h| h.data.as_ref());
+    let data =
+        data_artifact.map_or_else(|| format!("{district}-{heritage}-data"), |s| s.name.clone());
+    let mut ctx = Ctx {
+        runner,
+        ui,
+        settings,
+        follow: "nothing was left running".to_owned(),
+    };
+    let hash = if settings.dry_run { "# " } else { "" };
+    if settings.dry_run {
+        ctx.ui.say("# berth destroy --dry-run: the AWS CLI commands destroy would run; nothing was changed");
+    }
+    whoami(&mut ctx)?;
+    let mut targets = vec![app.clone()];
+    if settings.allow_data_loss {
+        targets.push(data.clone());
+    }
+    let mut data_exists = false;
+    for name in &targets {
+        if stack::describe(&mut ctx, name)?.is_none() {
+            ctx.ui
+                .say(&format!("{hash}`{name}` does not exist: nothing to delete"));
+            continue;
+        }
+        stack::confirm(
+            &mut ctx,
+            &format!("delete the stack `{name}`?"),
+            &format!("`{name}` was left as it is"),
+        )?;
+        stack::delete(&mut ctx, name)?;
+        if !settings.dry_run {
+            ctx.ui.say(&format!("`{name}` is deleted"));
+        }
+    }
+    if !settings.allow_data_loss {
+        data_exists = stack::describe(&mut ctx, &data)?.is_some();
+    }
+    ctx.ui.say(&format!("{hash}what remains:"));
+    ctx.ui.say(&format!(
+        "{hash}  `{district}-district`, the district stack, shared by every heritage of `{district}`"
+    ));
+    if data_exists {
+        ctx.ui.say(&format!(
+            "{hash}  `{data}`, the data stack of `{heritage}` (its databases, caches, buckets, repositories): delete it with --allow-data-loss"
+        ));
+    }
+    if settings.allow_data_loss {
+        let kept = data_artifact
+            .map(|s| retained(&s.template))
+            .unwrap_or_default();
+        for line in kept {
+            ctx.ui.say(&format!("{hash}  {line}"));
+        }
+    }
+    ctx.ui.say(&format!(
+        "{hash}  the revisions of task definition family `{heritage}-before-deploy` that apply registered for `before_deploy` (deregister them with `aws ecs deregister-task-definition`)"
+    ));
+    Ok(())
+}
+
+/// What a deleted data stack leaves behind: its resources with a `Retain`
+/// or `Snapshot` deletion policy.
+fn retained(template: &serde_json::Value) -> Vec<String> {
+    let Some(resources) = template.get("Resources").and_then(|r| r.as_object()) else {
+        return Vec::new();
+    };
+    resources
+        .iter()
+        .filter_map(|(id, r)| {
+            let kind = r.get("Type")?.as_str()?;
+            let policy = r.get("DeletionPolicy")?.as_str()?;
+            let what = match policy {
+                "Retain" | "RetainExceptOnCreate" => "kept as it is",
+                "Snapshot" => "a final snapshot is kept",
+                _ => return None,
+            };
+            let stateful = if STATEFUL.contains(&kind) {
+                ", with its data"
+            } else {
+                ""
+            };
+            Some(format!(
+                "`{id}` ({kind}{stateful}): {what} (DeletionPolicy {policy})"
+            ))
+        })
+        .collect()
+}

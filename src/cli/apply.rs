@@ -1,0 +1,313 @@
+//! `berth apply` and `berth destroy`: flags, the terminal, Ctrl-C and exit
+//! codes around the library's [`berth::apply`] stage.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Args;
+
+use berth::apply::{
+    self, Answer, ApplyError, ArtifactError, Artifacts, ProcessRunner, Selection, Settings, Timing,
+    Ui,
+};
+
+/// How to reach AWS.
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// The AWS CLI to run; default: `aws` on PATH.
+    #[arg(long, value_name = "PATH")]
+    aws: Option<PathBuf>,
+    /// The AWS CLI profile (`--profile` of every call).
+    #[arg(long, value_name = "P")]
+    profile: Option<String>,
+    /// The AWS region (`--region` of every call); default: the CLI's.
+    #[arg(long, value_name = "R")]
+    region: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Only this district (its stack and its heritages).
+    #[arg(long, value_name = "D")]
+    district: Option<String>,
+    /// Only this heritage (repeatable); its district's stack is applied first.
+    #[arg(long = "heritage", value_name = "H")]
+    heritages: Vec<String>,
+    /// Print the AWS CLI commands apply would run; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Execute change sets without asking.
+    #[arg(long)]
+    yes: bool,
+    /// Go on when a database, cache, bucket or repository would be replaced or removed.
+    #[arg(long)]
+    allow_data_loss: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// The heritage whose app stack to delete.
+    #[arg(long, value_name = "H")]
+    heritage: String,
+    /// Its district, when out/ no longer has the heritage.
+    #[arg(long, value_name = "D")]
+    district: Option<String>,
+    /// Delete its data stack too (Retain and Snapshot policies still keep data).
+    #[arg(long)]
+    allow_data_loss: bool,
+    /// Delete without asking.
+    #[arg(long)]
+    yes: bool,
+    /// Print the AWS CLI commands destroy would run; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+/// Set by Ctrl-C; apply stops at its next poll.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set while a question waits for an answer: Ctrl-C then exits at once.
+static PROMPTING: AtomicBool = AtomicBool::new(false);
+
+/// Exit codes, documented in the README.
+fn exit_code(error: &ApplyError) -> u8 {
+    match error {
+        ApplyError::Aws { .. } => 1,
+        ApplyError::Selection(_) => 64,
+        ApplyError::Artifacts(_) => 3,
+        ApplyError::DataLoss { .. } => 4,
+        ApplyError::NotConfirmed(_) => 5,
+        ApplyError::Stack(_) => 6,
+        ApplyError::BeforeDeploy(_) => 7,
+        ApplyError::CliMissing { .. } => 8,
+        ApplyError::Credentials { .. } => 9,
+        ApplyError::Throttled { .. } => 10,
+        ApplyError::Network { .. } => 11,
+        ApplyError::Timeout { .. } => 12,
+        ApplyError::Interrupted { .. } => 130,
+    }
+}
+
+fn fail(error: &ApplyError) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(exit_code(error))
+}
+
+/// The terminal (or a pipe): stdout for the report, stdin for answers.
+struct Terminal {
+    start: Instant,
+    tty: bool,
+    status_shown: bool,
+}
+
+impl Terminal {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            tty: std::io::stdout().is_terminal(),
+            status_shown: false,
+        }
+    }
+
+    fn clear_status(&mut self) {
+        if self.status_shown {
+            print!("\r\x1b[2K");
+            self.status_shown = false;
+        }
+    }
+}
+
+impl Ui for Terminal {
+    fn say(&mut self, line: &str) {
+        self.clear_status();
+        println!("{line}");
+    }
+
+    fn progress(&mut self, status: &str, events: &[String]) {
+        self.clear_status();
+        for line in events {
+            println!("{line}");
+        }
+        if self.tty && !status.is_empty() {
+            print!("{status}");
+            let _ = std::io::stdout().flush();
+            self.status_shown = true;
+        }
+    }
+
+    fn confirm(&mut self, question: &str) -> Answer {
+        self.clear_status();
+        if !std::io::stdin().is_terminal() {
+            return Answer::NoTerminal;
+        }
+        print!("{question} [y/N] ");
+        let _ = std::io::stdout().flush();
+        PROMPTING.store(true, Ordering::SeqCst);
+        let mut answer = String::new();
+        let read = std::io::stdin().lock().read_line(&mut answer);
+        PROMPTING.store(false, Ordering::SeqCst);
+        match (read, answer.trim().to_ascii_lowercase().as_str()) {
+            (Ok(_), "y" | "yes") => Answer::Yes,
+            _ => Answer::No,
+        }
+    }
+
+    fn sleep(&mut self, duration: Duration) {
+        let until = Instant::now() + duration;
+        while !INTERRUPTED.load(Ordering::SeqCst) {
+            let now = Instant::now();
+            if now >= until {
+                break;
+            }
+            std::thread::sleep((until - now).min(Duration::from_millis(100)));
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn interrupted(&self) -> bool {
+        INTERRUPTED.load(Ordering::SeqCst)
+    }
+}
+
+fn on_ctrl_c() {
+    let _ = ctrlc::set_handler(|| {
+        // At a question nothing is in flight: stop at once. A second
+        // Ctrl-C while waiting does too.
+        if PROMPTING.load(Ordering::SeqCst) {
+            eprintln!(
+                "\ninterrupted at a question: nothing more was run (an unanswered change set stays unexecuted; the next apply makes a new one)"
+            );
+            std::process::exit(130);
+        }
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            eprintln!("\ninterrupted twice: stopped at once; AWS goes on with what it was doing");
+            std::process::exit(130);
+        }
+    });
+}
+
+/// `berth-20261122T174900Z`: unique per run, valid as a change set name.
+fn change_set_name() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rest = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "berth-{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// `BERTH_POLL_MS` sets how often apply polls AWS (default 5000).
+fn timing() -> Timing {
+    std::env::var("BERTH_POLL_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or_else(Timing::default, |ms| {
+            Timing::every(Duration::from_millis(ms))
+        })
+}
+
+fn settings(aws: &AwsArgs, dry_run: bool, yes: bool, allow_data_loss: bool) -> Settings {
+    Settings {
+        dry_run,
+        yes,
+        allow_data_loss,
+        profile: aws.profile.clone(),
+        region: aws.region.clone(),
+        change_set_name: change_set_name(),
+        timing: timing(),
+    }
+}
+
+fn runner(root: &Path, aws: &AwsArgs) -> ProcessRunner {
+    // The CLI runs in the fleet root (for `file://out/...`): a relative
+    // `--aws` path is meant from here, so make it absolute first.
+    let program = match &aws.aws {
+        Some(path) if path.components().count() > 1 => {
+            std::path::absolute(path).unwrap_or_else(|_| path.clone())
+        }
+        Some(path) => path.clone(),
+        None => PathBuf::from("aws"),
+    };
+    ProcessRunner {
+        program,
+        dir: root.to_path_buf(),
+    }
+}
+
+pub fn apply(root: &Path, args: &ApplyArgs) -> ExitCode {
+    let artifacts = match Artifacts::read(root)
+        .and_then(|artifacts| apply::artifacts::check_fresh(root).map(|()| artifacts))
+    {
+        Ok(artifacts) => artifacts,
+        Err(error) => return fail(&error.into()),
+    };
+    let selection = Selection {
+        district: args.district.clone(),
+        heritages: args.heritages.clone(),
+    };
+    let settings = settings(&args.aws, args.dry_run, args.yes, args.allow_data_loss);
+    on_ctrl_c();
+    let result = apply::apply(
+        &artifacts,
+        &selection,
+        &settings,
+        &mut runner(root, &args.aws),
+        &mut Terminal::new(),
+    );
+    result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+}
+
+pub fn destroy(root: &Path, args: &DestroyArgs) -> ExitCode {
+    let artifacts = match Artifacts::read(root) {
+        Ok(artifacts) => artifacts,
+        // The stacks of a removed fleet can still be destroyed by name.
+        Err(ArtifactError::Manifest { .. }) if args.district.is_some() => Artifacts::default(),
+        Err(error) => return fail(&error.into()),
+    };
+    let settings = settings(&args.aws, args.dry_run, args.yes, args.allow_data_loss);
+    on_ctrl_c();
+    let result = apply::destroy(
+        &artifacts,
+        &args.heritage,
+        args.district.as_deref(),
+        &settings,
+        &mut runner(root, &args.aws),
+        &mut Terminal::new(),
+    );
+    result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn change_set_names_are_valid() {
+        let name = super::change_set_name();
+        assert_eq!(name.len(), "berth-20261122T174900Z".len(), "{name}");
+        assert!(name.starts_with("berth-20"), "{name}");
+        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+}

@@ -1,0 +1,1365 @@
+//! `berth apply` and `berth destroy` against a fake `aws` (tests/support/fake-aws.py)
+//! that records every call and replays scripted answers: each test snapshots
+//! berth's output, its exit code and the exact AWS CLI calls, in order.
+//! The same flows against moto's server are in `e2e`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::support::{Output, copy_tree, repo, run_with};
+
+/// A fake `aws` in its own directory: its rules and its call log.
+pub struct FakeAws {
+    dir: tempfile::TempDir,
+    rules: Vec<Value>,
+}
+
+impl FakeAws {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("aws");
+        std::fs::copy(repo().join("tests/support/fake-aws.py"), &script).unwrap();
+        Self {
+            dir,
+            rules: Vec::new(),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("aws")
+    }
+
+    /// Answers calls matching `when` with `stdout` (JSON), `times` times (0: always).
+    pub fn on(mut self, when: &[&str], stdout: Value, times: u32) -> Self {
+        let mut rule = json!({"when": when});
+        rule["stdout"] = stdout;
+        if times > 0 {
+            rule["times"] = json!(times);
+        }
+        self.rules.push(rule);
+        self
+    }
+
+    /// Fails calls matching `when` with the CLI's error text.
+    pub fn fail(mut self, when: &[&str], stderr: &str, times: u32) -> Self {
+        let mut rule = json!({"when": when, "stderr": format!("\n{stderr}\n"), "exit": 254});
+        if times > 0 {
+            rule["times"] = json!(times);
+        }
+        self.rules.push(rule);
+        self
+    }
+
+    /// Answers slowly (for Ctrl-C).
+    pub fn slow(mut self, when: &[&str], stdout: Value, seconds: f32) -> Self {
+        let mut rule = json!({"when": when, "sleep": seconds});
+        rule["stdout"] = stdout;
+        self.rules.push(rule);
+        self
+    }
+
+    /// Writes the rules; call before berth runs.
+    pub fn ready(self) -> Self {
+        std::fs::write(
+            self.dir.path().join("rules.json"),
+            serde_json::to_string_pretty(&self.rules).unwrap(),
+        )
+        .unwrap();
+        self
+    }
+
+    /// Every call so far, as shell lines.
+    pub fn calls(&self) -> String {
+        let Ok(log) = std::fs::read_to_string(self.dir.path().join("calls.log")) else {
+            return String::new();
+        };
+        let mut text = String::new();
+        for line in log.lines() {
+            let args: Vec<String> = serde_json::from_str(line).unwrap();
+            let quoted: Vec<String> = args
+                .iter()
+                .map(|a| shlex::try_quote(a).unwrap().into_owned())
+                .collect();
+            text.push_str(&format!("aws {}\n", quoted.join(" ")));
+        }
+        text
+    }
+}
+
+// ---- answers -------------------------------------------------------------
+
+pub fn identity() -> Value {
+    json!({"UserId": "AIDA", "Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/deployer"})
+}
+
+pub fn stack(name: &str, status: &str, outputs: &[(&str, &str)]) -> Value {
+    let outputs: Vec<Value> = outputs
+        .iter()
+        .map(|(k, v)| json!({"OutputKey": k, "OutputValue": v}))
+        .collect();
+    json!({"Stacks": [{"StackName": name, "StackStatus": status, "Outputs": outputs}]})
+}
+
+pub fn missing(name: &str) -> String {
+    format!(
+        "An error occurred (ValidationError) when calling the DescribeStacks operation: Stack with id {name} does not exist"
+    )
+}
+
+pub fn created(name: &str) -> Value {
+    json!({
+        "Id": format!("arn:aws:cloudformation:eu-west-1:123456789012:changeSet/berth/{name}"),
+        "StackId": format!("arn:aws:cloudformation:eu-west-1:123456789012:stack/{name}/1")
+    })
+}
+
+pub fn change_set(status: &str, changes: &[(&str, &str, &str, Option<&str>)]) -> Value {
+    let changes: Vec<Value> = changes
+        .iter()
+        .map(|(action, id, kind, replacement)| {
+            let mut change =
+                json!({"Action": action, "LogicalResourceId": id, "ResourceType": kind});
+            if let Some(r) = replacement {
+                change["Replacement"] = json!(r);
+            }
+            json!({"Type": "Resource", "ResourceChange": change})
+        })
+        .collect();
+    json!({"Status": status, "ExecutionStatus": "AVAILABLE", "Changes": changes})
+}
+
+pub fn no_changes() -> Value {
+    json!({
+        "Status": "FAILED",
+        "StatusReason": "The submitted information didn't contain changes. Submit different information to create a change set.",
+        "Changes": []
+    })
+}
+
+/// Stack events, newest first: (id, logical id, type, status, reason).
+pub fn events(list: &[(&str, &str, &str, &str, &str)]) -> Value {
+    let events: Vec<Value> = list
+        .iter()
+        .map(|(id, logical, kind, status, reason)| {
+            let mut e = json!({"EventId": id, "StackName": "s", "LogicalResourceId": logical, "ResourceType": kind, "ResourceStatus": status});
+            if !reason.is_empty() {
+                e["ResourceStatusReason"] = json!(reason);
+            }
+            e
+        })
+        .collect();
+    json!({"StackEvents": events})
+}
+
+const DISTRICT: &str = "tutorial-district";
+const DATA: &str = "tutorial-bcn-users-data";
+const APP: &str = "tutorial-bcn-users-app";
+const TASK: &str = "arn:aws:ecs:eu-west-1:123456789012:task/tutorial/0f1e2d3c";
+
+pub fn district_outputs() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("ClusterName", "tutorial"),
+        ("PrivateSubnets", "subnet-1,subnet-2"),
+        ("ContainerSecurityGroupId", "sg-1"),
+        ("CapacityProviderName", "tutorial-cp"),
+    ]
+}
+
+/// The data stack's outputs: the roles and log group `before_deploy` runs with.
+pub fn data_outputs() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("ExecutionRoleArn", "arn:aws:iam::123456789012:role/exec"),
+        ("TaskRoleArn", "arn:aws:iam::123456789012:role/task"),
+        ("LogGroupName", "/berth/tutorial/bcn-users"),
+    ]
+}
+
+/// The data stack exists and has nothing to change.
+fn data_up_to_date(aws: FakeAws) -> FakeAws {
+    aws.on(
+        &["describe-stacks", DATA],
+        stack(DATA, "UPDATE_COMPLETE", &data_outputs()),
+        0,
+    )
+    .on(&["create-change-set", DATA], created(DATA), 1)
+    .on(&["describe-change-set", DATA], no_changes(), 1)
+    .on(&["delete-change-set", DATA], json!({}), 1)
+}
+
+/// The data stack does not exist yet and is created.
+fn data_created(aws: FakeAws) -> FakeAws {
+    aws.fail(&["describe-stacks", DATA], &missing(DATA), 1)
+        .on(&["create-change-set", DATA], created(DATA), 1)
+        .on(
+            &["describe-change-set", DATA],
+            change_set(
+                "CREATE_COMPLETE",
+                &[("Add", "ExecutionRole", "AWS::IAM::Role", None)],
+            ),
+            1,
+        )
+        .on(&["execute-change-set", DATA], json!({}), 1)
+        .on(
+            &["describe-stacks", DATA],
+            stack(DATA, "CREATE_COMPLETE", &data_outputs()),
+            0,
+        )
+        .on(
+            &["describe-stack-events", DATA],
+            events(&[(
+                "d1",
+                DATA,
+                "AWS::CloudFormation::Stack",
+                "CREATE_COMPLETE",
+                "",
+            )]),
+            0,
+        )
+}
+
+pub fn app_outputs() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("ExecutionRoleArn", "arn:aws:iam::123456789012:role/exec"),
+        ("TaskRoleArn", "arn:aws:iam::123456789012:role/task"),
+        ("LogGroupName", "/berth/tutorial/bcn-users"),
+    ]
+}
+
+pub fn task(status: &str, exit: Option<i64>) -> Value {
+    let mut container = json!({"name": "before-deploy", "lastStatus": status});
+    if let Some(code) = exit {
+        container["exitCode"] = json!(code);
+    }
+    json!({"tasks": [{"taskArn": TASK, "lastStatus": status, "containers": [container]}], "failures": []})
+}
+
+// ---- running -------------------------------------------------------------
+
+/// The tutorial fleet (district `tutorial`, heritage `bcn-users`) with a current out/.
+pub fn fleet() -> tempfile::TempDir {
+    copy_tree(&repo().join("tests/fixtures/tutorial"))
+}
+
+pub fn berth(root: &Path, aws: &FakeAws, args: &[&str]) -> Output {
+    let aws_path = aws.path();
+    let mut all = vec!["apply", "--aws", aws_path.to_str().unwrap()];
+    if args.first() == Some(&"destroy") {
+        all[0] = "destroy";
+        all.extend(&args[1..]);
+    } else {
+        all.extend(args);
+    }
+    run_with(root, &all, &[("BERTH_POLL_MS", "0")])
+}
+
+/// Output, exit code and the AWS calls, with times and change set names masked.
+pub fn transcript(output: &Output, aws: &FakeAws) -> String {
+    format!("{}--- aws calls\n{}", output.transcript(), aws.calls())
+}
+
+macro_rules! snapshot {
+    ($text:expr) => {{
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(r"berth-\d{8}T\d{6}Z", "berth-[time]");
+        settings.add_filter(r"\[\d+:\d\d\]", "[m:ss]");
+        settings.add_filter(r"\(\d+:\d\d\)", "(m:ss)");
+        settings.add_filter(r", \d+:\d\d", ", m:ss");
+        settings.bind(|| insta::assert_snapshot!($text));
+    }};
+}
+
+// ---- the flows -----------------------------------------------------------
+
+#[test]
+fn create_deploys_district_data_before_deploy_then_app() {
+    let fleet = fleet();
+    let aws = data_created(FakeAws::new())
+        .on(
+            &["ecs", "register-task-definition"],
+            json!({"taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/bcn-users-before-deploy:1"}}),
+            1,
+        )
+        .on(&["ecs", "run-task"], task("PROVISIONING", None), 1)
+        .on(&["ecs", "describe-tasks"], task("STOPPED", Some(0)), 1)
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .fail(&["describe-stacks", DISTRICT], &missing(DISTRICT), 1)
+        .on(&["create-change-set", DISTRICT], created(DISTRICT), 1)
+        .on(
+            &["describe-change-set", DISTRICT],
+            change_set("CREATE_IN_PROGRESS", &[]),
+            1,
+        )
+        .on(
+            &["describe-change-set", DISTRICT],
+            change_set(
+                "CREATE_COMPLETE",
+                &[
+                    ("Add", "Vpc", "AWS::EC2::VPC", None),
+                    ("Add", "Cluster", "AWS::ECS::Cluster", None),
+                ],
+            ),
+            1,
+        )
+        .on(&["execute-change-set", DISTRICT], json!({}), 1)
+        .on(
+            &["describe-stacks", DISTRICT],
+            stack(DISTRICT, "CREATE_IN_PROGRESS", &[]),
+            1,
+        )
+        .on(
+            &["describe-stack-events", DISTRICT],
+            events(&[
+                ("e2", "Vpc", "AWS::EC2::VPC", "CREATE_IN_PROGRESS", ""),
+                (
+                    "e1",
+                    DISTRICT,
+                    "AWS::CloudFormation::Stack",
+                    "CREATE_IN_PROGRESS",
+                    "User Initiated",
+                ),
+            ]),
+            1,
+        )
+        .on(
+            &["describe-stacks", DISTRICT],
+            stack(DISTRICT, "CREATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(
+            &["describe-stack-events", DISTRICT],
+            events(&[
+                (
+                    "e4",
+                    DISTRICT,
+                    "AWS::CloudFormation::Stack",
+                    "CREATE_COMPLETE",
+                    "",
+                ),
+                ("e3", "Vpc", "AWS::EC2::VPC", "CREATE_COMPLETE", ""),
+                ("e2", "Vpc", "AWS::EC2::VPC", "CREATE_IN_PROGRESS", ""),
+            ]),
+            0,
+        )
+        .fail(&["describe-stacks", APP], &missing(APP), 1)
+        .on(&["create-change-set", APP], created(APP), 1)
+        .on(
+            &["describe-change-set", APP],
+            change_set(
+                "CREATE_COMPLETE",
+                &[("Add", "WebService", "AWS::ECS::Service", None)],
+            ),
+            1,
+        )
+        .on(&["execute-change-set", APP], json!({}), 1)
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "CREATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(
+            &["describe-stack-events", APP],
+            events(&[(
+                "a1",
+                APP,
+                "AWS::CloudFormation::Stack",
+                "CREATE_COMPLETE",
+                "",
+            )]),
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}
+
+/// An existing fleet: the district has nothing to change, the app stack
+/// changes, so `before_deploy` runs (with the app stack's roles) first.
+fn update_rules(aws: FakeAws) -> FakeAws {
+    data_up_to_date(aws)
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", DISTRICT],
+            stack(DISTRICT, "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(&["create-change-set", DISTRICT], created(DISTRICT), 1)
+        .on(&["describe-change-set", DISTRICT], no_changes(), 1)
+        .on(&["delete-change-set", DISTRICT], json!({}), 1)
+        .on(&["create-change-set", APP], created(APP), 1)
+}
+
+fn app_update_rules(aws: FakeAws) -> FakeAws {
+    aws.on(
+        &["describe-change-set", APP],
+        change_set(
+            "CREATE_COMPLETE",
+            &[
+                ("Modify", "WebService", "AWS::ECS::Service", Some("False")),
+                ("Modify", "WebTaskDefinition", "AWS::ECS::TaskDefinition", Some("True")),
+            ],
+        ),
+        1,
+    )
+    .on(
+        &["ecs", "register-task-definition"],
+        json!({"taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/bcn-users-before-deploy:7"}}),
+        1,
+    )
+    .on(&["ecs", "run-task"], task("PROVISIONING", None), 1)
+    .on(&["ecs", "describe-tasks"], task("RUNNING", None), 1)
+}
+
+#[test]
+fn update_runs_before_deploy_then_the_app_stack() {
+    let fleet = fleet();
+    let aws = app_update_rules(update_rules(FakeAws::new()))
+        .on(&["ecs", "describe-tasks"], task("STOPPED", Some(0)), 1)
+        .on(
+            &["describe-stack-events", APP],
+            events(&[(
+                "a1",
+                APP,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_COMPLETE",
+                "",
+            )]),
+            1,
+        )
+        .on(&["execute-change-set", APP], json!({}), 1)
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            1,
+        )
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_IN_PROGRESS", &app_outputs()),
+            1,
+        )
+        .on(
+            &["describe-stack-events", APP],
+            events(&[
+                (
+                    "a2",
+                    "WebService",
+                    "AWS::ECS::Service",
+                    "UPDATE_IN_PROGRESS",
+                    "",
+                ),
+                (
+                    "a1",
+                    APP,
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_COMPLETE",
+                    "",
+                ),
+            ]),
+            1,
+        )
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(
+            &["describe-stack-events", APP],
+            events(&[
+                (
+                    "a4",
+                    APP,
+                    "AWS::CloudFormation::Stack",
+                    "UPDATE_COMPLETE",
+                    "",
+                ),
+                (
+                    "a3",
+                    "WebService",
+                    "AWS::ECS::Service",
+                    "UPDATE_COMPLETE",
+                    "",
+                ),
+                (
+                    "a2",
+                    "WebService",
+                    "AWS::ECS::Service",
+                    "UPDATE_IN_PROGRESS",
+                    "",
+                ),
+            ]),
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn a_fleet_without_changes_is_up_to_date() {
+    let fleet = fleet();
+    let aws = update_rules(FakeAws::new())
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(&["describe-change-set", APP], no_changes(), 1)
+        .on(&["delete-change-set", APP], json!({}), 1)
+        .ready();
+    let output = berth(fleet.path(), &aws, &[]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn rollback_complete_is_deleted_and_created_again() {
+    let fleet = fleet();
+    let aws = update_rules(FakeAws::new())
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "ROLLBACK_COMPLETE", &[]),
+            1,
+        )
+        .on(&["delete-stack", APP], json!({}), 1)
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "DELETE_IN_PROGRESS", &[]),
+            1,
+        )
+        .on(
+            &["describe-stack-events", APP],
+            events(&[(
+                "r2",
+                APP,
+                "AWS::CloudFormation::Stack",
+                "DELETE_IN_PROGRESS",
+                "User Initiated",
+            )]),
+            1,
+        )
+        .fail(&["describe-stacks", APP], &missing(APP), 1)
+        .on(
+            &["describe-change-set", APP],
+            change_set(
+                "CREATE_COMPLETE",
+                &[("Add", "WebService", "AWS::ECS::Service", None)],
+            ),
+            1,
+        )
+        // The data stack exists, so the migration runs before the app stack is created again.
+        .on(
+            &["ecs", "register-task-definition"],
+            json!({"taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/bcn-users-before-deploy:1"}}),
+            1,
+        )
+        .on(&["ecs", "run-task"], task("PROVISIONING", None), 1)
+        .on(&["ecs", "describe-tasks"], task("STOPPED", Some(0)), 1)
+        .on(&["execute-change-set", APP], json!({}), 1)
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "CREATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(
+            &["describe-stack-events", APP],
+            events(&[(
+                "c1",
+                APP,
+                "AWS::CloudFormation::Stack",
+                "CREATE_COMPLETE",
+                "",
+            )]),
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn rollback_complete_is_not_deleted_without_an_answer() {
+    let fleet = fleet();
+    let aws = update_rules(FakeAws::new())
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "ROLLBACK_COMPLETE", &[]),
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &[]);
+    assert_eq!(output.code, 5, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn a_stack_mid_update_is_an_error_naming_its_status() {
+    let fleet = fleet();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", DISTRICT],
+            stack(DISTRICT, "UPDATE_IN_PROGRESS", &[]),
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 6);
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn a_failed_update_prints_the_failed_resources() {
+    let fleet = fleet();
+    let aws = app_update_rules(update_rules(FakeAws::new()))
+        .on(&["ecs", "describe-tasks"], task("STOPPED", Some(0)), 1)
+        .on(&["describe-stack-events", APP], events(&[("a1", APP, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE", "")]), 1)
+        .on(&["execute-change-set", APP], json!({}), 1)
+        .on(&["describe-stacks", APP], stack(APP, "UPDATE_COMPLETE", &app_outputs()), 1)
+        .on(&["describe-stacks", APP], stack(APP, "UPDATE_ROLLBACK_COMPLETE", &app_outputs()), 0)
+        .on(
+            &["describe-stack-events", APP],
+            events(&[
+                ("a5", APP, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", ""),
+                ("a4", APP, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_IN_PROGRESS", "The following resource(s) failed to update: [WebService]."),
+                ("a3", "WebService", "AWS::ECS::Service", "UPDATE_FAILED", "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\""),
+                ("a2", "WebService", "AWS::ECS::Service", "UPDATE_IN_PROGRESS", ""),
+            ]),
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn before_deploy_exiting_1_stops_before_the_app_stack() {
+    let fleet = fleet();
+    let aws = app_update_rules(update_rules(FakeAws::new()))
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(&["ecs", "describe-tasks"], task("STOPPED", Some(1)), 1)
+        .on(&["delete-change-set", APP], json!({}), 1)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 7, "{}", transcript(&output, &aws));
+    assert!(!aws.calls().contains("execute-change-set"));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn replacing_a_database_is_refused_without_allow_data_loss() {
+    let fleet = fleet();
+    let aws = update_rules(FakeAws::new())
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(
+            &["describe-change-set", APP],
+            change_set(
+                "CREATE_COMPLETE",
+                &[
+                    ("Modify", "Database", "AWS::RDS::DBInstance", Some("True")),
+                    ("Modify", "WebService", "AWS::ECS::Service", Some("False")),
+                ],
+            ),
+            1,
+        )
+        .on(&["delete-change-set", APP], json!({}), 1)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 4, "{}", transcript(&output, &aws));
+    assert!(!aws.calls().contains("execute-change-set"));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn dry_run_prints_the_commands_and_changes_nothing() {
+    let fleet = fleet();
+    let aws = FakeAws::new()
+        .on(
+            &["describe-stacks", DATA],
+            stack(DATA, "UPDATE_COMPLETE", &data_outputs()),
+            0,
+        )
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", DISTRICT],
+            stack(DISTRICT, "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--dry-run", "--region", "eu-west-1"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    for call in aws.calls().lines() {
+        assert!(
+            call.starts_with("aws sts get-caller-identity")
+                || call.starts_with("aws cloudformation describe-stacks"),
+            "a dry run ran {call}"
+        );
+    }
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn dry_run_of_a_new_fleet_reads_outputs_in_the_shell() {
+    let fleet = fleet();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .fail(&["describe-stacks"], &missing("any"), 0)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--dry-run"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}
+
+// ---- refusals and failures -------------------------------------------------
+
+#[test]
+fn stale_out_is_refused() {
+    let fleet = fleet();
+    let instance = fleet.path().join("instances/tutorial/bcn-users.yml");
+    let text = std::fs::read_to_string(&instance)
+        .unwrap()
+        .replace("rake db:migrate", "rake db:migrate:status");
+    std::fs::write(&instance, text).unwrap();
+    let aws = FakeAws::new().ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 3);
+    assert_eq!(aws.calls(), "", "nothing reaches AWS");
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn an_edited_artifact_is_refused() {
+    let fleet = fleet();
+    let template = fleet.path().join("out/tutorial/bcn-users/app.cfn.json");
+    let text = std::fs::read_to_string(&template).unwrap().replacen(
+        "\"DesiredCount\": 1",
+        "\"DesiredCount\": 9",
+        1,
+    );
+    std::fs::write(&template, text).unwrap();
+    let aws = FakeAws::new().ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 3);
+    assert_eq!(aws.calls(), "", "nothing reaches AWS");
+    snapshot!(output.transcript());
+}
+
+#[test]
+fn a_missing_cli_is_a_clear_error() {
+    let fleet = fleet();
+    let output = run_with(
+        fleet.path(),
+        &["apply", "--aws", "/nonexistent/aws"],
+        &[("BERTH_POLL_MS", "0")],
+    );
+    assert_eq!(output.code, 8);
+    snapshot!(output.transcript());
+    let empty = tempfile::tempdir().unwrap();
+    let output = run_with(
+        fleet.path(),
+        &["apply", "--dry-run"],
+        &[("PATH", empty.path().to_str().unwrap())],
+    );
+    assert_eq!(output.code, 8);
+    assert!(
+        output
+            .stderr
+            .contains("the AWS CLI `aws` was not found: it is not on PATH"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn missing_credentials_are_a_clear_error() {
+    let fleet = fleet();
+    let aws = FakeAws::new()
+        .fail(&["sts"], "Unable to locate credentials. You can configure credentials by running \"aws configure\".", 0)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--profile", "prod"]);
+    assert_eq!(output.code, 9);
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn throttled_calls_are_retried_with_backoff() {
+    let fleet = fleet();
+    let throttled = "An error occurred (Throttling) when calling the DescribeStacks operation (reached max retries: 4): Rate exceeded";
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .fail(&["describe-stacks", DISTRICT], throttled, 2)
+        .on(
+            &["describe-stacks", DISTRICT],
+            stack(DISTRICT, "UPDATE_IN_PROGRESS", &[]),
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &[]);
+    assert_eq!(
+        output.code,
+        6,
+        "retried, then went on: {}",
+        transcript(&output, &aws)
+    );
+    assert_eq!(aws.calls().matches("describe-stacks").count(), 3);
+
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .fail(&["describe-stacks", DISTRICT], throttled, 0)
+        .ready();
+    let output = berth(fleet.path(), &aws, &[]);
+    assert_eq!(output.code, 10);
+    assert_eq!(aws.calls().matches("describe-stacks").count(), 5, "bounded");
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn a_network_error_is_a_clear_error() {
+    let fleet = fleet();
+    let aws = FakeAws::new()
+        .fail(
+            &["sts"],
+            "Could not connect to the endpoint URL: \"https://sts.eu-west-1.amazonaws.com/\"",
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &[]);
+    assert_eq!(output.code, 11);
+    snapshot!(output.transcript());
+}
+
+#[test]
+fn an_unknown_heritage_is_a_usage_error() {
+    let fleet = fleet();
+    let aws = FakeAws::new().ready();
+    let output = berth(fleet.path(), &aws, &["--heritage", "nope"]);
+    assert_eq!(output.code, 64);
+    snapshot!(output.transcript());
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_while_waiting_says_how_to_follow_the_stack() {
+    let fleet = fleet();
+    let aws = update_rules(FakeAws::new())
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            1,
+        )
+        .on(
+            &["describe-change-set", APP],
+            change_set(
+                "CREATE_COMPLETE",
+                &[("Modify", "WebService", "AWS::ECS::Service", Some("False"))],
+            ),
+            1,
+        )
+        .on(
+            &["ecs", "register-task-definition"],
+            json!({"taskDefinition": {"taskDefinitionArn": "arn:td:1"}}),
+            1,
+        )
+        .on(&["ecs", "run-task"], task("PROVISIONING", None), 1)
+        .on(&["ecs", "describe-tasks"], task("STOPPED", Some(0)), 1)
+        .on(
+            &["describe-stack-events", APP],
+            events(&[(
+                "a1",
+                APP,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_COMPLETE",
+                "",
+            )]),
+            1,
+        )
+        .on(&["execute-change-set", APP], json!({}), 1)
+        .slow(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_IN_PROGRESS", &[]),
+            0.2,
+        )
+        .on(&["describe-stack-events", APP], events(&[]), 0)
+        .ready();
+    let aws_path = aws.path();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["apply", "--yes", "--aws", aws_path.to_str().unwrap()])
+        .current_dir(fleet.path())
+        .env("NO_COLOR", "1")
+        .env("BERTH_POLL_MS", "50")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut waited = 0;
+    while !aws.calls().contains("execute-change-set") {
+        assert!(waited < 400, "berth never executed the change set");
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        waited += 1;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    snapshot!(stderr);
+}
+
+// ---- destroy ---------------------------------------------------------------
+
+#[test]
+fn destroy_deletes_the_app_stack_and_says_what_remains() {
+    let fleet = fleet();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &[]),
+            1,
+        )
+        .on(&["delete-stack", APP], json!({}), 1)
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "DELETE_IN_PROGRESS", &[]),
+            1,
+        )
+        .on(
+            &["describe-stack-events", APP],
+            events(&[(
+                "d1",
+                APP,
+                "AWS::CloudFormation::Stack",
+                "DELETE_IN_PROGRESS",
+                "User Initiated",
+            )]),
+            0,
+        )
+        .fail(&["describe-stacks", APP], &missing(APP), 0)
+        .fail(
+            &["describe-stacks", "tutorial-bcn-users-data"],
+            &missing("tutorial-bcn-users-data"),
+            0,
+        )
+        .ready();
+    let output = berth(
+        fleet.path(),
+        &aws,
+        &["destroy", "--heritage", "bcn-users", "--yes"],
+    );
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn destroy_asks_first() {
+    let fleet = fleet();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &[]),
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &["destroy", "--heritage", "bcn-users"]);
+    assert_eq!(output.code, 5);
+    assert!(!aws.calls().contains("delete-stack"));
+    snapshot!(transcript(&output, &aws));
+}
+
+// ---- the library, with a data stack ----------------------------------------
+
+/// The person, scripted: says nothing back, never waits, no terminal.
+#[derive(Default)]
+struct Script {
+    lines: Vec<String>,
+}
+
+impl berth::apply::Ui for Script {
+    fn say(&mut self, line: &str) {
+        self.lines.push(line.to_owned());
+    }
+    fn progress(&mut self, _status: &str, events: &[String]) {
+        self.lines.extend(events.iter().cloned());
+    }
+    fn confirm(&mut self, _question: &str) -> berth::apply::Answer {
+        berth::apply::Answer::NoTerminal
+    }
+    fn sleep(&mut self, _duration: std::time::Duration) {}
+    fn elapsed(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+    fn interrupted(&self) -> bool {
+        false
+    }
+}
+
+/// An `out/` with a data stack (what `berth build` will write once the data
+/// stack lands): district `d`, heritage `h`, a Fargate `before_deploy`.
+fn out_with_data_stack() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "d/district.cfn.json",
+            "cloudformation-stack",
+            Some("d-district"),
+            json!({"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"}}}),
+        ),
+        (
+            "d/h/data.cfn.json",
+            "cloudformation-stack",
+            Some("d-h-data"),
+            json!({"Resources": {
+                "Database": {"Type": "AWS::RDS::DBInstance", "DeletionPolicy": "Snapshot", "UpdateReplacePolicy": "Snapshot"},
+                "Media": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+                "LogGroup": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete"},
+                "ExecutionRole": {"Type": "AWS::IAM::Role"},
+                "TaskRole": {"Type": "AWS::IAM::Role"}
+            }}),
+        ),
+        (
+            "d/h/app.cfn.json",
+            "cloudformation-stack",
+            Some("d-h-app"),
+            json!({"Resources": {"WebService": {"Type": "AWS::ECS::Service"}}}),
+        ),
+        (
+            "d/h/app.params.json",
+            "cloudformation-parameters",
+            Some("d-h-app"),
+            json!({"Parameters": {"Image": "repo/h:1"}, "Tags": {"berth:heritage": "h"}}),
+        ),
+        (
+            "d/h/task-definitions/before-deploy.json",
+            "ecs-task-definition",
+            None,
+            json!({
+                "family": "h-before-deploy",
+                "networkMode": "awsvpc",
+                "requiresCompatibilities": ["FARGATE"],
+                "executionRoleArn": "${EXECUTION_ROLE_ARN}",
+                "taskRoleArn": "${TASK_ROLE_ARN}",
+                "containerDefinitions": [{
+                    "name": "before-deploy",
+                    "image": "repo/h:1",
+                    "command": ["rake", "db:migrate"],
+                    "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/berth/d/h", "awslogs-stream-prefix": "before-deploy"}}
+                }]
+            }),
+        ),
+    ];
+    let mut artifacts = Vec::new();
+    for (path, kind, stack, value) in files {
+        let text = format!("{}\n", serde_json::to_string_pretty(&value).unwrap());
+        let file = root.path().join("out").join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, &text).unwrap();
+        let mut entry = json!({"path": path, "kind": kind, "sha256": berth::emit::sha256(&text), "sources": ["instances/d/h.yml"]});
+        if let Some(stack) = stack {
+            entry["stack"] = json!(stack);
+        }
+        artifacts.push(entry);
+    }
+    let manifest = json!({"version": 1, "artifacts": artifacts});
+    std::fs::write(root.path().join("out/manifest.json"), manifest.to_string()).unwrap();
+    root
+}
+
+fn library_run(
+    root: &Path,
+    aws: &FakeAws,
+    allow_data_loss: bool,
+) -> (Result<(), berth::apply::ApplyError>, Vec<String>) {
+    let artifacts = berth::apply::Artifacts::read(root).unwrap();
+    let settings = berth::apply::Settings {
+        dry_run: false,
+        yes: true,
+        allow_data_loss,
+        profile: None,
+        region: None,
+        change_set_name: "berth-test".to_owned(),
+        timing: berth::apply::Timing::every(std::time::Duration::ZERO),
+    };
+    let mut runner = berth::apply::ProcessRunner {
+        program: aws.path(),
+        dir: root.to_path_buf(),
+    };
+    let mut ui = Script::default();
+    let result = berth::apply::apply(
+        &artifacts,
+        &berth::apply::Selection::default(),
+        &settings,
+        &mut runner,
+        &mut ui,
+    );
+    (result, ui.lines)
+}
+
+#[test]
+fn data_stack_comes_before_before_deploy_and_the_app() {
+    let root = out_with_data_stack();
+    let roles = [
+        ("ExecutionRoleArn", "arn:aws:iam::1:role/data-exec"),
+        ("TaskRoleArn", "arn:aws:iam::1:role/data-task"),
+    ];
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", "d-district"],
+            stack("d-district", "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(
+            &["create-change-set", "d-district"],
+            created("d-district"),
+            1,
+        )
+        .on(&["describe-change-set", "d-district"], no_changes(), 1)
+        .on(&["delete-change-set", "d-district"], json!({}), 1)
+        .fail(&["describe-stacks", "d-h-data"], &missing("d-h-data"), 1)
+        .on(&["create-change-set", "d-h-data"], created("d-h-data"), 1)
+        .on(
+            &["describe-change-set", "d-h-data"],
+            change_set(
+                "CREATE_COMPLETE",
+                &[("Add", "Database", "AWS::RDS::DBInstance", None)],
+            ),
+            1,
+        )
+        .on(&["execute-change-set", "d-h-data"], json!({}), 1)
+        .on(
+            &["describe-stacks", "d-h-data"],
+            stack("d-h-data", "CREATE_COMPLETE", &roles),
+            0,
+        )
+        .on(
+            &["describe-stack-events", "d-h-data"],
+            events(&[(
+                "x1",
+                "Database",
+                "AWS::RDS::DBInstance",
+                "CREATE_COMPLETE",
+                "",
+            )]),
+            0,
+        )
+        .fail(&["describe-stacks", "d-h-app"], &missing("d-h-app"), 1)
+        .on(&["create-change-set", "d-h-app"], created("d-h-app"), 1)
+        .on(
+            &["describe-change-set", "d-h-app"],
+            change_set(
+                "CREATE_COMPLETE",
+                &[("Add", "WebService", "AWS::ECS::Service", None)],
+            ),
+            1,
+        )
+        .on(
+            &["ecs", "register-task-definition"],
+            json!({"taskDefinition": {"taskDefinitionArn": "arn:td:h-before-deploy:1"}}),
+            1,
+        )
+        .on(&["ecs", "run-task"], task("PENDING", None), 1)
+        .on(&["ecs", "describe-tasks"], task("STOPPED", Some(0)), 1)
+        .on(&["execute-change-set", "d-h-app"], json!({}), 1)
+        .on(
+            &["describe-stacks", "d-h-app"],
+            stack("d-h-app", "CREATE_COMPLETE", &[]),
+            0,
+        )
+        .on(&["describe-stack-events", "d-h-app"], events(&[]), 0)
+        .ready();
+    let (result, lines) = library_run(root.path(), &aws, false);
+    result.unwrap();
+    let calls = aws.calls();
+    let order: Vec<usize> = ["execute-change-set --change-set-name arn:aws:cloudformation:eu-west-1:123456789012:changeSet/berth/d-h-data", "run-task", "execute-change-set --change-set-name arn:aws:cloudformation:eu-west-1:123456789012:changeSet/berth/d-h-app"]
+        .iter()
+        .map(|needle| calls.find(needle).unwrap_or_else(|| panic!("no {needle} in\n{calls}")))
+        .collect();
+    assert!(
+        order.is_sorted(),
+        "data stack, then before_deploy, then the app:\n{calls}"
+    );
+    snapshot!(format!("{}\n--- aws calls\n{calls}", lines.join("\n")));
+}
+
+#[test]
+fn replacing_the_data_stack_database_is_refused() {
+    let root = out_with_data_stack();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", "d-district"],
+            stack("d-district", "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(
+            &["create-change-set", "d-district"],
+            created("d-district"),
+            1,
+        )
+        .on(&["describe-change-set", "d-district"], no_changes(), 1)
+        .on(&["delete-change-set", "d-district"], json!({}), 1)
+        .on(
+            &["describe-stacks", "d-h-data"],
+            stack("d-h-data", "UPDATE_COMPLETE", &[]),
+            0,
+        )
+        .on(&["create-change-set", "d-h-data"], created("d-h-data"), 1)
+        .on(
+            &["describe-change-set", "d-h-data"],
+            change_set(
+                "CREATE_COMPLETE",
+                &[
+                    ("Modify", "Database", "AWS::RDS::DBInstance", Some("True")),
+                    ("Remove", "Media", "AWS::S3::Bucket", None),
+                ],
+            ),
+            1,
+        )
+        .on(&["delete-change-set", "d-h-data"], json!({}), 1)
+        .ready();
+    let (result, lines) = library_run(root.path(), &aws, false);
+    let error = result.unwrap_err();
+    assert!(
+        matches!(error, berth::apply::ApplyError::DataLoss { .. }),
+        "{error}"
+    );
+    assert!(!aws.calls().contains("execute-change-set"));
+    snapshot!(format!(
+        "{}\nerror: {error}\n--- aws calls\n{}",
+        lines.join("\n"),
+        aws.calls()
+    ));
+}
+
+#[test]
+fn destroy_with_allow_data_loss_lists_what_the_policies_keep() {
+    let root = out_with_data_stack();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .fail(&["describe-stacks", "d-h-app"], &missing("d-h-app"), 0)
+        .on(
+            &["describe-stacks", "d-h-data"],
+            stack("d-h-data", "UPDATE_COMPLETE", &[]),
+            1,
+        )
+        .on(&["delete-stack", "d-h-data"], json!({}), 1)
+        .fail(&["describe-stacks", "d-h-data"], &missing("d-h-data"), 0)
+        .ready();
+    let output = berth(
+        root.path(),
+        &aws,
+        &["destroy", "--heritage", "h", "--allow-data-loss", "--yes"],
+    );
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn a_relative_aws_path_is_taken_from_where_berth_runs() {
+    let fleet = fleet();
+    let aws = FakeAws::new()
+        .fail(
+            &["sts"],
+            "Could not connect to the endpoint URL: \"https://sts.eu-west-1.amazonaws.com/\"",
+            0,
+        )
+        .ready();
+    let root = fleet.path().to_str().unwrap();
+    let output = run_with(
+        aws.dir.path(),
+        &["--root", root, "apply", "--aws", "./aws"],
+        &[("BERTH_POLL_MS", "0")],
+    );
+    assert_eq!(output.code, 11, "the fake ran: {}", output.stderr);
+}
+
+#[test]
+fn destroy_dry_run_prints_the_deletion() {
+    let fleet = fleet();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &[]),
+            0,
+        )
+        .fail(
+            &["describe-stacks", "tutorial-bcn-users-data"],
+            &missing("tutorial-bcn-users-data"),
+            0,
+        )
+        .ready();
+    let output = berth(
+        fleet.path(),
+        &aws,
+        &["destroy", "--heritage", "bcn-users", "--dry-run"],
+    );
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    assert!(!aws.calls().contains("delete-stack"));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn an_unknown_district_is_a_usage_error() {
+    let fleet = fleet();
+    let aws = FakeAws::new().ready();
+    let output = berth(fleet.path(), &aws, &["--district", "mstdn"]);
+    assert_eq!(output.code, 64);
+    assert_eq!(
+        output.stderr,
+        "error: no district `mstdn` in out/; it has `tutorial`\n"
+    );
+    let output = berth(fleet.path(), &aws, &["destroy", "--heritage", "gone"]);
+    assert_eq!(output.code, 64);
+    assert!(
+        output.stderr.contains("pass --district D") || output.stderr.contains("--district D"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn before_deploy_stopping_without_an_exit_code_stops_the_deploy() {
+    let fleet = fleet();
+    let stopped = json!({"tasks": [{
+        "taskArn": TASK,
+        "lastStatus": "STOPPED",
+        "stopCode": "TaskFailedToStart",
+        "stoppedReason": "CannotPullContainerError: pull image manifest has been retried 5 time(s)",
+        "containers": [{"name": "before-deploy", "lastStatus": "STOPPED"}]
+    }], "failures": []});
+    let aws = app_update_rules(update_rules(FakeAws::new()))
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(&["ecs", "describe-tasks"], stopped, 1)
+        .on(&["delete-change-set", APP], json!({}), 1)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 7, "{}", transcript(&output, &aws));
+    assert!(!aws.calls().contains("execute-change-set"));
+    snapshot!(output.stderr);
+}

@@ -1,0 +1,401 @@
+//! End to end: `berth apply` deploys the example fleet into moto's server
+//! with the real AWS CLI, checked with `describe-*` calls. `scripts/moto-e2e`
+//! starts the server (pinned moto, with the fixes in `scripts/moto-server.py`),
+//! sets `AWS_ENDPOINT_URL` and dummy credentials, runs this test and stops the
+//! server; `scripts/test` runs it. Run alone, the test fails: it never skips.
+//!
+//! What moto cannot show, and where it is shown instead (tests/apply.rs,
+//! against the fake `aws`):
+//! - moto's change sets never report `Replacement`, so the refusal to replace
+//!   a database is `replacing_a_database_is_refused_without_allow_data_loss`;
+//! - moto has no ElastiCache in CloudFormation (it skips the resource, so the
+//!   data stack's `Fn::GetAtt Cache…` fails): the instances are deployed here
+//!   without their `cache:` section, and the cache is checked by cfn-lint, the
+//!   Terraform checks and the golden artifacts instead;
+//! - moto's tasks run no container and always stop with exit code 0, so a
+//!   failing migration is `before_deploy_exiting_1_stops_before_the_app_stack`;
+//! - moto's stack events name only the stack, and a failed creation raises an
+//!   error instead of rolling back, so failed resources and `ROLLBACK_COMPLETE`
+//!   are `a_failed_update_prints_the_failed_resources` and
+//!   `rollback_complete_is_deleted_and_created_again`;
+//! - throttling, network errors and missing credentials cannot be provoked.
+//!
+//! Two steps exist only because of moto: the district's certificate is one
+//! moto issued (moto checks that it exists), and a container instance is
+//! registered in the cluster by hand, as the ECS agent on a district host
+//! would do (moto's Auto Scaling hosts run no agent, and `run-task` needs
+//! one). The district is therefore applied first on its own, as a fleet with
+//! no instances yet, so that the instance can join before any `before_deploy`.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{Output, copy_tree, repo, run_with};
+
+const CERTIFICATE: &str =
+    "arn:aws:acm:ap-northeast-1:111111111111:certificate/0b7a5f2e-3c1d-4e8f-9a6b-2d4c8e1f7a90";
+
+fn cli() -> String {
+    repo().join(".venv/bin/aws").to_string_lossy().into_owned()
+}
+
+/// Runs the real AWS CLI against moto; `Err` holds its error text.
+fn aws(args: &[&str]) -> Result<Value, String> {
+    let output = Command::new(cli())
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .expect("the AWS CLI runs");
+    if output.status.success() {
+        let text = String::from_utf8_lossy(&output.stdout);
+        Ok(serde_json::from_str(if text.trim().is_empty() { "{}" } else { &text }).unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+fn ok(args: &[&str]) -> Value {
+    aws(args).unwrap_or_else(|e| panic!("aws {}: {e}", args.join(" ")))
+}
+
+fn berth(root: &Path, args: &[&str]) -> Output {
+    let output = run_with(root, args, &[("BERTH_POLL_MS", "20")]);
+    eprintln!("$ berth {}\n{}", args.join(" "), output.transcript());
+    output
+}
+
+fn apply(root: &Path) -> Output {
+    let cli = cli();
+    let build = berth(root, &["build"]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    berth(root, &["apply", "--yes", "--aws", &cli])
+}
+
+fn status(stack: &str) -> String {
+    ok(&["cloudformation", "describe-stacks", "--stack-name", stack])["Stacks"][0]["StackStatus"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn output(stack: &str, key: &str) -> String {
+    let stacks = ok(&["cloudformation", "describe-stacks", "--stack-name", stack]);
+    stacks["Stacks"][0]["Outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["OutputKey"] == key)
+        .unwrap_or_else(|| panic!("{stack} has no output {key}"))["OutputValue"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn desired_count(service: &str) -> u64 {
+    let found = ok(&[
+        "ecs",
+        "describe-services",
+        "--cluster",
+        "mstdn",
+        "--services",
+        service,
+    ]);
+    found["services"][0]["desiredCount"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no service {service}: {found}"))
+}
+
+#[test]
+#[ignore = "needs moto's server: run scripts/moto-e2e (scripts/test does)"]
+fn example_fleet_deploys_on_moto() {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL is not set: run this test through scripts/moto-e2e");
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:"),
+        "only a local moto: {endpoint}"
+    );
+
+    // The example fleet, with a certificate that exists in moto.
+    let fleet = copy_tree(&repo().join("instances"));
+    let root = tempfile::tempdir().unwrap();
+    let certificate = ok(&[
+        "acm",
+        "request-certificate",
+        "--domain-name",
+        "example.social",
+    ])["CertificateArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let instances = root.path().join("instances/mstdn");
+    std::fs::create_dir_all(&instances).unwrap();
+    let district = std::fs::read_to_string(fleet.path().join("mstdn/district.yml")).unwrap();
+    assert!(district.contains(CERTIFICATE));
+    std::fs::write(
+        instances.join("district.yml"),
+        district.replace(CERTIFICATE, &certificate),
+    )
+    .unwrap();
+
+    // 1. The district alone: VPC, cluster, load balancer.
+    let first = apply(root.path());
+    assert_eq!(first.code, 0);
+    assert_eq!(status("mstdn-district"), "CREATE_COMPLETE");
+    assert_eq!(output("mstdn-district", "ClusterName"), "mstdn");
+
+    // A district host joins the cluster (what its ECS agent does).
+    let subnet = output("mstdn-district", "PrivateSubnets")
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    let image = ok(&[
+        "cloudformation",
+        "describe-stacks",
+        "--stack-name",
+        "mstdn-district",
+    ])["Stacks"][0]["Parameters"][0]["ParameterValue"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let host = ok(&[
+        "ec2",
+        "run-instances",
+        "--image-id",
+        &image,
+        "--instance-type",
+        "t3.small",
+        "--subnet-id",
+        &subnet,
+    ])["Instances"][0]["InstanceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let identity = format!("{{\"instanceId\": \"{host}\"}}");
+    ok(&[
+        "ecs",
+        "register-container-instance",
+        "--cluster",
+        "mstdn",
+        "--instance-identity-document",
+        &identity,
+    ]);
+
+    // 2. The whole example fleet, without caches (see above).
+    for file in ["bcn-users.yml", "cat-lovers.yml"] {
+        let text = std::fs::read_to_string(fleet.path().join("mstdn").join(file)).unwrap();
+        let without = without_cache(&text);
+        assert_ne!(without, text, "{file} has a cache");
+        std::fs::write(instances.join(file), without).unwrap();
+    }
+    let second = apply(root.path());
+    assert_eq!(second.code, 0);
+    assert!(
+        second.stdout.contains("`mstdn-district` is up to date"),
+        "{}",
+        second.stdout
+    );
+    for stack in [
+        "mstdn-district",
+        "mstdn-bcn-users-data",
+        "mstdn-cat-lovers-data",
+        "mstdn-bcn-users-app",
+        "mstdn-cat-lovers-app",
+    ] {
+        assert!(status(stack).ends_with("_COMPLETE"), "{stack}");
+    }
+    assert_eq!(status("mstdn-bcn-users-app"), "CREATE_COMPLETE");
+    assert_eq!(status("mstdn-cat-lovers-app"), "CREATE_COMPLETE");
+    // The data stack brings the roles: the migration runs before the first deploy.
+    for heritage in ["bcn-users", "cat-lovers"] {
+        assert!(
+            second
+                .stdout
+                .contains(&format!("before_deploy of `{heritage}` exited 0")),
+            "{}",
+            second.stdout
+        );
+    }
+    assert!(!output("mstdn-cat-lovers-data", "DbHost").is_empty());
+    assert!(output("mstdn-cat-lovers-data", "DbSecretArn").starts_with("arn:aws:secretsmanager:"));
+    for (service, count) in [
+        ("bcn-users-web", 1),
+        ("bcn-users-streaming", 1),
+        ("bcn-users-worker", 1),
+        ("cat-lovers-streaming", 2),
+        ("cat-lovers-sidekiq-default", 2),
+        ("cat-lovers-sidekiq-push", 2),
+        ("cat-lovers-sidekiq-pull", 3),
+        ("cat-lovers-sidekiq-mailers", 1),
+    ] {
+        assert_eq!(desired_count(service), count, "{service}");
+    }
+    for family in [
+        "bcn-users-web",
+        "bcn-users-worker",
+        "cat-lovers-sidekiq-pull",
+        "cat-lovers-rake-mastodon-daily",
+        "cat-lovers-before-deploy",
+    ] {
+        let found = ok(&["ecs", "list-task-definitions", "--family-prefix", family]);
+        assert!(
+            !found["taskDefinitionArns"].as_array().unwrap().is_empty(),
+            "task definition {family}"
+        );
+    }
+    let groups = ok(&["elbv2", "describe-target-groups"]);
+    let mut paths: Vec<&str> = groups["TargetGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["HealthCheckPath"].as_str().unwrap())
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        [
+            "/about",
+            "/api/v1/streaming/health",
+            "/api/v1/streaming/health",
+            "/health"
+        ]
+    );
+    let listener = output("mstdn-district", "EndpointMstdnHttpsListenerArn");
+    let rules = ok(&["elbv2", "describe-rules", "--listener-arn", &listener]);
+    let mut hosts: Vec<String> = rules["Rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["IsDefault"] != true)
+        .map(|r| r["Conditions"].to_string())
+        .collect();
+    hosts.sort();
+    assert_eq!(hosts.len(), 4, "{rules}");
+    assert_eq!(
+        hosts
+            .iter()
+            .filter(|c| c.contains("bcn-users.example.social"))
+            .count(),
+        2
+    );
+    assert_eq!(
+        hosts
+            .iter()
+            .filter(|c| c.contains("cats.example.social"))
+            .count(),
+        2
+    );
+    assert_eq!(
+        hosts
+            .iter()
+            .filter(|c| c.contains("/api/v1/streaming/*"))
+            .count(),
+        2
+    );
+
+    // 3. Again: nothing to do.
+    let third = apply(root.path());
+    assert_eq!(third.code, 0);
+    assert!(
+        third
+            .stdout
+            .contains("applied: 0 stack(s) changed, 5 up to date"),
+        "{}",
+        third.stdout
+    );
+
+    // 4. One more pull worker for cat-lovers: the migration runs, then the app stack changes.
+    let file = instances.join("cat-lovers.yml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.matches("desired_count: 3").count(), 1);
+    std::fs::write(&file, text.replace("desired_count: 3", "desired_count: 4")).unwrap();
+    let fourth = apply(root.path());
+    assert_eq!(fourth.code, 0);
+    assert!(
+        fourth
+            .stdout
+            .contains("[~] SidekiqPullService AWS::ECS::Service"),
+        "{}",
+        fourth.stdout
+    );
+    assert!(
+        fourth
+            .stdout
+            .contains("before_deploy of `cat-lovers` exited 0"),
+        "{}",
+        fourth.stdout
+    );
+    assert!(
+        fourth
+            .stdout
+            .contains("applied: 1 stack(s) changed, 4 up to date"),
+        "{}",
+        fourth.stdout
+    );
+    assert_eq!(status("mstdn-cat-lovers-app"), "UPDATE_COMPLETE");
+    assert_eq!(desired_count("cat-lovers-sidekiq-pull"), 4);
+    let tasks = ok(&[
+        "ecs",
+        "list-tasks",
+        "--cluster",
+        "mstdn",
+        "--started-by",
+        "berth-apply",
+    ]);
+    assert!(
+        !tasks["taskArns"].as_array().unwrap().is_empty(),
+        "the migration ran"
+    );
+
+    // 5. Destroy cat-lovers: its app stack goes, the rest stays.
+    let cli = cli();
+    let fifth = berth(
+        root.path(),
+        &[
+            "destroy",
+            "--heritage",
+            "cat-lovers",
+            "--yes",
+            "--aws",
+            &cli,
+        ],
+    );
+    assert_eq!(fifth.code, 0);
+    let gone = aws(&[
+        "cloudformation",
+        "describe-stacks",
+        "--stack-name",
+        "mstdn-cat-lovers-app",
+    ])
+    .unwrap_err();
+    assert!(gone.contains("does not exist"), "{gone}");
+    assert_eq!(status("mstdn-bcn-users-app"), "CREATE_COMPLETE");
+    assert!(
+        fifth
+            .stdout
+            .contains("`mstdn-district`, the district stack"),
+        "{}",
+        fifth.stdout
+    );
+}
+
+/// An instance file without its `cache:` resource (moto cannot create one).
+fn without_cache(text: &str) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        if line == "  cache:" {
+            skipping = true;
+            continue;
+        }
+        if skipping && line.starts_with("    ") {
+            continue;
+        }
+        skipping = false;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
