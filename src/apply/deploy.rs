@@ -149,58 +149,46 @@ pub fn apply(
                 Plan::Ready(prepared) => prepared,
             };
             if let Some((path, text)) = &heritage.before_deploy {
-                // The roles come from the data stack; until it exists in
-                // out/, from the app stack's outputs.
-                let roles = roles.clone().or_else(|| {
-                    (!prepared.outputs.is_empty())
-                        .then(|| (prepared.outputs.clone(), app.name.clone()))
-                });
-                if let Some((outputs, from)) = roles {
-                    let job = Job {
-                        heritage: &heritage.name,
-                        path,
-                        text,
-                        cluster: Value::from_outputs(
-                            &district_outputs,
-                            &district_stack,
-                            "ClusterName",
-                        ),
-                        subnets: Value::from_outputs(
-                            &district_outputs,
-                            &district_stack,
-                            "PrivateSubnets",
-                        ),
-                        security_group: Value::from_outputs(
-                            &district_outputs,
-                            &district_stack,
-                            "ContainerSecurityGroupId",
-                        ),
-                        values: task::placeholders(text)
-                            .into_iter()
-                            .map(|name| {
-                                let value =
-                                    Value::from_outputs(&outputs, &from, &task::output_key(&name));
-                                (name, value)
-                            })
-                            .collect(),
-                    };
-                    if let Err(error) = task::run(&mut ctx, &job) {
-                        if let (Some(id), false) = (
-                            &prepared.change_set,
-                            matches!(error, ApplyError::Interrupted { .. }),
-                        ) {
-                            stack::delete_change_set(&mut ctx, id)?;
-                        }
-                        return Err(error);
+                // berth writes a data stack beside every app stack; it holds
+                // the roles and values the one-off task runs with.
+                let Some((outputs, from)) = roles.clone() else {
+                    return Err(ApplyError::BeforeDeploy(format!(
+                        "`out/` has no data stack for `{}`, whose roles `before_deploy` runs with: run `berth build`",
+                        heritage.name
+                    )));
+                };
+                let job = Job {
+                    heritage: &heritage.name,
+                    path,
+                    text,
+                    cluster: Value::from_outputs(&district_outputs, &district_stack, "ClusterName"),
+                    subnets: Value::from_outputs(
+                        &district_outputs,
+                        &district_stack,
+                        "PrivateSubnets",
+                    ),
+                    security_group: Value::from_outputs(
+                        &district_outputs,
+                        &district_stack,
+                        "ContainerSecurityGroupId",
+                    ),
+                    values: task::placeholders(text)
+                        .into_iter()
+                        .map(|name| {
+                            let value =
+                                Value::from_outputs(&outputs, &from, &task::output_key(&name));
+                            (name, value)
+                        })
+                        .collect(),
+                };
+                if let Err(error) = task::run(&mut ctx, &job) {
+                    if let (Some(id), false) = (
+                        &prepared.change_set,
+                        matches!(error, ApplyError::Interrupted { .. }),
+                    ) {
+                        stack::delete_change_set(&mut ctx, id)?;
                     }
-                } else {
-                    let line = format!(
-                        "{}note: `before_deploy` of `{}` does not run before this first deploy: the roles it runs with are created by `{}` itself (out/ has no data stack for it); it runs before every later change of the app stack",
-                        if ctx.settings.dry_run { "# " } else { "" },
-                        heritage.name,
-                        app.name
-                    );
-                    ctx.ui.say(&line);
+                    return Err(error);
                 }
             }
             stack::execute(&mut ctx, &prepared)?;
