@@ -116,6 +116,8 @@ golden! {
     health_check_timeout: with("hosts:", "health_check_interval: 5\n            hosts:");
     reserved_service_name: with("name: web", "name: before-deploy");
     invalid_bucket_name: validate(&format!("resources:\n  buckets:\n    Media_Files: {{}}\n{APP}"));
+    schema_error_does_not_hide_rule_errors: validate(&APP.replace("memory: 512", "memory: 512\n        desired_count: many").replace("    services:", "    environment:\n      DB_PASSWORD: hunter2\n    scheduled_tasks:\n      - schedule: cron(0 25 * * ? *)\n        command: rake x\n    services:"));
+    yaml11_boolean_is_a_note: with("service_type: web", "service_type: web\n        force_ssl: yes");
     invalid_host: with("hosts: [app.example.social]", "hosts: [\"app example\"]");
 }
 

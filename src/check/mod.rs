@@ -18,6 +18,7 @@ use crate::load::yaml::Value;
 use crate::load::{Loaded, LoadedFile, Node};
 use crate::schema::{DistrictFile, InstanceFile, SchemaKind};
 pub use schema::Validators;
+use schema::{Repair, Shadow};
 
 /// A file that passed its schema, with the tree it was read from (for locations).
 #[derive(Debug, Clone)]
@@ -26,6 +27,9 @@ pub struct Checked<T> {
     pub stem: String,
     pub root: Node,
     pub spec: T,
+    /// Where berth's rules are not heard: the parts of the file next to a
+    /// value the schema refused (see [`Repair::Remove`]).
+    pub shadowed: Vec<Span>,
 }
 
 impl<T> Checked<T> {
@@ -34,6 +38,21 @@ impl<T> Checked<T> {
     pub fn at(&self, pointer: &str) -> Span {
         self.root.locate(pointer)
     }
+}
+
+/// Drops the findings of berth's rules that lie in shadowed parts of files.
+fn heard(diagnostics: Vec<Diagnostic>, shadowed: &[&Span]) -> Vec<Diagnostic> {
+    let covered = |span: &Span| {
+        shadowed.iter().any(|s| {
+            s.file == span.file
+                && (s.range == span.range
+                    || (s.range.start <= span.range.start && span.range.end <= s.range.end))
+        })
+    };
+    diagnostics
+        .into_iter()
+        .filter(|d| d.span.as_ref().is_none_or(|span| !covered(span)))
+        .collect()
 }
 
 /// A district whose files passed their schemas.
@@ -71,10 +90,8 @@ pub fn check(loaded: &Loaded, validators: &Validators) -> (CheckedFleet, Vec<Dia
                 let (checked, mut found) =
                     validate::<InstanceFile>(validators, SchemaKind::Instance, file);
                 if let Some(instance) = &checked {
-                    found.extend(rules::check_instance(
-                        instance,
-                        loaded.sources.text(file.file),
-                    ));
+                    let rules = rules::check_instance(instance, loaded.sources.text(file.file));
+                    found.extend(heard(rules, &instance.shadowed.iter().collect::<Vec<_>>()));
                 }
                 (checked, found)
             })
@@ -85,7 +102,8 @@ pub fn check(loaded: &Loaded, validators: &Validators) -> (CheckedFleet, Vec<Dia
             instances.extend(checked);
         }
         if let Some(d) = &district_file {
-            found.extend(rules::check_district(d, &district.name));
+            let shadowed: Vec<_> = d.shadowed.iter().collect();
+            found.extend(heard(rules::check_district(d, &district.name), &shadowed));
         }
         diagnostics.extend(found);
         fleet.districts.push(CheckedDistrict {
@@ -94,7 +112,15 @@ pub fn check(loaded: &Loaded, validators: &Validators) -> (CheckedFleet, Vec<Dia
             instances,
         });
     }
-    diagnostics.extend(fleet::check_fleet(&fleet));
+    let shadowed: Vec<&Span> = fleet
+        .districts
+        .iter()
+        .flat_map(|d| {
+            let instances = d.instances.iter().flat_map(|i| &i.shadowed);
+            d.district.iter().flat_map(|f| &f.shadowed).chain(instances)
+        })
+        .collect();
+    diagnostics.extend(heard(fleet::check_fleet(&fleet), &shadowed));
     (fleet, diagnostics)
 }
 
@@ -107,41 +133,128 @@ fn without_template_holders(root: &Node) -> Node {
     root
 }
 
+/// A key written with no value (`before_deploy:`) means the key is absent,
+/// as it does to Barcelona, which reads the file into Ruby hashes.
+fn without_empty_keys(node: &mut Node) {
+    match &mut node.value {
+        Value::Map(entries) => {
+            entries.retain(|e| !matches!(e.value.value, Value::Null));
+            for entry in entries {
+                without_empty_keys(&mut entry.value);
+            }
+        }
+        Value::Seq(items) => items.iter_mut().for_each(without_empty_keys),
+        _ => {}
+    }
+}
+
+/// How many times the tree is mended and validated again at most: each
+/// round removes at least one value, and the tree is shallow.
+const REPAIR_ROUNDS: usize = 16;
+
+/// Validates a file against its schema and reads it into `T`.
+///
+/// Schema errors do not stop the check: the values they are about are left
+/// out and the rest is validated again, until what is left passes, so
+/// berth's own rules still see every part of the file the schema accepted
+/// and one run reports every problem. Only the first round's findings are
+/// reported; what later rounds find follows from the removals.
 fn validate<T: DeserializeOwned>(
     validators: &Validators,
     kind: SchemaKind,
     file: &LoadedFile,
 ) -> (Option<Checked<T>>, Vec<Diagnostic>) {
-    let root = match kind {
-        SchemaKind::Instance => without_template_holders(&file.root),
+    let mut root = match kind {
+        SchemaKind::Instance => {
+            let mut root = without_template_holders(&file.root);
+            without_empty_keys(&mut root);
+            root
+        }
         SchemaKind::District => file.root.clone(),
     };
-    let json = root.to_json();
-    let diagnostics = validators.validate(kind, &root, &json);
-    if !diagnostics.is_empty() {
-        return (None, diagnostics);
+    let mut diagnostics = Vec::new();
+    let mut shadowed = Vec::new();
+    let mut json = root.to_json();
+    for round in 0..REPAIR_ROUNDS {
+        let findings = validators.validate(kind, &root, &json);
+        if findings.is_empty() {
+            return match serde_json::from_value::<T>(json) {
+                Ok(spec) => (
+                    Some(Checked {
+                        file: file.file,
+                        stem: file.stem.clone(),
+                        root,
+                        spec,
+                        shadowed,
+                    }),
+                    diagnostics,
+                ),
+                // The schema is generated from the same types, so this is a bug in berth.
+                Err(error) => {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "internal",
+                            format!("berth could not read a file its schema accepts: {error}"),
+                        )
+                        .at(file.root.span.clone(), "in this file")
+                        .help("this is a bug in berth; please report it with the file"),
+                    );
+                    (None, diagnostics)
+                }
+            };
+        }
+        let mut removals = Vec::new();
+        for finding in findings {
+            match finding.repair {
+                Repair::Boolean(pointer, value) => {
+                    if let Some(node) = root.at_mut(&pointer) {
+                        node.value = Value::Bool(value);
+                    }
+                }
+                Repair::Remove { pointer, shadow } => {
+                    let covered = match shadow {
+                        Shadow::None => None,
+                        Shadow::Parent => pointer.rsplit_once('/').map(|(parent, _)| parent),
+                        Shadow::Itself => Some(pointer.as_str()),
+                    };
+                    if let Some(node) = covered.and_then(|p| root.at_mut(p)) {
+                        node.spans(&mut shadowed);
+                    }
+                    removals.push(pointer);
+                }
+            }
+            if round == 0 {
+                diagnostics.push(finding.diagnostic);
+            }
+        }
+        // Later list items first, so earlier indexes stay valid.
+        removals.sort_by_cached_key(|p| pointer_key(p));
+        let mut removed = false;
+        for pointer in removals.iter().rev() {
+            removed |= root.remove_at(pointer);
+        }
+        if !removals.is_empty() && !removed {
+            break;
+        }
+        json = root.to_json();
     }
-    match serde_json::from_value::<T>(json) {
-        Ok(spec) => (
-            Some(Checked {
-                file: file.file,
-                stem: file.stem.clone(),
-                root,
-                spec,
-            }),
-            Vec::new(),
-        ),
-        // The schema is generated from the same types, so this is a bug in berth.
-        Err(error) => (
-            None,
-            vec![
-                Diagnostic::error(
-                    "internal",
-                    format!("berth could not read a file its schema accepts: {error}"),
-                )
+    if !diagnostics.iter().any(Diagnostic::is_error) {
+        diagnostics.push(
+            Diagnostic::error("internal", "berth could not make sense of this file")
                 .at(file.root.span.clone(), "in this file")
                 .help("this is a bug in berth; please report it with the file"),
-            ],
-        ),
+        );
     }
+    (None, diagnostics)
+}
+
+/// A pointer's segments, list indexes compared as numbers.
+fn pointer_key(pointer: &str) -> Vec<(u8, usize, String)> {
+    pointer
+        .split('/')
+        .map(|s| match s.parse::<usize>() {
+            Ok(i) => (0, i, String::new()),
+            Err(_) => (1, 0, s.to_owned()),
+        })
+        .collect()
 }

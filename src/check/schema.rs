@@ -35,17 +35,70 @@ impl Validators {
 
     /// Validates `value` (the JSON form of `root`) against the schema of `kind`.
     #[must_use]
-    pub fn validate(&self, kind: SchemaKind, root: &Node, value: &Json) -> Vec<Diagnostic> {
+    pub fn validate(&self, kind: SchemaKind, root: &Node, value: &Json) -> Vec<Finding> {
         let (validator, schema) = match kind {
             SchemaKind::Instance => &self.instance,
             SchemaKind::District => &self.district,
         };
-        let mut diagnostics = Vec::new();
+        let mut findings = Vec::new();
         for error in validator.iter_errors(value) {
-            explain(&error, schema, root, value, &mut diagnostics);
+            explain(&error, schema, root, value, &mut findings);
         }
-        diagnostics.dedup();
-        diagnostics
+        findings.dedup_by(|a, b| a.diagnostic == b.diagnostic);
+        findings
+    }
+}
+
+/// One schema finding: what to tell the user, and what to take out of (or
+/// mend in) the tree so the rest of the file can still be checked.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub diagnostic: Diagnostic,
+    pub repair: Repair,
+}
+
+/// How a finding's part of the tree is handled before berth's rules run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Repair {
+    /// Leave out the value at this JSON pointer, and do not report what
+    /// berth's rules find in the part of the file its `shadow` covers.
+    Remove { pointer: String, shadow: Shadow },
+    /// Read the value at this pointer as this boolean (YAML 1.1's `yes`, `off`, …).
+    Boolean(String, bool),
+}
+
+impl Finding {
+    fn remove(diagnostic: Diagnostic, pointer: impl Into<String>, shadow: Shadow) -> Self {
+        Self {
+            diagnostic,
+            repair: Repair::Remove {
+                pointer: pointer.into(),
+                shadow,
+            },
+        }
+    }
+}
+
+/// What a value left out hides from berth's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shadow {
+    /// Nothing: an unknown key was never read.
+    None,
+    /// The mapping that held it: a value left out changes what its
+    /// neighbours mean (an invalid `service_type` is not "no service type").
+    Parent,
+    /// The value itself: a mapping without a required key.
+    Itself,
+}
+
+/// A YAML 1.1 boolean, as `bcn` (Go's yaml.v2) reads one: `yes`, `no`, `on`,
+/// `off`, `y`, `n` in any case.
+#[must_use]
+pub fn yaml11_boolean(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "on" => Some(true),
+        "no" | "n" | "off" => Some(false),
+        _ => None,
     }
 }
 
@@ -170,7 +223,7 @@ fn explain(
     schema: &Json,
     root: &Node,
     value: &Json,
-    out: &mut Vec<Diagnostic>,
+    out: &mut Vec<Finding>,
 ) {
     let pointer = error.instance_path().as_str();
     let schema_path = error.schema_path().as_str();
@@ -208,7 +261,11 @@ fn explain(
                             .join(", ")
                     )),
                 };
-                out.push(d);
+                out.push(Finding::remove(
+                    d,
+                    format!("{pointer}/{}", escape(name)),
+                    Shadow::None,
+                ));
             }
             return;
         }
@@ -230,6 +287,24 @@ fn explain(
                 TypeKind::Single(t) => vec![type_word(&t.to_string())],
                 TypeKind::Multiple(ts) => ts.iter().map(|t| type_word(&t.to_string())).collect(),
             };
+            if let (Some(Json::String(text)), true) =
+                (actual, expected.contains(&type_word("boolean")))
+                && let Some(boolean) = yaml11_boolean(text)
+            {
+                let d = Diagnostic::note(
+                    "yaml11-boolean",
+                    format!("`{key}: {text}` is read as `{boolean}`, as `bcn` reads YAML 1.1"),
+                )
+                .at(root.locate(pointer), format!("read as `{boolean}`"))
+                .help(format!(
+                    "write `{boolean}`: in YAML 1.2 `{text}` is a string, and other tools read it so"
+                ));
+                out.push(Finding {
+                    diagnostic: d,
+                    repair: Repair::Boolean(pointer.to_owned(), boolean),
+                });
+                return;
+            }
             Diagnostic::error(
                 "wrong-type",
                 format!(
@@ -263,8 +338,31 @@ fn explain(
                 None => d,
             }
         }
-        ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
             let words = holder.map(|h| accepted(schema, h)).unwrap_or_default();
+            // The value has a shape one branch accepts (a mapping where a
+            // mapping or a list may be written): what that branch refused
+            // inside it is the problem, not the shape.
+            let same_shape = |errors: &Vec<ValidationError<'static>>| {
+                !errors.is_empty()
+                    && errors.iter().all(|e| {
+                        e.instance_path().as_str() != pointer
+                            || !matches!(
+                                e.kind(),
+                                ValidationErrorKind::Type { .. }
+                                    | ValidationErrorKind::AnyOf { .. }
+                                    | ValidationErrorKind::OneOfNotValid { .. }
+                            )
+                    })
+            };
+            if words.contains(&type_of(actual))
+                && let Some(branch) = context.iter().find(|errors| same_shape(errors))
+            {
+                for inner in branch {
+                    explain(inner, schema, root, value, out);
+                }
+                return;
+            }
             Diagnostic::error(
                 "wrong-type",
                 format!(
@@ -313,12 +411,23 @@ fn explain(
         _ => Diagnostic::error("invalid-value", format!("`{key}`: {error}"))
             .at(root.locate(pointer), "here"),
     };
-    out.push(match (description, diagnostic.help.is_some()) {
+    let diagnostic = match (description, diagnostic.help.is_some()) {
         (Some(description), false) => {
             diagnostic.help(format!("`{key}`: {}", lowercase_first(&description)))
         }
         _ => diagnostic,
-    });
+    };
+    let shadow = if matches!(error.kind(), ValidationErrorKind::Required { .. }) {
+        Shadow::Itself
+    } else {
+        Shadow::Parent
+    };
+    out.push(Finding::remove(diagnostic, pointer, shadow));
+}
+
+/// A key as a JSON pointer segment.
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 fn lowercase_first(text: &str) -> String {

@@ -138,6 +138,61 @@ impl Node {
     }
 }
 
+impl Node {
+    /// The node at a JSON pointer, to change it.
+    pub fn at_mut(&mut self, pointer: &str) -> Option<&mut Node> {
+        let mut node = self;
+        for segment in pointer.split('/').skip(1) {
+            let segment = segment.replace("~1", "/").replace("~0", "~");
+            node = match &mut node.value {
+                Value::Map(entries) => &mut entries.iter_mut().find(|e| e.key == segment)?.value,
+                Value::Seq(items) => items.get_mut(segment.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// Every span in this subtree: keys, values, and collections' starts.
+    pub fn spans(&self, out: &mut Vec<Span>) {
+        out.push(self.span.clone());
+        match &self.value {
+            Value::Seq(items) => items.iter().for_each(|i| i.spans(out)),
+            Value::Map(entries) => {
+                for e in entries {
+                    out.push(e.key_span.clone());
+                    e.value.spans(out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Takes the value at a JSON pointer out of its mapping or list; the
+    /// root itself cannot be removed. Returns whether something was removed.
+    pub fn remove_at(&mut self, pointer: &str) -> bool {
+        let Some((parent, last)) = pointer.rsplit_once('/') else {
+            return false;
+        };
+        let last = last.replace("~1", "/").replace("~0", "~");
+        match self.at_mut(parent).map(|p| &mut p.value) {
+            Some(Value::Map(entries)) => {
+                let before = entries.len();
+                entries.retain(|e| e.key != last);
+                entries.len() != before
+            }
+            Some(Value::Seq(items)) => match last.parse::<usize>() {
+                Ok(i) if i < items.len() => {
+                    items.remove(i);
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 /// Parses one YAML file holding exactly one document.
 pub fn parse(file: FileId, text: &str) -> Result<Node, Vec<Diagnostic>> {
     let mut builder = Builder {
