@@ -263,13 +263,16 @@ pub struct ServicePlan<'a> {
     pub service_name: String,
     pub web: bool,
     pub fargate: bool,
-    pub cpu: u32,
+    pub cpu: Option<u32>,
     pub memory: u32,
     pub command: Option<&'a [String]>,
     pub port: Option<u16>,
     pub desired_count: u32,
     pub autoscaling: Option<&'a Autoscaling>,
     pub listeners: Vec<ListenerPlan<'a>>,
+    /// The container's variables: the heritage's, and `PORT` on a web container.
+    pub environment: Vec<EnvPlan>,
+    pub secrets: Vec<EnvPlan>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -305,6 +308,9 @@ pub struct TaskPlan {
     pub command: Vec<String>,
     pub cpu: u32,
     pub memory: u32,
+    /// The container's variables: the heritage's.
+    pub environment: Vec<EnvPlan>,
+    pub secrets: Vec<EnvPlan>,
 }
 
 /// A resource tag.
@@ -418,17 +424,12 @@ pub fn district_stack(district: &str) -> String {
     format!("{district}-district")
 }
 
-/// CPU and memory of one-off and scheduled tasks: the largest service's.
-fn task_size(heritage: &Heritage) -> (u32, u32) {
-    let cpu = heritage.services.iter().map(|s| s.cpu).max().unwrap_or(256);
-    let memory = heritage
-        .services
-        .iter()
-        .map(|s| s.memory)
-        .max()
-        .unwrap_or(512);
-    (cpu, memory)
-}
+/// CPU units and MiB of a `before_deploy` task: Barcelona's one-off size
+/// (`heritage_task_definition.rb`, `oneoff.rb`).
+pub const ONEOFF_SIZE: (u32, u32) = (128, 512);
+/// CPU units and MiB of a scheduled task: Barcelona's schedule size
+/// (`heritage_task_definition.rb`, since 2025; 128/512 before).
+pub const SCHEDULE_SIZE: (u32, u32) = (512, 1512);
 
 /// How an ARN's partition, region and account are written in one artifact format.
 struct ArnSyntax {
@@ -505,7 +506,16 @@ fn service_plan<'a>(
     district: &str,
     heritage: &'a Heritage,
     service: &'a Service,
+    (environment, secrets): (&[EnvPlan], &[EnvPlan]),
 ) -> ServicePlan<'a> {
+    let mut environment = environment.to_vec();
+    // Barcelona gives web containers `PORT` (`service.rb`), so files run
+    // `rails s -p $PORT`; a value the file sets itself wins.
+    if let Some(port) = service.port
+        && !environment.iter().chain(secrets).any(|v| v.name == "PORT")
+    {
+        environment.push(EnvPlan::literal("PORT", &port.to_string()));
+    }
     let id = logical_id(&service.name);
     let tf = terraform_name(&service.name);
     let mut listeners: Vec<ListenerPlan<'a>> = Vec::new();
@@ -555,6 +565,8 @@ fn service_plan<'a>(
         desired_count: service.desired_count,
         autoscaling: service.autoscaling.as_ref(),
         listeners,
+        environment,
+        secrets: secrets.to_vec(),
     }
 }
 
@@ -740,11 +752,12 @@ pub fn shout_key(key: &str) -> String {
 /// The plan of one heritage's app stack.
 #[must_use]
 pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> HeritagePlan<'a> {
-    let (cpu, memory) = task_size(heritage);
+    let data = data_plan(district, heritage);
+    let (environment, secrets) = environment(&district.region, heritage, &data);
     let services: Vec<ServicePlan<'a>> = heritage
         .services
         .iter()
-        .map(|s| service_plan(&district.name, heritage, s))
+        .map(|s| service_plan(&district.name, heritage, s, (&environment, &secrets)))
         .collect();
     let rules: Vec<ListenerPlan<'a>> = services
         .iter()
@@ -752,8 +765,6 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         .collect();
     let (ssm_parameters, secret_arns) = secret_resources(&heritage.secrets, &CLOUDFORMATION_ARNS);
     let (tf_ssm_parameters, tf_secret_arns) = secret_resources(&heritage.secrets, &TERRAFORM_ARNS);
-    let data = data_plan(district, heritage);
-    let (environment, secrets) = environment(&district.region, heritage, &data);
     let scheduled_tasks: Vec<TaskPlan> = heritage
         .scheduled_tasks
         .iter()
@@ -767,8 +778,10 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
             name: t.name.clone(),
             schedule: Some(t.schedule.clone()),
             command: t.command.clone(),
-            cpu,
-            memory,
+            cpu: SCHEDULE_SIZE.0,
+            memory: SCHEDULE_SIZE.1,
+            environment: environment.clone(),
+            secrets: secrets.clone(),
         })
         .collect();
     let before_deploy = heritage.before_deploy.as_ref().map(|command| TaskPlan {
@@ -778,8 +791,10 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         family: format!("{}-before-deploy", heritage.name),
         schedule: None,
         command: command.clone(),
-        cpu,
-        memory,
+        cpu: ONEOFF_SIZE.0,
+        memory: ONEOFF_SIZE.1,
+        environment: environment.clone(),
+        secrets: secrets.clone(),
     });
     let task_definitions = scheduled_tasks
         .iter()

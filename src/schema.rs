@@ -24,6 +24,47 @@ pub struct InstanceFile {
     /// Stateful resources every environment gets its own copy of, in its data
     /// stack; an environment's own `resources` replace these.
     pub resources: Option<Resources>,
+    /// Barcelona's review apps (`bcn review deploy`): one short-lived heritage per
+    /// branch or pull request. Validated; berth does not deploy review apps yet.
+    pub review: Option<Review>,
+    /// Settings of the `bcnd` CI deployer: which branch deploys to which environment.
+    /// berth does not read them; `bcnd` does.
+    pub bcnd: Option<Bcnd>,
+}
+
+/// A review app definition, as `bcn review` reads it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    /// The review group the apps belong to (created with `bcn review group create`).
+    #[schemars(regex(pattern = "^[a-z0-9_-]+$"))]
+    pub group: String,
+    /// The container image without tag; each review app gives its own tag.
+    #[schemars(length(min = 1))]
+    pub image_name: String,
+    /// Environment variables of every container, in any of the three forms.
+    pub environment: Option<EnvironmentVars>,
+    /// The review app's services; one of them must be a `web` service.
+    #[serde(default)]
+    pub services: Vec<Service>,
+}
+
+/// The `bcnd` block: read by the `bcnd` CI deployer (degica/bcnd), not by berth.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bcnd {
+    /// The branch whose pushes deploy to `mainline_environment` (bcnd's default `master`).
+    #[schemars(length(min = 1))]
+    pub mainline_branch: Option<String>,
+    /// The environment mainline deploys go to (bcnd's default `staging`).
+    #[schemars(length(min = 1))]
+    pub mainline_environment: Option<String>,
+    /// The branch whose pushes deploy to `stable_environment` (bcnd's default `production`).
+    #[schemars(length(min = 1))]
+    pub stable_branch: Option<String>,
+    /// The environment stable deploys go to (bcnd's default `production`).
+    #[schemars(length(min = 1))]
+    pub stable_environment: Option<String>,
 }
 
 /// One environment of an instance, deployed as one heritage.
@@ -47,11 +88,30 @@ pub struct Environment {
     /// Tasks run on a schedule by `EventBridge`.
     #[serde(default)]
     pub scheduled_tasks: Vec<ScheduledTask>,
-    /// The long-running services of the heritage.
-    #[schemars(length(min = 1))]
+    /// The long-running services of the heritage (none when absent).
+    #[serde(default)]
     pub services: Vec<Service>,
     /// This environment's stateful resources, replacing the file's top-level `resources`.
     pub resources: Option<Resources>,
+    /// Barcelona's deploy backend: `2` (the default since 2016) deploys with
+    /// CloudFormation and ALB listeners, which is what berth deploys; `1` is accepted with a note.
+    #[schemars(range(min = 1, max = 2))]
+    pub version: Option<u8>,
+    /// Settings of one-off commands (`bcn run`): `vars` are added to their environment.
+    pub run_env: Option<RunEnv>,
+    /// Dropped by Barcelona in 2017 (deploy notifications moved to the district); ignored, with a warning.
+    pub slack_url: Option<String>,
+    /// Dropped by Barcelona in 2016 (replaced by `environment`); ignored, with a warning.
+    pub env_vars: Option<IndexMap<String, PlainValue>>,
+}
+
+/// The environment of one-off commands.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunEnv {
+    /// Variables added to a one-off command's environment, over the heritage's.
+    #[serde(default)]
+    pub vars: IndexMap<String, PlainValue>,
 }
 
 /// Stateful resources of a heritage, kept in its data stack with deletion
@@ -159,14 +219,93 @@ pub enum Command {
     Args(#[schemars(length(min = 1))] Vec<String>),
 }
 
-/// Environment variables as a map or a list.
+/// Environment variables: a map (`NAME: value`, or `bcn`'s `NAME: {value | value_from | ssm_path}`)
+/// or a list of `{name, value | value_from | ssm_path}`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum EnvironmentVars {
-    /// `NAME: value` pairs of plain values.
-    Map(IndexMap<String, PlainValue>),
+    /// `NAME: value` pairs, or `NAME: {value | value_from | ssm_path}` as `bcn` writes them.
+    Map(IndexMap<String, MapValue>),
     /// Entries with a plain value or a reference to a secret.
     List(Vec<EnvironmentEntry>),
+}
+
+/// One variable however it was written, with where its parts are (JSON
+/// pointer segments below `environment`).
+#[derive(Debug, Clone)]
+pub struct VariableRef<'a> {
+    pub name: &'a str,
+    pub value: Option<&'a PlainValue>,
+    pub value_from: Option<&'a str>,
+    pub ssm_path: Option<&'a str>,
+    pub name_at: Vec<String>,
+    pub value_at: Vec<String>,
+}
+
+impl EnvironmentVars {
+    /// Every variable, in the order written.
+    #[must_use]
+    pub fn variables(&self) -> Vec<VariableRef<'_>> {
+        match self {
+            Self::Map(map) => map
+                .iter()
+                .map(|(name, value)| match value {
+                    MapValue::Plain(plain) => VariableRef {
+                        name,
+                        value: Some(plain),
+                        value_from: None,
+                        ssm_path: None,
+                        name_at: vec![name.clone()],
+                        value_at: vec![name.clone()],
+                    },
+                    MapValue::Entry(source) => VariableRef {
+                        name,
+                        value: source.value.as_ref(),
+                        value_from: source.value_from.as_deref(),
+                        ssm_path: source.ssm_path.as_deref(),
+                        name_at: vec![name.clone()],
+                        value_at: vec![name.clone(), "value".to_owned()],
+                    },
+                })
+                .collect(),
+            Self::List(list) => list
+                .iter()
+                .enumerate()
+                .map(|(i, entry)| VariableRef {
+                    name: &entry.name,
+                    value: entry.value.as_ref(),
+                    value_from: entry.value_from.as_deref(),
+                    ssm_path: entry.ssm_path.as_deref(),
+                    name_at: vec![i.to_string(), "name".to_owned()],
+                    value_at: vec![i.to_string(), "value".to_owned()],
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One value of the map form: plain, or `bcn`'s `{value | value_from | ssm_path}`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MapValue {
+    /// A plain value.
+    Plain(PlainValue),
+    /// Exactly one of `value`, `value_from`, `ssm_path`.
+    Entry(EnvironmentSource),
+}
+
+/// Where a variable of `bcn`'s map form comes from: exactly one of the three.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentSource {
+    /// A plain value, written into the task definition.
+    pub value: Option<PlainValue>,
+    /// An SSM parameter name or ARN, or a Secrets Manager secret ARN, read by ECS at start.
+    #[schemars(length(min = 1))]
+    pub value_from: Option<String>,
+    /// A path under the district's Barcelona parameter prefix `/barcelona/<district>/`.
+    #[schemars(regex(pattern = "^[A-Za-z0-9_.\\-/]+$"))]
+    pub ssm_path: Option<String>,
 }
 
 /// A plain environment value; numbers and booleans are written as text.
@@ -204,6 +343,10 @@ pub struct ScheduledTask {
     pub schedule: String,
     /// The command the task runs.
     pub command: Command,
+    /// A task definition (family, or `family:revision`) to run instead of the heritage's own;
+    /// the command overrides its container named like the family, as Barcelona does.
+    #[schemars(regex(pattern = "^[A-Za-z0-9_-]{1,255}(:[0-9]+)?$"))]
+    pub external_task_def: Option<String>,
 }
 
 /// A long-running ECS service.
@@ -217,12 +360,12 @@ pub struct Service {
     pub service_type: Option<ServiceType>,
     /// Redirect HTTP to HTTPS. berth's endpoints always redirect HTTP to HTTPS, so this is accepted for compatibility.
     pub force_ssl: Option<bool>,
-    /// CPU units reserved for the container (1024 = one vCPU).
+    /// CPU units reserved for the container (1024 = one vCPU); no reservation when absent, as in Barcelona.
     #[schemars(range(min = 1, max = 16384))]
-    pub cpu: u32,
-    /// Memory in MiB; the container is stopped when it uses more.
+    pub cpu: Option<u32>,
+    /// Memory in MiB (default 512, Barcelona's); the container is stopped when it uses more.
     #[schemars(range(min = 6, max = 122_880))]
-    pub memory: u32,
+    pub memory: Option<u32>,
     /// The command the container runs; the image's default command when absent.
     pub command: Option<Command>,
     /// The port the web container listens on (default 3000).
@@ -238,6 +381,79 @@ pub struct Service {
     pub listeners: Vec<Listener>,
     /// Scale the running count with CPU load between `min` and `max`.
     pub autoscaling: Option<Autoscaling>,
+    /// Whether the network load balancer of `port_mappings` is internet-facing (default false: internal, as in Barcelona).
+    pub public: Option<bool>,
+    /// Ports served through a network load balancer of the service's own, one listener per mapping.
+    #[serde(default)]
+    pub port_mappings: Vec<PortMapping>,
+    /// The health check of the `port_mappings` load balancer's targets.
+    pub health_check: Option<PortHealthCheck>,
+    /// Barcelona's reverse-proxy host names; berth routes hosts with listener rules instead (warning).
+    #[serde(default)]
+    pub hosts: Vec<ProxyHost>,
+    /// Barcelona's reverse-proxy image; berth runs no reverse proxy (warning).
+    #[schemars(length(min = 1))]
+    pub reverse_proxy_image: Option<String>,
+}
+
+/// One port of a service on its network load balancer.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortMapping {
+    /// The load balancer's port; defaults to 80 for `http` and 443 for `https`.
+    #[schemars(range(min = 1, max = 65535))]
+    pub lb_port: Option<u16>,
+    /// The host port Barcelona fixed for Classic ELBs; berth's targets use dynamic host ports, so it is ignored (note).
+    #[schemars(range(min = 1024, max = 65535))]
+    pub host_port: Option<u16>,
+    /// The container's port.
+    #[schemars(range(min = 1, max = 65535))]
+    pub container_port: u16,
+    /// `tcp` (default), `udp`, `http` or `https`; `http` and `https` are TCP at the load
+    /// balancer with the proxy protocol on, as Barcelona's reverse proxy expected.
+    pub protocol: Option<PortProtocol>,
+    /// Send the proxy protocol v2 header to the container (default false; always on for `http` and `https`).
+    pub enable_proxy_protocol: Option<bool>,
+}
+
+/// The protocol of a port mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PortProtocol {
+    Tcp,
+    Udp,
+    Http,
+    Https,
+}
+
+/// The target health check of a `port_mappings` load balancer.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortHealthCheck {
+    /// `tcp`, the only protocol Barcelona accepts.
+    pub protocol: Option<HealthCheckProtocol>,
+    /// The container port to check (default: the first mapping's).
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<u16>,
+}
+
+/// The protocol of a `port_mappings` health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthCheckProtocol {
+    Tcp,
+}
+
+/// A host of Barcelona's reverse proxy (with its certificate in S3).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyHost {
+    /// The host name.
+    pub hostname: String,
+    /// `s3://` URL of the certificate.
+    pub ssl_cert_path: Option<String>,
+    /// `s3://` URL of the private key.
+    pub ssl_key_path: Option<String>,
 }
 
 /// Target-tracking autoscaling of a service on its average CPU.
@@ -296,6 +512,12 @@ pub struct Listener {
     /// Consecutive failures before a target is unhealthy (default 3).
     #[schemars(range(min = 2, max = 10))]
     pub unhealthy_threshold: Option<u32>,
+    /// `bcn`'s name of `healthy_threshold`.
+    #[schemars(range(min = 2, max = 10))]
+    pub healthy_threshold_count: Option<u32>,
+    /// `bcn`'s name of `unhealthy_threshold`.
+    #[schemars(range(min = 2, max = 10))]
+    pub unhealthy_threshold_count: Option<u32>,
     /// Conditions of the listener rule.
     #[serde(default)]
     pub rule_conditions: Vec<RuleCondition>,

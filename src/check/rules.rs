@@ -10,6 +10,7 @@ use crate::schema::{
 };
 
 use super::{Checked, schedule};
+use crate::model::DEFAULT_MEMORY;
 
 /// A JSON pointer from keys, escaped.
 #[must_use]
@@ -123,11 +124,20 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
             if let Some(command) = &service.command {
                 check_command(command, sat(&["command"]), &mut out);
             }
-            if service.launch_type == Some(LaunchType::Fargate)
-                && let Err(diagnostic) =
-                    fargate_pair(service.cpu, service.memory, sat(&["cpu"]), sat(&["memory"]))
-            {
-                out.push(diagnostic);
+            if service.launch_type == Some(LaunchType::Fargate) {
+                let memory = service.memory.unwrap_or(DEFAULT_MEMORY);
+                let result = match service.cpu {
+                    Some(cpu) => fargate_pair(cpu, memory, sat(&["cpu"]), sat(&["memory"])),
+                    None => Err(Diagnostic::error(
+                        "fargate-size",
+                        format!("`{}` runs on Fargate but has no `cpu`", service.name),
+                    )
+                    .at(sat(&["launch_type"]), "Fargate needs a task size")
+                    .help("set `cpu` to 256, 512, 1024, 2048, 4096, 8192 or 16384")),
+                };
+                if let Err(diagnostic) = result {
+                    out.push(diagnostic);
+                }
             }
             if let Some(scaling) = &service.autoscaling {
                 if scaling.min > scaling.max {
@@ -287,50 +297,49 @@ fn check_environment(
                 "store it in SSM Parameter Store or Secrets Manager and write `- name: {name}` with `value_from: <parameter or secret ARN>` or `ssm_path: <path>`"
             ))
     };
-    match vars {
-        None => {}
-        Some(EnvironmentVars::Map(map)) => {
-            for (name, value) in map {
-                if looks_secret(name) && !matches!(value, PlainValue::Text(t) if t.is_empty()) {
-                    out.push(secret_literal(name, at(&[name])));
-                }
-            }
+    let Some(vars) = vars else { return };
+    let variables = vars.variables();
+    for (i, var) in variables.iter().enumerate() {
+        let name_at = || at(&var.name_at.iter().map(String::as_str).collect::<Vec<_>>());
+        let given = [
+            var.value.is_some(),
+            var.value_from.is_some(),
+            var.ssm_path.is_some(),
+        ]
+        .iter()
+        .filter(|g| **g)
+        .count();
+        if given != 1 {
+            out.push(
+                Diagnostic::error("environment-entry", format!("`{}` needs exactly one of `value`, `value_from` and `ssm_path`", var.name))
+                    .at(name_at(), if given == 0 { "no value given" } else { "more than one value given" })
+                    .help("give a plain `value`, or a reference: `value_from` (ARN or parameter name) or `ssm_path`"),
+            );
         }
-        Some(EnvironmentVars::List(list)) => {
-            for (i, entry) in list.iter().enumerate() {
-                let i = i.to_string();
-                let given = [
-                    entry.value.is_some(),
-                    entry.value_from.is_some(),
-                    entry.ssm_path.is_some(),
-                ]
+        if let Some(first) = variables.iter().position(|v| v.name == var.name)
+            && first != i
+        {
+            let first_at = variables[first]
+                .name_at
                 .iter()
-                .filter(|g| **g)
-                .count();
-                if given != 1 {
-                    out.push(
-                        Diagnostic::error("environment-entry", format!("`{}` needs exactly one of `value`, `value_from` and `ssm_path`", entry.name))
-                            .at(at(&[&i, "name"]), if given == 0 { "no value given" } else { "more than one value given" })
-                            .help("give a plain `value`, or a reference: `value_from` (ARN or parameter name) or `ssm_path`"),
-                    );
-                }
-                if let Some(first) = list.iter().position(|e| e.name == entry.name)
-                    && first.to_string() != i
-                {
-                    out.push(
-                        Diagnostic::error(
-                            "duplicate-name",
-                            format!("environment variable `{}` is set twice", entry.name),
-                        )
-                        .at(at(&[&i, "name"]), "set again here")
-                        .also(at(&[&first.to_string(), "name"]), "first set here")
-                        .help("remove one of them"),
-                    );
-                }
-                if entry.value.is_some() && looks_secret(&entry.name) {
-                    out.push(secret_literal(&entry.name, at(&[&i, "value"])));
-                }
-            }
+                .map(String::as_str)
+                .collect::<Vec<_>>();
+            out.push(
+                Diagnostic::error(
+                    "duplicate-name",
+                    format!("environment variable `{}` is set twice", var.name),
+                )
+                .at(name_at(), "set again here")
+                .also(at(&first_at), "first set here")
+                .help("remove one of them"),
+            );
+        }
+        let literal = var
+            .value
+            .is_some_and(|v| !matches!(v, PlainValue::Text(t) if t.is_empty()));
+        if literal && looks_secret(var.name) {
+            let value_at = var.value_at.iter().map(String::as_str).collect::<Vec<_>>();
+            out.push(secret_literal(var.name, at(&value_at)));
         }
     }
 }

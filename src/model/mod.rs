@@ -24,6 +24,8 @@ use priority::Specificity;
 
 /// Default port of a web container (Barcelona's).
 pub const DEFAULT_PORT: u16 = 3000;
+/// Default memory of a service's container in MiB (Barcelona's `service.rb`).
+pub const DEFAULT_MEMORY: u32 = 512;
 /// Default health check settings.
 pub const DEFAULT_HEALTH_CHECK_INTERVAL: u32 = 10;
 pub const DEFAULT_HEALTH_CHECK_TIMEOUT: u32 = 5;
@@ -199,7 +201,8 @@ pub struct Service {
     pub name: String,
     pub service_type: ServiceType,
     pub force_ssl: bool,
-    pub cpu: u32,
+    /// CPU units reserved; none when the file sets none.
+    pub cpu: Option<u32>,
     pub memory: u32,
     pub command: Option<Vec<String>>,
     /// The container port, for web services.
@@ -383,7 +386,7 @@ fn heritage(
                 service_type: service.service_type.unwrap_or(ServiceType::Default),
                 force_ssl: service.force_ssl.unwrap_or(false),
                 cpu: service.cpu,
-                memory: service.memory,
+                memory: service.memory.unwrap_or(DEFAULT_MEMORY),
                 command: service.command.as_ref().map(command::arguments),
                 port: web.then(|| service.web_container_port.unwrap_or(DEFAULT_PORT)),
                 desired_count: service.desired_count.unwrap_or(1),
@@ -503,39 +506,42 @@ fn variables(district: &str, vars: Option<&EnvironmentVars>) -> (Vec<Variable>, 
     };
     let mut plain = Vec::new();
     let mut secrets = Vec::new();
-    match vars {
-        None => {}
-        Some(EnvironmentVars::Map(map)) => {
-            plain.extend(map.iter().map(|(name, value)| Variable {
-                name: name.clone(),
+    for var in vars.map(EnvironmentVars::variables).unwrap_or_default() {
+        let name = var.name.to_owned();
+        if let Some(value) = var.value {
+            plain.push(Variable {
+                name,
                 value: text(value),
-            }));
-        }
-        Some(EnvironmentVars::List(list)) => {
-            for entry in list {
-                if let Some(value) = &entry.value {
-                    plain.push(Variable {
-                        name: entry.name.clone(),
-                        value: text(value),
-                    });
-                } else if let Some(from) = &entry.value_from {
-                    secrets.push(Secret {
-                        name: entry.name.clone(),
-                        value_from: from.clone(),
-                    });
-                } else if let Some(path) = &entry.ssm_path {
-                    secrets.push(Secret {
-                        name: entry.name.clone(),
-                        value_from: format!(
-                            "/barcelona/{district}/{}",
-                            path.trim_start_matches('/')
-                        ),
-                    });
-                }
-            }
+            });
+        } else if let Some(from) = var.value_from {
+            secrets.push(Secret {
+                name,
+                value_from: from.to_owned(),
+            });
+        } else if let Some(path) = var.ssm_path {
+            secrets.push(Secret {
+                name,
+                value_from: ssm_parameter(district, path),
+            });
         }
     }
     (plain, secrets)
+}
+
+/// The SSM parameter an `ssm_path` names, as Barcelona's `environment.rb`
+/// derives it: under `/barcelona/<district>`, unless already there.
+fn ssm_parameter(district: &str, path: &str) -> String {
+    let prefix = format!("/barcelona/{district}");
+    let path = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("/{path}")
+    };
+    if path.starts_with(&prefix) {
+        path
+    } else {
+        format!("{prefix}{path}")
+    }
 }
 
 fn resources(spec: &schema::Resources) -> Resources {
