@@ -107,6 +107,8 @@ golden! {
     rate_unit_plural: with("    services:", "    scheduled_tasks:\n      - schedule: rate(5 minute)\n        command: rake x\n    services:");
     unknown_endpoint: with("endpoint: mstdn", "endpoint: mstdm");
     duplicate_service: with("    services:\n", "    services:\n      - name: web\n        cpu: 1\n        memory: 6\n");
+    url_with_password_literal: with("    services:", "    environment:\n      DATABASE_URL: postgres://app:hunter2@db.internal/app\n    services:");
+    injected_db_pass_literal: with("    services:", "    environment:\n      DB_PASS: \"\"\n    resources:\n      database: {engine: postgres, instance_class: db.t4g.micro, name: app, user: app}\n    services:");
     secret_literal_in_map: with("    services:", "    environment:\n      DB_PASSWORD: hunter2\n    services:");
     secret_literal_in_list: with("    services:", "    environment:\n      - name: SECRET_KEY_BASE\n        value: abc\n    services:");
     environment_entry_with_two_values: with("    services:", "    environment:\n      - name: DB_HOST\n        value: db\n        ssm_path: app/db_host\n    services:");

@@ -22,14 +22,43 @@ pub fn pointer(segments: &[&str]) -> String {
     })
 }
 
-/// Variable names that look like they hold a secret.
+/// Variable names that look like they hold a secret: `*PASSWORD*`,
+/// `*PASSWD*`, `*_PASS`, `*SECRET*`, `*TOKEN*`, `*CREDENTIALS*`, `*_KEY`.
+/// A name with a `PUBLIC` word (`VAPID_PUBLIC_KEY`, `S3_PUBLIC_HOST`) names a
+/// value meant to be shared and is never one.
 #[must_use]
 pub fn looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["PASSWORD", "SECRET", "TOKEN"]
+    if upper.split('_').any(|word| word == "PUBLIC") {
+        return false;
+    }
+    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIALS"]
         .iter()
         .any(|w| upper.contains(w))
         || upper.ends_with("_KEY")
+        || upper.ends_with("_PASS")
+        || upper == "PASS"
+}
+
+/// Whether a value is a URL with a password in its userinfo
+/// (`postgres://user:pw@host/db`, `redis://:pw@host`): a secret whatever the
+/// variable is called.
+#[must_use]
+pub fn url_has_password(value: &str) -> bool {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return false;
+    };
+    let is_scheme = !scheme.is_empty()
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    is_scheme
+        && authority
+            .rsplit_once('@')
+            .and_then(|(userinfo, _host)| userinfo.split_once(':'))
+            .is_some_and(|(_user, password)| !password.is_empty())
 }
 
 /// The span of a scalar's text without its quotes, and the byte offset of a
@@ -92,7 +121,9 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
             );
         }
 
-        check_environment(file, &base, env.environment.as_ref(), &mut out);
+        let resources = env.resources.as_ref().or(file.spec.resources.as_ref());
+        let injected = injected_secrets(resources);
+        check_environment(file, &base, env.environment.as_ref(), &injected, &mut out);
         check_resources(file, &base, env.resources.as_ref(), &mut out);
 
         for (i, service) in env.services.iter().enumerate() {
@@ -283,10 +314,14 @@ fn check_condition(kind: ConditionType, value: &str, span: Span, out: &mut Vec<D
     }
 }
 
+/// Checks one `environment` (a heritage's at `base`, or a service's).
+/// `injected` are the secrets berth injects with where they come from: a
+/// literal under one of those names is an error, never a silent override.
 fn check_environment(
     file: &Checked<InstanceFile>,
     base: &[&str],
     vars: Option<&EnvironmentVars>,
+    injected: &[(&str, &str)],
     out: &mut Vec<Diagnostic>,
 ) {
     let at = |rest: &[&str]| file.at(&pointer(&[base, &["environment"], rest].concat()));
@@ -337,11 +372,50 @@ fn check_environment(
         let literal = var
             .value
             .is_some_and(|v| !matches!(v, PlainValue::Text(t) if t.is_empty()));
-        if literal && looks_secret(var.name) {
-            let value_at = var.value_at.iter().map(String::as_str).collect::<Vec<_>>();
+        let url_password = matches!(var.value, Some(PlainValue::Text(t)) if url_has_password(t));
+        let value_at = var.value_at.iter().map(String::as_str).collect::<Vec<_>>();
+        if let Some((_, from)) = injected.iter().find(|(name, _)| *name == var.name)
+            && var.value.is_some()
+        {
+            out.push(
+                Diagnostic::error(
+                    "injected-secret-literal",
+                    format!("`{}` is injected from {from}, and a literal value would replace it", var.name),
+                )
+                .at(at(&value_at), "replaces the injected secret")
+                .help(format!(
+                    "remove `{}` here; to give the application another name for it, rename the injected variable under `resources`",
+                    var.name
+                )),
+            );
+        } else if literal && url_password {
+            out.push(
+                Diagnostic::error(
+                    "secret-literal",
+                    format!("`{}` is a URL with a password in it", var.name),
+                )
+                .at(at(&value_at), "this password would be written into artifacts in plain text")
+                .help(format!(
+                    "store the whole URL in SSM Parameter Store or Secrets Manager and write `- name: {}` with `value_from: <parameter or secret ARN>` or `ssm_path: <path>`",
+                    var.name
+                )),
+            );
+        } else if literal && looks_secret(var.name) {
             out.push(secret_literal(var.name, at(&value_at)));
         }
     }
+}
+
+/// The secrets berth injects for a heritage's resources, with where each
+/// comes from.
+fn injected_secrets(
+    resources: Option<&crate::schema::Resources>,
+) -> Vec<(&'static str, &'static str)> {
+    let mut injected = Vec::new();
+    if resources.is_some_and(|r| r.database.is_some()) {
+        injected.push(("DB_PASS", "the database's secret"));
+    }
+    injected
 }
 
 /// Resource names (buckets, repositories) follow the name rule, so the names
@@ -515,26 +589,67 @@ pub fn is_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// `(name, looks secret)`: what the name alone says.
+    const SECRET_NAMES: &[(&str, bool)] = &[
+        ("DB_PASSWORD", true),
+        ("SECRET_KEY_BASE", true),
+        ("OTP_SECRET", true),
+        ("GITHUB_TOKEN", true),
+        ("VAPID_PRIVATE_KEY", true),
+        ("smtp_password", true),
+        ("DB_PASS", true),
+        ("REPLICA_DB_PASS", true),
+        ("PASS", true),
+        ("MYSQL_PASSWD", true),
+        ("PASSWD_FILE_CONTENT", true),
+        ("GOOGLE_APPLICATION_CREDENTIALS", true),
+        ("CREDENTIALS_JSON", true),
+        ("AWS_SECRET_ACCESS_KEY", true),
+        ("ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY", true),
+        ("VAPID_PUBLIC_KEY", false),
+        ("STRIPE_PUBLIC_KEY", false),
+        ("S3_PUBLIC_HOST", false),
+        ("PUBLIC_KEY", false),
+        ("DB_HOST", false),
+        ("LOCAL_DOMAIN", false),
+        ("KEYBASE", false),
+        ("S3_BUCKET", false),
+        ("RAILS_ENV", false),
+        ("PASSENGER_PORT", false),
+        ("BYPASS", false),
+        ("DB_PASSAGE", false),
+        ("S3_PERMISSION", false),
+    ];
+
     #[test]
     fn secret_names() {
-        for name in [
-            "DB_PASSWORD",
-            "SECRET_KEY_BASE",
-            "OTP_SECRET",
-            "GITHUB_TOKEN",
-            "VAPID_PRIVATE_KEY",
-            "smtp_password",
-        ] {
-            assert!(looks_secret(name), "{name}");
+        for (name, secret) in SECRET_NAMES {
+            assert_eq!(looks_secret(name), *secret, "{name}");
         }
-        for name in [
-            "DB_HOST",
-            "LOCAL_DOMAIN",
-            "KEYBASE",
-            "S3_BUCKET",
-            "RAILS_ENV",
-        ] {
-            assert!(!looks_secret(name), "{name}");
+    }
+
+    /// `(value, has a password in a URL's userinfo)`.
+    const URL_PASSWORDS: &[(&str, bool)] = &[
+        ("postgres://u:pw@db.internal:5432/mastodon", true),
+        ("postgresql://mastodon:s3cret@db/mastodon_production", true),
+        ("redis://:pw@cache:6379/0", true),
+        ("rediss://default:token@cache.example:6379", true),
+        ("mysql2://lokka:pw@db/lokka?encoding=utf8", true),
+        ("amqp://guest:guest@mq", true),
+        ("postgres://u@db/mastodon", false),
+        ("postgres://u:@db/mastodon", false),
+        ("rediss://cache.example:6379", false),
+        ("https://example.com/a:b@c", false),
+        ("https://example.com/?q=u:p@x", false),
+        ("u:pw@host", false),
+        ("plain text with :// and a:b@c", false),
+        ("", false),
+    ];
+
+    #[test]
+    fn url_passwords() {
+        for (value, password) in URL_PASSWORDS {
+            assert_eq!(url_has_password(value), *password, "{value}");
         }
     }
 
