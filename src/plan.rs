@@ -177,6 +177,10 @@ pub struct EnvPlan {
     /// The same value in a Terraform configuration: a template reading the
     /// data resource's attribute, suffix included.
     pub terraform: Option<String>,
+    /// A value joined of literal text and imported values, in order
+    /// (`rediss://`, the cache's host, `:`, its port): CloudFormation joins
+    /// them; `placeholder` and `terraform` hold the whole value.
+    pub parts: Vec<EnvPlan>,
 }
 
 impl EnvPlan {
@@ -188,6 +192,40 @@ impl EnvPlan {
             suffix: String::new(),
             placeholder: None,
             terraform: None,
+            parts: Vec::new(),
+        }
+    }
+
+    /// A value joined of `parts` (literals and imports).
+    fn joined(name: &str, parts: Vec<Self>) -> Self {
+        let placeholder = parts
+            .iter()
+            .map(|p| {
+                if p.import.is_some() {
+                    p.placeholder.clone().unwrap_or_default()
+                } else {
+                    p.value.clone().unwrap_or_default()
+                }
+            })
+            .collect();
+        let terraform = parts
+            .iter()
+            .map(|p| {
+                if p.import.is_some() {
+                    p.terraform.clone().unwrap_or_default()
+                } else {
+                    terraform_literal(p.value.as_deref().unwrap_or_default())
+                }
+            })
+            .collect();
+        Self {
+            name: name.to_owned(),
+            value: None,
+            import: None,
+            suffix: String::new(),
+            placeholder: Some(placeholder),
+            terraform: Some(terraform),
+            parts,
         }
     }
 }
@@ -671,6 +709,7 @@ fn environment(
         suffix: suffix.to_owned(),
         placeholder: Some(format!("${{{}}}{suffix}", shout_key(key))),
         terraform: Some(format!("${{{terraform}}}{suffix}")),
+        parts: Vec::new(),
     };
     let mut connection = Vec::new();
     let mut connection_secrets = Vec::new();
@@ -697,17 +736,36 @@ fn environment(
         ));
     }
     if data.cache.is_some() {
-        connection.push(imported(
-            "REDIS_HOST",
-            "RedisHost",
-            "",
-            "aws_elasticache_replication_group.this.primary_endpoint_address",
-        ));
-        connection.push(imported(
-            "REDIS_PORT",
-            "RedisPort",
-            "",
-            "tostring(aws_elasticache_replication_group.this.port)",
+        let host = || {
+            imported(
+                "REDIS_HOST",
+                "RedisHost",
+                "",
+                "aws_elasticache_replication_group.this.primary_endpoint_address",
+            )
+        };
+        let port = || {
+            imported(
+                "REDIS_PORT",
+                "RedisPort",
+                "",
+                "tostring(aws_elasticache_replication_group.this.port)",
+            )
+        };
+        connection.push(host());
+        connection.push(port());
+        // The cache only speaks TLS, and Mastodon's Rails side builds a
+        // `redis://` URL from REDIS_HOST/REDIS_PORT
+        // (lib/mastodon/redis_configuration.rb:57-67,104-111); a `rediss://`
+        // URL is the only way to ask for TLS, and it wins over host and port.
+        connection.push(EnvPlan::joined(
+            "REDIS_URL",
+            vec![
+                EnvPlan::literal("", "rediss://"),
+                host(),
+                EnvPlan::literal("", ":"),
+                port(),
+            ],
         ));
     }
     for (i, bucket) in data.buckets.iter().enumerate() {
@@ -719,6 +777,11 @@ fn environment(
     }
     if !data.buckets.is_empty() {
         connection.push(EnvPlan::literal("S3_REGION", region));
+        // Buckets are owner-enforced (ACLs disabled), so an upload with an
+        // ACL fails; Mastodon sends `public-read` unless S3_PERMISSION is
+        // set, and sends none when it is empty
+        // (config/initializers/paperclip.rb:57,75).
+        connection.push(EnvPlan::literal("S3_PERMISSION", ""));
     }
     let taken = |list: &[EnvPlan], other: &[EnvPlan], name: &str| {
         list.iter().chain(other).any(|v| v.name == name)
