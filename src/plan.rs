@@ -546,7 +546,34 @@ fn service_plan<'a>(
     service: &'a Service,
     (environment, secrets): (&[EnvPlan], &[EnvPlan]),
 ) -> ServicePlan<'a> {
-    let mut environment = environment.to_vec();
+    // The service's own variables win over the heritage's, injected ones included.
+    let own = |name: &str| {
+        service.environment.iter().any(|v| v.name == name)
+            || service.secrets.iter().any(|v| v.name == name)
+    };
+    let mut environment: Vec<EnvPlan> = environment
+        .iter()
+        .filter(|v| !own(&v.name))
+        .cloned()
+        .chain(
+            service
+                .environment
+                .iter()
+                .map(|v| EnvPlan::literal(&v.name, &v.value)),
+        )
+        .collect();
+    let secrets: Vec<EnvPlan> = secrets
+        .iter()
+        .filter(|v| !own(&v.name))
+        .cloned()
+        .chain(
+            service
+                .secrets
+                .iter()
+                .map(|s| EnvPlan::literal(&s.name, &s.value_from)),
+        )
+        .collect();
+    let secrets = secrets.as_slice();
     // Barcelona gives web containers `PORT` (`service.rb`), so files run
     // `rails s -p $PORT`; a value the file sets itself wins.
     if let Some(port) = service.port
@@ -826,8 +853,19 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         .iter()
         .flat_map(|s| s.listeners.iter().cloned())
         .collect();
-    let (ssm_parameters, secret_arns) = secret_resources(&heritage.secrets, &CLOUDFORMATION_ARNS);
-    let (tf_ssm_parameters, tf_secret_arns) = secret_resources(&heritage.secrets, &TERRAFORM_ARNS);
+    // The execution role reads the heritage's secrets and every service's own.
+    let mut read: Vec<Secret> = Vec::new();
+    for secret in heritage
+        .secrets
+        .iter()
+        .chain(heritage.services.iter().flat_map(|s| &s.secrets))
+    {
+        if !read.iter().any(|r| r.value_from == secret.value_from) {
+            read.push(secret.clone());
+        }
+    }
+    let (ssm_parameters, secret_arns) = secret_resources(&read, &CLOUDFORMATION_ARNS);
+    let (tf_ssm_parameters, tf_secret_arns) = secret_resources(&read, &TERRAFORM_ARNS);
     let scheduled_tasks: Vec<TaskPlan> = heritage
         .scheduled_tasks
         .iter()

@@ -368,6 +368,9 @@ pub struct Service {
     pub memory: Option<u32>,
     /// The command the container runs; the image's default command when absent.
     pub command: Option<Command>,
+    /// Variables of this service's container only, in the heritage's three forms;
+    /// a name set here wins over the heritage's and over an injected plain value.
+    pub environment: Option<EnvironmentVars>,
     /// The port the web container listens on (default 3000).
     #[schemars(range(min = 1, max = 65535))]
     pub web_container_port: Option<u16>,

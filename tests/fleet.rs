@@ -255,3 +255,60 @@ fn no_password_or_secret_value_in_any_artifact() {
     );
     assert_eq!(found, ["DB_PASSWORD: hunter2", "MasterUserPassword: x"]);
 }
+
+#[test]
+fn a_service_environment_wins_over_the_heritage_and_its_secrets_are_readable() {
+    let text = instance("alpha", "alpha.example")
+        .replace(
+            "    services:\n",
+            "    environment:\n      DB_POOL: 5\n      MODE: {ssm_path: alpha/mode}\n    services:\n",
+        )
+        .replacen(
+            "        memory: 512\n",
+            "        memory: 512\n        environment:\n          - {name: DB_POOL, value: 25}\n          - {name: MODE, value: worker}\n          - {name: API_TOKEN, value_from: \"arn:aws:secretsmanager:ap-northeast-1:111111111111:secret:alpha-api\"}\n",
+            1,
+        );
+    let fleet = Fleet::new().file("instances/mstdn/alpha.yml", &text);
+    let output = fleet.run(&["build"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let read = |path: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(fleet.path().join(path)).unwrap()).unwrap()
+    };
+    let container = |service: &str| {
+        read(&format!("out/mstdn/alpha/task-definitions/{service}.json"))["containerDefinitions"][0]
+            .clone()
+    };
+    let pairs = |list: &serde_json::Value, value: &str| -> BTreeMap<String, String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["name"].as_str().unwrap().to_owned(),
+                    v[value].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let web = container("web");
+    assert_eq!(pairs(&web["environment"], "value")["DB_POOL"], "25");
+    assert_eq!(pairs(&web["environment"], "value")["MODE"], "worker");
+    assert!(!pairs(&web["secrets"], "valueFrom").contains_key("MODE"));
+    assert!(pairs(&web["secrets"], "valueFrom").contains_key("API_TOKEN"));
+    let streaming = container("streaming");
+    assert_eq!(pairs(&streaming["environment"], "value")["DB_POOL"], "5");
+    assert_eq!(
+        pairs(&streaming["secrets"], "valueFrom")["MODE"],
+        "/barcelona/mstdn/alpha/mode"
+    );
+    assert!(!pairs(&streaming["secrets"], "valueFrom").contains_key("API_TOKEN"));
+    let data = read("out/mstdn/alpha/data.cfn.json");
+    let statements = data["Resources"]["ExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"]
+        .to_string();
+    assert!(statements.contains("secret:alpha-api"), "{statements}");
+    assert!(
+        statements.contains("parameter/barcelona/mstdn/alpha/mode"),
+        "{statements}"
+    );
+}

@@ -109,6 +109,7 @@ golden! {
     duplicate_service: with("    services:\n", "    services:\n      - name: web\n        cpu: 1\n        memory: 6\n");
     url_with_password_literal: with("    services:", "    environment:\n      DATABASE_URL: postgres://app:hunter2@db.internal/app\n    services:");
     injected_db_pass_literal: with("    services:", "    environment:\n      DB_PASS: \"\"\n    resources:\n      database: {engine: postgres, instance_class: db.t4g.micro, name: app, user: app}\n    services:");
+    service_secret_literal: with("        memory: 512\n", "        memory: 512\n        environment:\n          SMTP_PASSWORD: hunter2\n");
     secret_literal_in_map: with("    services:", "    environment:\n      DB_PASSWORD: hunter2\n    services:");
     secret_literal_in_list: with("    services:", "    environment:\n      - name: SECRET_KEY_BASE\n        value: abc\n    services:");
     environment_entry_with_two_values: with("    services:", "    environment:\n      - name: DB_HOST\n        value: db\n        ssm_path: app/db_host\n    services:");

@@ -155,6 +155,13 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
             if let Some(command) = &service.command {
                 check_command(command, sat(&["command"]), &mut out);
             }
+            check_environment(
+                file,
+                &[&base[..], &["services", i.as_str()]].concat(),
+                service.environment.as_ref(),
+                &injected,
+                &mut out,
+            );
             if service.launch_type == Some(LaunchType::Fargate) {
                 let memory = service.memory.unwrap_or(DEFAULT_MEMORY);
                 let result = match service.cpu {

@@ -211,6 +211,9 @@ pub struct Service {
     pub launch_type: LaunchType,
     pub listeners: Vec<Listener>,
     pub autoscaling: Option<Autoscaling>,
+    /// The service's own variables, over the heritage's.
+    pub environment: Vec<Variable>,
+    pub secrets: Vec<Secret>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -381,7 +384,10 @@ fn heritage(
                 })
                 .collect();
             spans.push((service.name.clone(), listener_spans));
+            let (environment, secrets) = variables(district, service.environment.as_ref());
             Service {
+                environment,
+                secrets,
                 name: service.name.clone(),
                 service_type: service.service_type.unwrap_or(ServiceType::Default),
                 force_ssl: service.force_ssl.unwrap_or(false),
