@@ -4,6 +4,7 @@
 //! - `validate`: golden tests of every diagnostic berth reports, as a user sees it.
 //! - `build`: artifacts of the example and golden fleets, determinism, atomic writes.
 //! - `cli`: commands, flags and exit codes.
+//! - `contract`: the example and fixture Mastodon fleets give each process what Mastodon 4.3.2 reads.
 //! - `diff`: golden before/after fleets, baselines, formats and exit codes of `berth diff`.
 //! - `fleet`: rules across instances, name limits, data stacks, secrets.
 //! - `schema`: the committed schemas are what the code generates.
@@ -16,6 +17,7 @@
 mod apply;
 mod build;
 mod cli;
+mod contract;
 mod diff;
 mod e2e;
 mod fleet;
