@@ -229,6 +229,7 @@ fn example_fleet_deploys_on_moto() {
         ("cat-lovers-sidekiq-push", 2),
         ("cat-lovers-sidekiq-pull", 3),
         ("cat-lovers-sidekiq-mailers", 1),
+        ("cat-lovers-sidekiq-scheduler", 1),
     ] {
         assert_eq!(desired_count(service), count, "{service}");
     }
@@ -236,7 +237,7 @@ fn example_fleet_deploys_on_moto() {
         "bcn-users-web",
         "bcn-users-worker",
         "cat-lovers-sidekiq-pull",
-        "cat-lovers-rake-mastodon-daily",
+        "cat-lovers-bin-tootctl-media-remove-days-7",
         "cat-lovers-before-deploy",
     ] {
         let found = ok(&["ecs", "list-task-definitions", "--family-prefix", family]);
@@ -256,9 +257,9 @@ fn example_fleet_deploys_on_moto() {
     assert_eq!(
         paths,
         [
-            "/about",
             "/api/v1/streaming/health",
             "/api/v1/streaming/health",
+            "/health",
             "/health"
         ]
     );
