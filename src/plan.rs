@@ -92,11 +92,13 @@ pub struct HeritageTerraform {
     pub tags: BTreeMap<&'static str, String>,
 }
 
-/// A Terraform variable holding an endpoint's value.
+/// A Terraform variable holding an endpoint's listener.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EndpointVariable {
     pub endpoint: String,
     pub variable: String,
+    /// `HTTPS` or `HTTP`: which of the endpoint's listeners.
+    pub protocol: &'static str,
 }
 
 /// What the Terraform configuration of a district needs besides the district.
@@ -145,9 +147,10 @@ pub struct EndpointTerraform {
     pub tf: String,
     /// The load balancer's name: at most 32 characters, no trailing hyphen.
     pub load_balancer_name: String,
-    /// Output names: the HTTPS listener ARN (a heritage variable of the same
-    /// name), the load balancer ARN and its DNS name.
+    /// Output names: the HTTPS and HTTP listener ARNs (heritage variables of
+    /// the same names), the load balancer ARN and its DNS name.
     pub https_listener_output: String,
+    pub http_listener_output: String,
     pub load_balancer_output: String,
     pub dns_name_output: String,
 }
@@ -292,8 +295,19 @@ pub struct ListenerPlan<'a> {
     /// Placeholders in `alb-rules.json`, for `envsubst`.
     pub listener_arn_placeholder: String,
     pub target_group_arn_placeholder: String,
+    /// The same rule on the endpoint's HTTP listener, for a service with
+    /// `force_ssl: false`: HTTP is served, not redirected.
+    pub http: Option<HttpRule>,
     #[serde(flatten)]
     pub listener: &'a Listener,
+}
+
+/// A listener rule's twin on the HTTP listener (names as in [`ListenerPlan`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpRule {
+    pub listener_export: String,
+    pub listener_variable: String,
+    pub listener_arn_placeholder: String,
 }
 
 /// A one-off or scheduled task: its own task definition.
@@ -361,6 +375,16 @@ pub fn terraform_name(name: &str) -> String {
 pub fn listener_variable(endpoint: &str) -> String {
     format!(
         "https_listener_arn_{}",
+        terraform_name(endpoint).trim_start_matches('_')
+    )
+}
+
+/// The Terraform variable (a district output of the same name) holding the
+/// ARN of an endpoint's HTTP listener.
+#[must_use]
+pub fn http_listener_variable(endpoint: &str) -> String {
+    format!(
+        "http_listener_arn_{}",
         terraform_name(endpoint).trim_start_matches('_')
     )
 }
@@ -545,6 +569,14 @@ fn service_plan<'a>(
             listener_export: format!("{district}-{}-HttpsListener", listener.endpoint),
             listener_arn_placeholder: format!("${{LISTENER_ARN_{}}}", shout(&listener.endpoint)),
             target_group_arn_placeholder: format!("${{TARGET_GROUP_ARN_{}}}", shout(&id)),
+            http: (!service.force_ssl).then(|| HttpRule {
+                listener_export: format!("{district}-{}-HttpListener", listener.endpoint),
+                listener_variable: http_listener_variable(&listener.endpoint),
+                listener_arn_placeholder: format!(
+                    "${{HTTP_LISTENER_ARN_{}}}",
+                    shout(&listener.endpoint)
+                ),
+            }),
             id,
             endpoint: &listener.endpoint,
             listener,
@@ -803,12 +835,20 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         .collect();
     let mut listener_variables: Vec<EndpointVariable> = Vec::new();
     for rule in &rules {
-        let variable = EndpointVariable {
+        let https = EndpointVariable {
             endpoint: rule.endpoint.to_owned(),
             variable: rule.listener_variable.clone(),
+            protocol: "HTTPS",
         };
-        if !listener_variables.contains(&variable) {
-            listener_variables.push(variable);
+        let http = rule.http.as_ref().map(|h| EndpointVariable {
+            endpoint: rule.endpoint.to_owned(),
+            variable: h.listener_variable.clone(),
+            protocol: "HTTP",
+        });
+        for variable in std::iter::once(https).chain(http) {
+            if !listener_variables.contains(&variable) {
+                listener_variables.push(variable);
+            }
         }
     }
     let tags = vec![
@@ -876,6 +916,7 @@ pub fn district_terraform(district: &District) -> DistrictTerraform {
                         .trim_end_matches('-')
                         .to_owned(),
                     https_listener_output: listener_variable(&e.name),
+                    http_listener_output: http_listener_variable(&e.name),
                     load_balancer_output: format!("load_balancer_arn_{plain}"),
                     dns_name_output: format!("dns_name_{plain}"),
                     tf,

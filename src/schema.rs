@@ -358,7 +358,7 @@ pub struct Service {
     pub name: String,
     /// `web` services receive traffic from load balancer listeners; `default` ones do not.
     pub service_type: Option<ServiceType>,
-    /// Redirect HTTP to HTTPS. berth's endpoints always redirect HTTP to HTTPS, so this is accepted for compatibility.
+    /// Redirect HTTP to HTTPS (berth's default); `false` serves the service's listeners over HTTP too, as Barcelona did.
     pub force_ssl: Option<bool>,
     /// CPU units reserved for the container (1024 = one vCPU); no reservation when absent, as in Barcelona.
     #[schemars(range(min = 1, max = 16384))]

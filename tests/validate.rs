@@ -121,6 +121,58 @@ golden! {
     invalid_host: with("hosts: [app.example.social]", "hosts: [\"app example\"]");
 }
 
+/// Keys Barcelona reads that berth deploys differently, or that Barcelona
+/// dropped: each is a located note or warning, never an `unknown-key` error.
+const BARCELONA_KEYS: &str = "\
+bcnd:
+  mainline_branch: main
+  mainline_environment: staging
+environments:
+  production:
+    name: app
+    version: 1
+    slack_url: https://hooks.slack.com/services/REDACTED
+    env_vars:
+      RAILS_ENV: production
+    image_name: registry.example/app
+    image_tag: v1
+    run_env:
+      vars: {RAILS_LOG_LEVEL: debug}
+    scheduled_tasks:
+      - schedule: rate(1 hour)
+        command: rake cleanup
+        external_task_def: cleanup-task
+    services:
+      - name: web
+        service_type: web
+        desired_count: 0
+        reverse_proxy_image: public.ecr.aws/degica/barcelona-reverse-proxy:latest
+        hosts:
+          - hostname: app.example.social
+            ssl_cert_path: s3://certs/app.crt
+            ssl_key_path: s3://certs/app.key
+        listeners:
+          - endpoint: mstdn
+            rule_conditions:
+              - {type: host-header, value: app.example.social}
+            healthy_threshold: 3
+            healthy_threshold_count: 3
+review:
+  group: reviews
+  image_name: registry.example/app
+  services:
+    - name: web
+      service_type: web
+      command: rails s
+";
+
+golden! {
+    barcelona_keys_are_read_with_notes: validate(BARCELONA_KEYS);
+    environment_map_of_the_wrong_shape: with("    services:", "    environment:\n      SECRET_KEY_BASE: {ssm: app/secret}\n      LOCAL_DOMAIN: [a, b]\n    services:");
+    bcn_environment_map_form: with("    services:", "    environment:\n      SECRET_KEY_BASE: {ssm_path: app/secret_key_base}\n      LOCAL_DOMAIN: {value: app.example.social}\n      DB_PASSWORD: {value: hunter2}\n    services:");
+    empty_keys_mean_absent: with("    image_tag: v1\n", "    image_tag:\n    before_deploy:\n    scheduled_tasks:\n    environment:\n");
+}
+
 #[test]
 fn non_utf8_file() {
     let output = Fleet::new()

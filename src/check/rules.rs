@@ -241,7 +241,8 @@ fn check_command(command: &Command, span: Span, out: &mut Vec<Diagnostic>) {
 fn check_condition(kind: ConditionType, value: &str, span: Span, out: &mut Vec<Diagnostic>) {
     match kind {
         ConditionType::PathPattern => {
-            if !value.starts_with('/') {
+            // `*` alone is Barcelona's default condition (`listener.rb`): every path.
+            if !value.starts_with(['/', '*']) {
                 out.push(
                     Diagnostic::error(
                         "invalid-path-pattern",

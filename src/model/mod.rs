@@ -200,6 +200,8 @@ pub struct ScheduledTask {
 pub struct Service {
     pub name: String,
     pub service_type: ServiceType,
+    /// Whether HTTP requests are redirected to HTTPS; otherwise the
+    /// listeners' rules are on the HTTP listener too.
     pub force_ssl: bool,
     /// CPU units reserved; none when the file sets none.
     pub cpu: Option<u32>,
@@ -333,9 +335,11 @@ fn heritage(
 ) -> (Heritage, ListenerSpans) {
     let (environment, secrets) = variables(district, env.environment.as_ref());
     let mut task_names: BTreeMap<String, usize> = BTreeMap::new();
+    // A task of another task definition is not scheduled (see `check::barcelona`).
     let scheduled_tasks = env
         .scheduled_tasks
         .iter()
+        .filter(|t| t.external_task_def.is_none())
         .map(|t| {
             let command = command::arguments(&t.command);
             let mut name = slug(&command.join(" "));
@@ -384,7 +388,7 @@ fn heritage(
             Service {
                 name: service.name.clone(),
                 service_type: service.service_type.unwrap_or(ServiceType::Default),
-                force_ssl: service.force_ssl.unwrap_or(false),
+                force_ssl: service.force_ssl.unwrap_or(true),
                 cpu: service.cpu,
                 memory: service.memory.unwrap_or(DEFAULT_MEMORY),
                 command: service.command.as_ref().map(command::arguments),
@@ -435,12 +439,14 @@ fn resolve_listener(
     let mut hosts: Vec<String> = listener.hosts.clone();
     let mut paths: Vec<String> = Vec::new();
     for c in &listener.rule_conditions {
-        let list = match c.kind {
-            ConditionType::HostHeader => &mut hosts,
-            ConditionType::PathPattern => &mut paths,
+        let (list, value) = match c.kind {
+            ConditionType::HostHeader => (&mut hosts, c.value.as_str()),
+            // Barcelona's default condition `*` matches what `/*` matches.
+            ConditionType::PathPattern if c.value == "*" => (&mut paths, "/*"),
+            ConditionType::PathPattern => (&mut paths, c.value.as_str()),
         };
-        if !list.contains(&c.value) {
-            list.push(c.value.clone());
+        if !list.iter().any(|v| v == value) {
+            list.push(value.to_owned());
         }
     }
     let specific_path = paths.iter().any(|p| p != "/*");
@@ -486,9 +492,11 @@ fn resolve_listener(
                 .unwrap_or(DEFAULT_HEALTH_CHECK_TIMEOUT),
             healthy_threshold: listener
                 .healthy_threshold
+                .or(listener.healthy_threshold_count)
                 .unwrap_or(DEFAULT_HEALTHY_THRESHOLD),
             unhealthy_threshold: listener
                 .unhealthy_threshold
+                .or(listener.unhealthy_threshold_count)
                 .unwrap_or(DEFAULT_UNHEALTHY_THRESHOLD),
             matcher: listener
                 .health_check_matcher
