@@ -41,7 +41,7 @@ pub struct Review {
     pub group: String,
     /// The container image without tag; each review app gives its own tag.
     #[schemars(length(min = 1))]
-    pub image_name: String,
+    pub image_name: Option<String>,
     /// Environment variables of every container, in any of the three forms.
     pub environment: Option<EnvironmentVars>,
     /// The review app's services; one of them must be a `web` service.

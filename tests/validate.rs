@@ -170,6 +170,7 @@ golden! {
     barcelona_keys_are_read_with_notes: validate(BARCELONA_KEYS);
     environment_map_of_the_wrong_shape: with("    services:", "    environment:\n      SECRET_KEY_BASE: {ssm: app/secret}\n      LOCAL_DOMAIN: [a, b]\n    services:");
     bcn_environment_map_form: with("    services:", "    environment:\n      SECRET_KEY_BASE: {ssm_path: app/secret_key_base}\n      LOCAL_DOMAIN: {value: app.example.social}\n      DB_PASSWORD: {value: hunter2}\n    services:");
+    unknown_key_listners: with("        listeners:", "        listners:");
     empty_keys_mean_absent: with("    image_tag: v1\n", "    image_tag:\n    before_deploy:\n    scheduled_tasks:\n    environment:\n");
 }
 

@@ -122,6 +122,8 @@ pub struct Heritage {
     pub before_deploy: Option<Vec<String>>,
     pub environment: Vec<Variable>,
     pub secrets: Vec<Secret>,
+    /// Variables one-off commands get on top (`run_env.vars`, for `bcn run`).
+    pub run_env: Vec<Variable>,
     pub scheduled_tasks: Vec<ScheduledTask>,
     pub services: Vec<Service>,
     /// Stateful resources, in the heritage's data stack.
@@ -417,6 +419,15 @@ fn heritage(
         before_deploy: env.before_deploy.as_ref().map(command::arguments),
         environment,
         secrets,
+        run_env: env
+            .run_env
+            .iter()
+            .flat_map(|r| &r.vars)
+            .map(|(name, value)| Variable {
+                name: name.clone(),
+                value: plain_text(value),
+            })
+            .collect(),
         scheduled_tasks,
         services,
         resources: env
@@ -506,12 +517,17 @@ fn resolve_listener(
     }
 }
 
-fn variables(district: &str, vars: Option<&EnvironmentVars>) -> (Vec<Variable>, Vec<Secret>) {
-    let text = |v: &PlainValue| match v {
+/// A plain value as the text a container sees.
+fn plain_text(value: &PlainValue) -> String {
+    match value {
         PlainValue::Text(t) => t.clone(),
         PlainValue::Number(n) => n.to_string(),
         PlainValue::Bool(b) => b.to_string(),
-    };
+    }
+}
+
+fn variables(district: &str, vars: Option<&EnvironmentVars>) -> (Vec<Variable>, Vec<Secret>) {
+    let text = plain_text;
     let mut plain = Vec::new();
     let mut secrets = Vec::new();
     for var in vars.map(EnvironmentVars::variables).unwrap_or_default() {
