@@ -5,6 +5,8 @@
 //! nothing. Templates receive a [`HeritagePlan`] or a district and do no
 //! naming of their own. This stage decides, it renders nothing.
 
+mod nlb;
+
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
@@ -270,6 +272,12 @@ pub struct ServicePlan<'a> {
     pub desired_count: u32,
     pub autoscaling: Option<&'a Autoscaling>,
     pub listeners: Vec<ListenerPlan<'a>>,
+    /// The service's network load balancer (`port_mappings`), and the
+    /// container's port mappings.
+    pub nlb: Option<nlb::NlbPlan>,
+    pub ports: Vec<nlb::PortMappingPlan>,
+    /// Every target group the service registers with: listeners', then the NLB's.
+    pub targets: Vec<nlb::TargetPlan>,
     /// The container's variables: the heritage's, and `PORT` on a web container.
     pub environment: Vec<EnvPlan>,
     pub secrets: Vec<EnvPlan>,
@@ -503,7 +511,7 @@ fn shout(name: &str) -> String {
 }
 
 fn service_plan<'a>(
-    district: &str,
+    district: &District,
     heritage: &'a Heritage,
     service: &'a Service,
     (environment, secrets): (&[EnvPlan], &[EnvPlan]),
@@ -542,7 +550,7 @@ fn service_plan<'a>(
             port: service.port,
             fargate: service.launch_type == LaunchType::Fargate,
             listener_variable: listener_variable(&listener.endpoint),
-            listener_export: format!("{district}-{}-HttpsListener", listener.endpoint),
+            listener_export: format!("{}-{}-HttpsListener", district.name, listener.endpoint),
             listener_arn_placeholder: format!("${{LISTENER_ARN_{}}}", shout(&listener.endpoint)),
             target_group_arn_placeholder: format!("${{TARGET_GROUP_ARN_{}}}", shout(&id)),
             id,
@@ -550,7 +558,9 @@ fn service_plan<'a>(
             listener,
         });
     }
+    let nlb = nlb::nlb_plan(district, &heritage.name, service);
     ServicePlan {
+        targets: nlb::targets(service.port, &listeners, nlb.as_ref()),
         name: &service.name,
         id,
         tf,
@@ -565,6 +575,8 @@ fn service_plan<'a>(
         desired_count: service.desired_count,
         autoscaling: service.autoscaling.as_ref(),
         listeners,
+        nlb,
+        ports: nlb::container_ports(service),
         environment,
         secrets: secrets.to_vec(),
     }
@@ -757,7 +769,7 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
     let services: Vec<ServicePlan<'a>> = heritage
         .services
         .iter()
-        .map(|s| service_plan(&district.name, heritage, s, (&environment, &secrets)))
+        .map(|s| service_plan(district, heritage, s, (&environment, &secrets)))
         .collect();
     let rules: Vec<ListenerPlan<'a>> = services
         .iter()

@@ -5,7 +5,13 @@
 
 use crate::support::{Fleet, copy_tree, read_tree, repo, run_in, run_with};
 
-const FIXTURES: &[&str] = &["network", "tutorial", "web-rules", "workers"];
+const FIXTURES: &[&str] = &[
+    "network",
+    "port-mappings",
+    "tutorial",
+    "web-rules",
+    "workers",
+];
 
 #[test]
 fn example_fleet_out_is_current() {
