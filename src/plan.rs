@@ -5,6 +5,8 @@
 //! nothing. Templates receive a [`HeritagePlan`] or a district and do no
 //! naming of their own. This stage decides, it renders nothing.
 
+mod nlb;
+
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
@@ -273,6 +275,17 @@ pub struct ServicePlan<'a> {
     pub desired_count: u32,
     pub autoscaling: Option<&'a Autoscaling>,
     pub listeners: Vec<ListenerPlan<'a>>,
+    /// The service's network load balancer (`port_mappings`), and the
+    /// container's port mappings.
+    pub nlb: Option<nlb::NlbPlan>,
+    pub ports: Vec<nlb::PortMappingPlan>,
+    /// Every target group the service registers with: listeners', then the NLB's.
+    pub targets: Vec<nlb::TargetPlan>,
+    /// What must exist before the service: the rules and listeners forwarding
+    /// to its target groups (the HTTP twins of rules too), as logical ids and
+    /// as Terraform addresses.
+    pub depends_on: Vec<String>,
+    pub tf_depends_on: Vec<String>,
     /// The container's variables: the heritage's, and `PORT` on a web container.
     pub environment: Vec<EnvPlan>,
     pub secrets: Vec<EnvPlan>,
@@ -527,7 +540,7 @@ fn shout(name: &str) -> String {
 }
 
 fn service_plan<'a>(
-    district: &str,
+    district: &District,
     heritage: &'a Heritage,
     service: &'a Service,
     (environment, secrets): (&[EnvPlan], &[EnvPlan]),
@@ -566,11 +579,11 @@ fn service_plan<'a>(
             port: service.port,
             fargate: service.launch_type == LaunchType::Fargate,
             listener_variable: listener_variable(&listener.endpoint),
-            listener_export: format!("{district}-{}-HttpsListener", listener.endpoint),
+            listener_export: format!("{}-{}-HttpsListener", district.name, listener.endpoint),
             listener_arn_placeholder: format!("${{LISTENER_ARN_{}}}", shout(&listener.endpoint)),
             target_group_arn_placeholder: format!("${{TARGET_GROUP_ARN_{}}}", shout(&id)),
             http: (!service.force_ssl).then(|| HttpRule {
-                listener_export: format!("{district}-{}-HttpListener", listener.endpoint),
+                listener_export: format!("{}-{}-HttpListener", district.name, listener.endpoint),
                 listener_variable: http_listener_variable(&listener.endpoint),
                 listener_arn_placeholder: format!(
                     "${{HTTP_LISTENER_ARN_{}}}",
@@ -582,7 +595,18 @@ fn service_plan<'a>(
             listener,
         });
     }
+    let nlb = nlb::nlb_plan(district, &heritage.name, service);
+    let targets = nlb::targets(service.port, &listeners, nlb.as_ref());
+    let mut depends_on: Vec<String> = targets.iter().map(|t| t.depends_on.clone()).collect();
+    let mut tf_depends_on: Vec<String> = targets.iter().map(|t| t.tf_depends_on.clone()).collect();
+    for l in listeners.iter().filter(|l| l.http.is_some()) {
+        depends_on.push(format!("{}HttpRule", l.id));
+        tf_depends_on.push(format!("aws_lb_listener_rule.{}_http", l.tf));
+    }
     ServicePlan {
+        targets,
+        depends_on,
+        tf_depends_on,
         name: &service.name,
         id,
         tf,
@@ -597,6 +621,8 @@ fn service_plan<'a>(
         desired_count: service.desired_count,
         autoscaling: service.autoscaling.as_ref(),
         listeners,
+        nlb,
+        ports: nlb::container_ports(service),
         environment,
         secrets: secrets.to_vec(),
     }
@@ -789,7 +815,7 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
     let services: Vec<ServicePlan<'a>> = heritage
         .services
         .iter()
-        .map(|s| service_plan(&district.name, heritage, s, (&environment, &secrets)))
+        .map(|s| service_plan(district, heritage, s, (&environment, &secrets)))
         .collect();
     let rules: Vec<ListenerPlan<'a>> = services
         .iter()

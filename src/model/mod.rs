@@ -18,7 +18,7 @@ use crate::check::{Checked, CheckedFleet};
 use crate::diagnostic::{Diagnostic, Sources, Span};
 use crate::schema::{
     self, ConditionType, DatabaseEngine, EnvironmentVars, InstanceFile, LaunchType, NatKind,
-    PlainValue, ServiceType, Target,
+    PlainValue, PortProtocol, ServiceType, Target,
 };
 use priority::Specificity;
 
@@ -215,6 +215,86 @@ pub struct Service {
     pub launch_type: LaunchType,
     pub listeners: Vec<Listener>,
     pub autoscaling: Option<Autoscaling>,
+    /// The service's own network load balancer, when it has `port_mappings`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nlb: Option<Nlb>,
+}
+
+/// A service's network load balancer: one listener per port mapping.
+#[derive(Debug, Clone, Serialize)]
+pub struct Nlb {
+    /// Internet-facing in the public subnets, or internal in the private ones (the default).
+    pub public: bool,
+    /// The container port the targets are checked on (TCP): `health_check.port`,
+    /// else the first mapping's container port.
+    pub health_check_port: u16,
+    pub mappings: Vec<PortMapping>,
+}
+
+/// One port of a service's network load balancer, defaults applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortMapping {
+    /// The load balancer's port: as written, or 80 for `http` and 443 for `https`.
+    pub lb_port: u16,
+    pub container_port: u16,
+    /// The protocol as written (`tcp` when absent).
+    pub protocol: PortProtocol,
+    /// What the load balancer and the container speak: `http` and `https` are TCP.
+    pub transport: Transport,
+    /// Whether the target group sends the proxy protocol v2 header: always for
+    /// `http` and `https` (as Barcelona did), else `enable_proxy_protocol`.
+    pub proxy_protocol: bool,
+}
+
+/// The transport protocol of a port mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl PortMapping {
+    /// Resolves one mapping. A missing `lb_port` on `tcp` or `udp` is an error
+    /// found by `check`; the container port stands in for it here.
+    #[must_use]
+    pub fn resolve(mapping: &schema::PortMapping) -> Self {
+        let protocol = mapping.protocol.unwrap_or(PortProtocol::Tcp);
+        let (default_port, transport, special) = match protocol {
+            PortProtocol::Tcp => (mapping.container_port, Transport::Tcp, false),
+            PortProtocol::Udp => (mapping.container_port, Transport::Udp, false),
+            PortProtocol::Http => (80, Transport::Tcp, true),
+            PortProtocol::Https => (443, Transport::Tcp, true),
+        };
+        Self {
+            lb_port: mapping.lb_port.unwrap_or(default_port),
+            container_port: mapping.container_port,
+            protocol,
+            transport,
+            proxy_protocol: special || mapping.enable_proxy_protocol.unwrap_or(false),
+        }
+    }
+}
+
+impl Nlb {
+    /// The load balancer of a service, or `None` without `port_mappings`.
+    #[must_use]
+    pub fn resolve(service: &schema::Service) -> Option<Self> {
+        let first = service.port_mappings.first()?;
+        Some(Self {
+            public: service.public.unwrap_or(false),
+            health_check_port: service
+                .health_check
+                .as_ref()
+                .and_then(|h| h.port)
+                .unwrap_or(first.container_port),
+            mappings: service
+                .port_mappings
+                .iter()
+                .map(PortMapping::resolve)
+                .collect(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -403,6 +483,7 @@ fn heritage(
                     max: a.max,
                     cpu_target: a.cpu_target.unwrap_or(DEFAULT_CPU_TARGET),
                 }),
+                nlb: Nlb::resolve(service),
             }
         })
         .collect();
