@@ -5,6 +5,8 @@
 //! nothing. Templates receive a [`HeritagePlan`] or a district and do no
 //! naming of their own. This stage decides, it renders nothing.
 
+mod nlb;
+
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
@@ -92,11 +94,13 @@ pub struct HeritageTerraform {
     pub tags: BTreeMap<&'static str, String>,
 }
 
-/// A Terraform variable holding an endpoint's value.
+/// A Terraform variable holding an endpoint's listener.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EndpointVariable {
     pub endpoint: String,
     pub variable: String,
+    /// `HTTPS` or `HTTP`: which of the endpoint's listeners.
+    pub protocol: &'static str,
 }
 
 /// What the Terraform configuration of a district needs besides the district.
@@ -145,9 +149,10 @@ pub struct EndpointTerraform {
     pub tf: String,
     /// The load balancer's name: at most 32 characters, no trailing hyphen.
     pub load_balancer_name: String,
-    /// Output names: the HTTPS listener ARN (a heritage variable of the same
-    /// name), the load balancer ARN and its DNS name.
+    /// Output names: the HTTPS and HTTP listener ARNs (heritage variables of
+    /// the same names), the load balancer ARN and its DNS name.
     pub https_listener_output: String,
+    pub http_listener_output: String,
     pub load_balancer_output: String,
     pub dns_name_output: String,
 }
@@ -308,6 +313,17 @@ pub struct ServicePlan<'a> {
     pub desired_count: u32,
     pub autoscaling: Option<&'a Autoscaling>,
     pub listeners: Vec<ListenerPlan<'a>>,
+    /// The service's network load balancer (`port_mappings`), and the
+    /// container's port mappings.
+    pub nlb: Option<nlb::NlbPlan>,
+    pub ports: Vec<nlb::PortMappingPlan>,
+    /// Every target group the service registers with: listeners', then the NLB's.
+    pub targets: Vec<nlb::TargetPlan>,
+    /// What must exist before the service: the rules and listeners forwarding
+    /// to its target groups (the HTTP twins of rules too), as logical ids and
+    /// as Terraform addresses.
+    pub depends_on: Vec<String>,
+    pub tf_depends_on: Vec<String>,
     /// The container's variables: the heritage's, and `PORT` on a web container.
     pub environment: Vec<EnvPlan>,
     pub secrets: Vec<EnvPlan>,
@@ -330,8 +346,19 @@ pub struct ListenerPlan<'a> {
     /// Placeholders in `alb-rules.json`, for `envsubst`.
     pub listener_arn_placeholder: String,
     pub target_group_arn_placeholder: String,
+    /// The same rule on the endpoint's HTTP listener, for a service with
+    /// `force_ssl: false`: HTTP is served, not redirected.
+    pub http: Option<HttpRule>,
     #[serde(flatten)]
     pub listener: &'a Listener,
+}
+
+/// A listener rule's twin on the HTTP listener (names as in [`ListenerPlan`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpRule {
+    pub listener_export: String,
+    pub listener_variable: String,
+    pub listener_arn_placeholder: String,
 }
 
 /// A one-off or scheduled task: its own task definition.
@@ -399,6 +426,16 @@ pub fn terraform_name(name: &str) -> String {
 pub fn listener_variable(endpoint: &str) -> String {
     format!(
         "https_listener_arn_{}",
+        terraform_name(endpoint).trim_start_matches('_')
+    )
+}
+
+/// The Terraform variable (a district output of the same name) holding the
+/// ARN of an endpoint's HTTP listener.
+#[must_use]
+pub fn http_listener_variable(endpoint: &str) -> String {
+    format!(
+        "http_listener_arn_{}",
         terraform_name(endpoint).trim_start_matches('_')
     )
 }
@@ -541,7 +578,7 @@ fn shout(name: &str) -> String {
 }
 
 fn service_plan<'a>(
-    district: &str,
+    district: &District,
     heritage: &'a Heritage,
     service: &'a Service,
     (environment, secrets): (&[EnvPlan], &[EnvPlan]),
@@ -607,15 +644,34 @@ fn service_plan<'a>(
             port: service.port,
             fargate: service.launch_type == LaunchType::Fargate,
             listener_variable: listener_variable(&listener.endpoint),
-            listener_export: format!("{district}-{}-HttpsListener", listener.endpoint),
+            listener_export: format!("{}-{}-HttpsListener", district.name, listener.endpoint),
             listener_arn_placeholder: format!("${{LISTENER_ARN_{}}}", shout(&listener.endpoint)),
             target_group_arn_placeholder: format!("${{TARGET_GROUP_ARN_{}}}", shout(&id)),
+            http: (!service.force_ssl).then(|| HttpRule {
+                listener_export: format!("{}-{}-HttpListener", district.name, listener.endpoint),
+                listener_variable: http_listener_variable(&listener.endpoint),
+                listener_arn_placeholder: format!(
+                    "${{HTTP_LISTENER_ARN_{}}}",
+                    shout(&listener.endpoint)
+                ),
+            }),
             id,
             endpoint: &listener.endpoint,
             listener,
         });
     }
+    let nlb = nlb::nlb_plan(district, &heritage.name, service);
+    let targets = nlb::targets(service.port, &listeners, nlb.as_ref());
+    let mut depends_on: Vec<String> = targets.iter().map(|t| t.depends_on.clone()).collect();
+    let mut tf_depends_on: Vec<String> = targets.iter().map(|t| t.tf_depends_on.clone()).collect();
+    for l in listeners.iter().filter(|l| l.http.is_some()) {
+        depends_on.push(format!("{}HttpRule", l.id));
+        tf_depends_on.push(format!("aws_lb_listener_rule.{}_http", l.tf));
+    }
     ServicePlan {
+        targets,
+        depends_on,
+        tf_depends_on,
         name: &service.name,
         id,
         tf,
@@ -630,6 +686,8 @@ fn service_plan<'a>(
         desired_count: service.desired_count,
         autoscaling: service.autoscaling.as_ref(),
         listeners,
+        nlb,
+        ports: nlb::container_ports(service),
         environment,
         secrets: secrets.to_vec(),
     }
@@ -847,7 +905,7 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
     let services: Vec<ServicePlan<'a>> = heritage
         .services
         .iter()
-        .map(|s| service_plan(&district.name, heritage, s, (&environment, &secrets)))
+        .map(|s| service_plan(district, heritage, s, (&environment, &secrets)))
         .collect();
     let rules: Vec<ListenerPlan<'a>> = services
         .iter()
@@ -904,12 +962,20 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         .collect();
     let mut listener_variables: Vec<EndpointVariable> = Vec::new();
     for rule in &rules {
-        let variable = EndpointVariable {
+        let https = EndpointVariable {
             endpoint: rule.endpoint.to_owned(),
             variable: rule.listener_variable.clone(),
+            protocol: "HTTPS",
         };
-        if !listener_variables.contains(&variable) {
-            listener_variables.push(variable);
+        let http = rule.http.as_ref().map(|h| EndpointVariable {
+            endpoint: rule.endpoint.to_owned(),
+            variable: h.listener_variable.clone(),
+            protocol: "HTTP",
+        });
+        for variable in std::iter::once(https).chain(http) {
+            if !listener_variables.contains(&variable) {
+                listener_variables.push(variable);
+            }
         }
     }
     let tags = vec![
@@ -977,6 +1043,7 @@ pub fn district_terraform(district: &District) -> DistrictTerraform {
                         .trim_end_matches('-')
                         .to_owned(),
                     https_listener_output: listener_variable(&e.name),
+                    http_listener_output: http_listener_variable(&e.name),
                     load_balancer_output: format!("load_balancer_arn_{plain}"),
                     dns_name_output: format!("dns_name_{plain}"),
                     tf,

@@ -52,6 +52,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "partials/container.tf.json",
         include_str!("../templates/partials/container.tf.json"),
     ),
+    (
+        "partials/nlb.cfn.json",
+        include_str!("../templates/partials/nlb.cfn.json"),
+    ),
+    (
+        "partials/nlb.tf.json",
+        include_str!("../templates/partials/nlb.tf.json"),
+    ),
 ];
 
 /// Top-level sections, in the order they are written: CloudFormation's, then

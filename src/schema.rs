@@ -41,7 +41,7 @@ pub struct Review {
     pub group: String,
     /// The container image without tag; each review app gives its own tag.
     #[schemars(length(min = 1))]
-    pub image_name: String,
+    pub image_name: Option<String>,
     /// Environment variables of every container, in any of the three forms.
     pub environment: Option<EnvironmentVars>,
     /// The review app's services; one of them must be a `web` service.
@@ -358,7 +358,7 @@ pub struct Service {
     pub name: String,
     /// `web` services receive traffic from load balancer listeners; `default` ones do not.
     pub service_type: Option<ServiceType>,
-    /// Redirect HTTP to HTTPS. berth's endpoints always redirect HTTP to HTTPS, so this is accepted for compatibility.
+    /// Redirect HTTP to HTTPS (berth's default); `false` serves the service's listeners over HTTP too, as Barcelona did.
     pub force_ssl: Option<bool>,
     /// CPU units reserved for the container (1024 = one vCPU); no reservation when absent, as in Barcelona.
     #[schemars(range(min = 1, max = 16384))]

@@ -5,7 +5,15 @@
 
 use crate::support::{Fleet, copy_tree, read_tree, repo, run_in, run_with};
 
-const FIXTURES: &[&str] = &["mastodon", "network", "tutorial", "web-rules", "workers"];
+const FIXTURES: &[&str] = &[
+    "barcelona",
+    "mastodon",
+    "network",
+    "port-mappings",
+    "tutorial",
+    "web-rules",
+    "workers",
+];
 
 #[test]
 fn example_fleet_out_is_current() {

@@ -1,6 +1,7 @@
 //! berth's integration tests, one binary (`autotests = false`).
 //!
 //! - `support`: a temporary fleet and a runner for the real `berth` binary.
+//! - `barcelona`: Barcelona's own files compile unchanged, with Barcelona's meaning.
 //! - `validate`: golden tests of every diagnostic berth reports, as a user sees it.
 //! - `build`: artifacts of the example and golden fleets, determinism, atomic writes.
 //! - `cli`: commands, flags and exit codes.
@@ -15,6 +16,7 @@
 //! - `e2e`: `berth apply` on moto's server (ignored here; `scripts/moto-e2e` runs it).
 
 mod apply;
+mod barcelona;
 mod build;
 mod cli;
 mod contract;

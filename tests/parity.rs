@@ -95,9 +95,7 @@ impl Cfn {
                     format!("repository.{}", id.trim_start_matches("Repository"))
                 }
                 "AWS::ApplicationAutoScaling::ScalableTarget" => format!("scalable_target.{id}"),
-                "AWS::ElasticLoadBalancingV2::LoadBalancer" => {
-                    format!("lb.{}", tag(&p["Tags"], "berth:endpoint"))
-                }
+                "AWS::ElasticLoadBalancingV2::LoadBalancer" => lb_token(&p["Tags"]),
                 "AWS::EC2::Subnet" => format!("subnet.{}", tag(&p["Tags"], "Name")),
                 "AWS::EC2::RouteTable" => format!("route_table.{}", tag(&p["Tags"], "Name")),
                 "AWS::EC2::NetworkAcl" => format!("acl.{}", tag(&p["Tags"], "Name")),
@@ -126,12 +124,17 @@ impl Cfn {
                         p["Priority"]
                     );
                     let group = p["Actions"][0]["TargetGroupArn"]["Ref"].as_str().unwrap();
-                    tokens.insert(group.to_owned(), format!("target_group.{key}"));
+                    name_by_first_rule(&mut tokens, group.to_owned(), &key);
                     tokens.insert(id.clone(), format!("rule.{key}"));
                 }
                 "AWS::ElasticLoadBalancingV2::Listener" => {
                     let lb = text(&self.value(&p["LoadBalancerArn"], &tokens));
-                    tokens.insert(id.clone(), format!("listener.{lb}.{}", p["Port"]));
+                    let listener = format!("listener.{lb}.{}", p["Port"]);
+                    // A network load balancer's listener forwards to its target group.
+                    if let Some(group) = p["DefaultActions"][0]["TargetGroupArn"]["Ref"].as_str() {
+                        tokens.insert(group.to_owned(), format!("target_group.{listener}"));
+                    }
+                    tokens.insert(id.clone(), listener);
                 }
                 _ => {}
             }
@@ -224,23 +227,31 @@ impl Cfn {
 
     /// The token of an exported value another stack imports.
     fn import(&self, export: &str) -> String {
-        if let Some(key) = self
+        // The data stack's keys; anything else is the district's (a heritage
+        // may be named like an endpoint: `bcn-barcelona-HttpsListener`).
+        let data = self
             .data_prefix
             .as_deref()
             .and_then(|p| export.strip_prefix(p))
-        {
-            return match key {
-                "ExecutionRoleArn" => "role.execution".into(),
-                "TaskRoleArn" => "role.task".into(),
-                "LogGroupName" => "log_group".into(),
-                "DbHost" => "db.host".into(),
-                "DbPort" => "db.port".into(),
-                "DbSecretArn" => "db.secret".into(),
-                "RedisHost" => "cache.host".into(),
-                "RedisPort" => "cache.port".into(),
-                bucket if bucket.starts_with("Bucket") => format!("bucket.{}", &bucket[6..]),
-                other => format!("data.{other}"),
-            };
+            .and_then(|key| {
+                Some(match key {
+                    "ExecutionRoleArn" => "role.execution".into(),
+                    "TaskRoleArn" => "role.task".into(),
+                    "LogGroupName" => "log_group".into(),
+                    "DbHost" => "db.host".into(),
+                    "DbPort" => "db.port".into(),
+                    "DbSecretArn" => "db.secret".into(),
+                    "RedisHost" => "cache.host".into(),
+                    "RedisPort" => "cache.port".into(),
+                    bucket if bucket.starts_with("Bucket") => format!("bucket.{}", &bucket[6..]),
+                    repository if repository.starts_with("Repository") => {
+                        format!("data.{repository}")
+                    }
+                    _ => return None,
+                })
+            });
+        if let Some(token) = data {
+            return token;
         }
         let key = export.strip_prefix(&self.district_prefix).unwrap();
         let output = match key {
@@ -256,8 +267,10 @@ impl Cfn {
                 let (name, what) = endpoint.rsplit_once('-').unwrap();
                 let what = match what {
                     "HttpsListener" => "https_listener_arn",
+                    "HttpListener" => "http_listener_arn",
                     "LoadBalancer" => "load_balancer_arn",
-                    _ => "dns_name",
+                    "DnsName" => "dns_name",
+                    other => panic!("unknown district export `{other}`"),
                 };
                 format!("{what}_{}", terraform_name(name))
             }
@@ -272,6 +285,15 @@ impl Cfn {
             .filter(|(_, r)| r["Type"] == kind)
             .map(|(id, r)| (id.as_str(), r, self.value(&r["Properties"], &self.tokens)))
             .collect()
+    }
+}
+
+/// An endpoint's load balancer by its endpoint, a service's network load
+/// balancer by its service.
+fn lb_token(tags: &Value) -> String {
+    match tag(tags, "berth:endpoint") {
+        endpoint if !endpoint.is_empty() => format!("lb.{endpoint}"),
+        _ => format!("nlb.{}", tag(tags, "berth:service")),
     }
 }
 
@@ -347,7 +369,7 @@ impl Tf {
                 "aws_s3_bucket" => format!("bucket.{}", logical_id(name)),
                 "aws_ecr_repository" => format!("repository.{}", logical_id(name)),
                 "aws_cloudwatch_log_group" => "log_group".into(),
-                "aws_lb" => format!("lb.{}", tag(&body["tags"], "berth:endpoint")),
+                "aws_lb" => lb_token(&body["tags"]),
                 "aws_subnet" => format!("subnet.{}", tag(&body["tags"], "Name")),
                 "aws_route_table" => format!("route_table.{}", tag(&body["tags"], "Name")),
                 "aws_network_acl" => format!("acl.{}", tag(&body["tags"], "Name")),
@@ -375,15 +397,16 @@ impl Tf {
                     );
                     let group =
                         Self::address(body["action"][0]["target_group_arn"].as_str().unwrap());
-                    tokens.insert(group, format!("target_group.{key}"));
+                    name_by_first_rule(&mut tokens, group, &key);
                     tokens.insert(format!("{kind}.{name}"), format!("rule.{key}"));
                 }
                 "aws_lb_listener" => {
                     let lb = text(&self.value_with(&body["load_balancer_arn"], &tokens));
-                    tokens.insert(
-                        format!("{kind}.{name}"),
-                        format!("listener.{lb}.{}", body["port"]),
-                    );
+                    let listener = format!("listener.{lb}.{}", body["port"]);
+                    if let Some(group) = body["default_action"][0]["target_group_arn"].as_str() {
+                        tokens.insert(Self::address(group), format!("target_group.{listener}"));
+                    }
+                    tokens.insert(format!("{kind}.{name}"), listener);
                 }
                 _ => {}
             }
@@ -602,6 +625,110 @@ fn statements(policy: &Value) -> Value {
     sorted(&Value::Array(list))
 }
 
+/// Security groups and their rules, inline or separate, as one list.
+fn cfn_security_groups(cfn: &Cfn, facts: &mut Facts) {
+    let mut rules = Vec::new();
+    for (_, _, p) in cfn.of_type("AWS::EC2::SecurityGroup") {
+        let group = format!("{{{}}}", tag(&p["Tags"], "Name"));
+        facts.insert(
+            format!("security_group {group}"),
+            json!([p["GroupDescription"], p["VpcId"]]),
+        );
+        for (direction, list) in [
+            ("in", &p["SecurityGroupIngress"]),
+            ("out", &p["SecurityGroupEgress"]),
+        ] {
+            for r in list.as_array().into_iter().flatten() {
+                let source = [&r["CidrIp"], &r["SourceSecurityGroupId"]]
+                    .into_iter()
+                    .find(|v| !v.is_null())
+                    .cloned();
+                rules.push(json!([
+                    group,
+                    direction,
+                    r["IpProtocol"],
+                    r["FromPort"],
+                    r["ToPort"],
+                    source,
+                    r["Description"]
+                ]));
+            }
+        }
+    }
+    for (_, _, p) in cfn.of_type("AWS::EC2::SecurityGroupIngress") {
+        let group = text(&p["GroupId"]).replace("{sg.", "{");
+        let source = [&p["CidrIp"], &p["SourceSecurityGroupId"]]
+            .into_iter()
+            .find(|v| !v.is_null())
+            .cloned();
+        rules.push(json!([
+            group,
+            "in",
+            p["IpProtocol"],
+            p["FromPort"],
+            p["ToPort"],
+            source,
+            p["Description"]
+        ]));
+    }
+    facts.insert(
+        "security_group_rules".into(),
+        sorted(&json!(rules))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r[5] = json!(text(&r[5]).replace("{sg.", "{"));
+                r
+            })
+            .collect(),
+    );
+}
+
+fn tf_security_groups(tf: &Tf, facts: &mut Facts) {
+    let mut rules = Vec::new();
+    for (_, _, b) in tf.of_type("aws_security_group") {
+        facts.insert(
+            format!("security_group {{{}}}", tag(&b["tags"], "Name")),
+            json!([b["description"], b["vpc_id"]]),
+        );
+    }
+    for (kind, direction) in [
+        ("aws_vpc_security_group_ingress_rule", "in"),
+        ("aws_vpc_security_group_egress_rule", "out"),
+    ] {
+        for (_, _, b) in tf.of_type(kind) {
+            let source = [&b["cidr_ipv4"], &b["referenced_security_group_id"]]
+                .into_iter()
+                .find(|v| !v.is_null())
+                .cloned();
+            rules.push(json!([
+                text(&b["security_group_id"]).replace("{sg.", "{"),
+                direction,
+                b["ip_protocol"],
+                b["from_port"],
+                b["to_port"],
+                source,
+                b["description"]
+            ]));
+        }
+    }
+    facts.insert(
+        "security_group_rules".into(),
+        sorted(&json!(rules))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r[5] = json!(text(&r[5]).replace("{sg.", "{"));
+                r
+            })
+            .collect(),
+    );
+}
+
 fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
     let files = [
         read(&dir.join("data.cfn.json")),
@@ -678,10 +805,35 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
                 "port": p["Port"], "protocol": p["Protocol"], "target_type": p["TargetType"], "vpc": p["VpcId"],
                 "health_check": [p["HealthCheckPath"], p["HealthCheckPort"], p["HealthCheckIntervalSeconds"],
                     p["HealthCheckTimeoutSeconds"], p["HealthyThresholdCount"], p["UnhealthyThresholdCount"], p["Matcher"]["HttpCode"]],
+                "health_check_protocol": p["HealthCheckProtocol"],
                 "deregistration_delay": attributes.get("deregistration_delay.timeout_seconds"),
+                "proxy_protocol_v2": attributes.get("proxy_protocol_v2.enabled").map(text),
             }),
         );
     }
+    for (id, _, p) in cfn.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer") {
+        let cross_zone = p["LoadBalancerAttributes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| {
+                a["Key"] == "load_balancing.cross_zone.enabled" && text(&a["Value"]) == "true"
+            });
+        facts.insert(
+            format!("load_balancer {}", cfn.tokens[id]),
+            json!({"type": p["Type"], "internal": p["Scheme"] == "internal", "subnets": p["Subnets"],
+                   "security_groups": p["SecurityGroups"], "cross_zone": cross_zone, "name": p["Name"]}),
+        );
+    }
+    for (id, _, p) in cfn.of_type("AWS::ElasticLoadBalancingV2::Listener") {
+        let a = &p["DefaultActions"][0];
+        facts.insert(
+            format!("listener {}", cfn.tokens[id]),
+            json!({"protocol": p["Protocol"], "port": p["Port"], "load_balancer": p["LoadBalancerArn"],
+                   "action": [a["Type"], a["TargetGroupArn"]]}),
+        );
+    }
+    cfn_security_groups(&cfn, &mut facts);
     for (id, _, p) in cfn.of_type("AWS::ElasticLoadBalancingV2::ListenerRule") {
         let conditions: Vec<Value> = p["Conditions"]
             .as_array()
@@ -886,10 +1038,29 @@ fn tf_heritage(dir: &Path) -> Facts {
             json!({
                 "port": b["port"], "protocol": b["protocol"], "target_type": b["target_type"], "vpc": b["vpc_id"],
                 "health_check": [h["path"], h["port"], h["interval"], h["timeout"], h["healthy_threshold"], h["unhealthy_threshold"], h["matcher"]],
+                "health_check_protocol": h["protocol"],
                 "deregistration_delay": b["deregistration_delay"],
+                "proxy_protocol_v2": (!b["proxy_protocol_v2"].is_null()).then(|| text(&b["proxy_protocol_v2"])),
             }),
         );
     }
+    for (name, _, b) in tf.of_type("aws_lb") {
+        facts.insert(
+            format!("load_balancer {}", tf.tokens[&format!("aws_lb.{name}")]),
+            json!({"type": b["load_balancer_type"], "internal": b["internal"], "subnets": b["subnets"],
+                   "security_groups": b["security_groups"], "cross_zone": b["enable_cross_zone_load_balancing"] == true,
+                   "name": b["name"]}),
+        );
+    }
+    for (name, _, b) in tf.of_type("aws_lb_listener") {
+        let a = &b["default_action"][0];
+        facts.insert(
+            format!("listener {}", tf.tokens[&format!("aws_lb_listener.{name}")]),
+            json!({"protocol": b["protocol"], "port": b["port"], "load_balancer": b["load_balancer_arn"],
+                   "action": [a["type"], a["target_group_arn"]]}),
+        );
+    }
+    tf_security_groups(&tf, &mut facts);
     for (name, _, b) in tf.of_type("aws_lb_listener_rule") {
         let conditions: Vec<Value> = b["condition"]
             .as_array()
@@ -1103,63 +1274,7 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
             ]),
         );
     }
-    let mut rules = Vec::new();
-    for (_, _, p) in cfn.of_type("AWS::EC2::SecurityGroup") {
-        let group = format!("{{{}}}", tag(&p["Tags"], "Name"));
-        facts.insert(
-            format!("security_group {group}"),
-            json!([p["GroupDescription"], p["VpcId"]]),
-        );
-        for (direction, list) in [
-            ("in", &p["SecurityGroupIngress"]),
-            ("out", &p["SecurityGroupEgress"]),
-        ] {
-            for r in list.as_array().into_iter().flatten() {
-                let source = [&r["CidrIp"], &r["SourceSecurityGroupId"]]
-                    .into_iter()
-                    .find(|v| !v.is_null())
-                    .cloned();
-                rules.push(json!([
-                    group,
-                    direction,
-                    r["IpProtocol"],
-                    r["FromPort"],
-                    r["ToPort"],
-                    source,
-                    r["Description"]
-                ]));
-            }
-        }
-    }
-    for (_, _, p) in cfn.of_type("AWS::EC2::SecurityGroupIngress") {
-        let group = text(&p["GroupId"]).replace("{sg.", "{");
-        let source = [&p["CidrIp"], &p["SourceSecurityGroupId"]]
-            .into_iter()
-            .find(|v| !v.is_null())
-            .cloned();
-        rules.push(json!([
-            group,
-            "in",
-            p["IpProtocol"],
-            p["FromPort"],
-            p["ToPort"],
-            source,
-            p["Description"]
-        ]));
-    }
-    facts.insert(
-        "security_group_rules".into(),
-        sorted(&json!(rules))
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                let mut r = r.clone();
-                r[5] = json!(text(&r[5]).replace("{sg.", "{"));
-                r
-            })
-            .collect(),
-    );
+    cfn_security_groups(&cfn, &mut facts);
     for (_, _, p) in cfn.of_type("AWS::ECS::Cluster") {
         facts.insert(
             "cluster".into(),
@@ -1338,46 +1453,7 @@ fn tf_district(path: &Path) -> Facts {
             ]),
         );
     }
-    let mut rules = Vec::new();
-    for (_, _, b) in tf.of_type("aws_security_group") {
-        facts.insert(
-            format!("security_group {{{}}}", tag(&b["tags"], "Name")),
-            json!([b["description"], b["vpc_id"]]),
-        );
-    }
-    for (kind, direction) in [
-        ("aws_vpc_security_group_ingress_rule", "in"),
-        ("aws_vpc_security_group_egress_rule", "out"),
-    ] {
-        for (_, _, b) in tf.of_type(kind) {
-            let source = [&b["cidr_ipv4"], &b["referenced_security_group_id"]]
-                .into_iter()
-                .find(|v| !v.is_null())
-                .cloned();
-            rules.push(json!([
-                text(&b["security_group_id"]).replace("{sg.", "{"),
-                direction,
-                b["ip_protocol"],
-                b["from_port"],
-                b["to_port"],
-                source,
-                b["description"]
-            ]));
-        }
-    }
-    facts.insert(
-        "security_group_rules".into(),
-        sorted(&json!(rules))
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                let mut r = r.clone();
-                r[5] = json!(text(&r[5]).replace("{sg.", "{"));
-                r
-            })
-            .collect(),
-    );
+    tf_security_groups(&tf, &mut facts);
     for (_, _, b) in tf.of_type("aws_ecs_cluster") {
         facts.insert(
             "cluster".into(),
@@ -1469,6 +1545,21 @@ fn tf_district(path: &Path) -> Facts {
     facts
 }
 
+/// Names a target group by the first (in text order) of the rules that
+/// forward to it: a service with `force_ssl: false` has an HTTPS and an HTTP
+/// rule to one group, and both formats must pick the same.
+fn name_by_first_rule(tokens: &mut BTreeMap<String, String>, group: String, key: &str) {
+    let name = format!("target_group.{key}");
+    tokens
+        .entry(group)
+        .and_modify(|current| {
+            if !current.starts_with("target_group.") || name < *current {
+                current.clone_from(&name);
+            }
+        })
+        .or_insert(name);
+}
+
 /// Every fleet whose `out/` the tests keep: the example and the golden ones.
 fn fleets() -> Vec<std::path::PathBuf> {
     crate::support::fleet_outs()
@@ -1511,7 +1602,18 @@ fn every_heritage_is_the_same_in_both_formats() {
                 let heritage_name = heritage.file_name().unwrap().to_string_lossy().into_owned();
                 let cfn = cfn_heritage(&heritage, &name, &heritage_name);
                 let tf = tf_heritage(&heritage);
-                assert!(cfn.len() > 5, "{}: too few facts", heritage.display());
+                // A heritage without services or tasks has only its data stack's facts.
+                let app: Value = serde_json::from_str(
+                    &std::fs::read_to_string(heritage.join("app.cfn.json")).unwrap(),
+                )
+                .unwrap();
+                let empty = app["Resources"].as_object().unwrap().keys().eq(["Empty"]);
+                assert!(
+                    empty || cfn.len() > 3,
+                    "{}: too few facts ({})",
+                    heritage.display(),
+                    cfn.len()
+                );
                 assert_same(&heritage.display().to_string(), &cfn, &tf);
                 compared += 1;
             }

@@ -122,7 +122,72 @@ golden! {
     schema_error_does_not_hide_rule_errors: validate(&APP.replace("memory: 512", "memory: 512\n        desired_count: many").replace("    services:", "    environment:\n      DB_PASSWORD: hunter2\n    scheduled_tasks:\n      - schedule: cron(0 25 * * ? *)\n        command: rake x\n    services:"));
     yaml11_boolean_is_a_note: with("service_type: web", "service_type: web\n        force_ssl: yes");
     invalid_host: with("hosts: [app.example.social]", "hosts: [\"app example\"]");
+    port_mapping_without_lb_port: with(PORTS_AT, "port_mappings:\n          - container_port: 1883\n        listeners:");
+    http_port_mapping_on_another_port: with(PORTS_AT, "port_mappings:\n          - protocol: http\n            lb_port: 8080\n            container_port: 8080\n        listeners:");
+    two_port_mappings_on_one_lb_port: with(PORTS_AT, "port_mappings:\n          - lb_port: 5000\n            container_port: 5000\n          - lb_port: 5000\n            container_port: 5001\n        listeners:");
+    tcp_and_udp_on_one_lb_port: with(PORTS_AT, "launch_type: FARGATE\n        port_mappings:\n          - lb_port: 53\n            container_port: 53\n          - protocol: udp\n            lb_port: 53\n            container_port: 53\n        listeners:");
+    two_https_port_mappings: with(PORTS_AT, "port_mappings:\n          - protocol: https\n            container_port: 8443\n          - protocol: https\n            container_port: 9443\n        listeners:");
+    host_port_is_a_note: with(PORTS_AT, "port_mappings:\n          - lb_port: 6379\n            container_port: 6379\n            host_port: 16379\n        listeners:");
+    udp_port_mapping_on_ec2: with(PORTS_AT, "port_mappings:\n          - protocol: udp\n            lb_port: 514\n            container_port: 514\n            enable_proxy_protocol: true\n        listeners:");
+    health_check_port_not_mapped_on_ec2: with(PORTS_AT, "health_check:\n          port: 9000\n        port_mappings:\n          - lb_port: 25\n            container_port: 2525\n        listeners:");
+    public_without_port_mappings: with(PORTS_AT, "public: true\n        listeners:");
+    too_many_target_groups: with(PORTS_AT, "port_mappings:\n          - {lb_port: 1, container_port: 1}\n          - {lb_port: 2, container_port: 2}\n          - {lb_port: 3, container_port: 3}\n          - {lb_port: 4, container_port: 4}\n          - {lb_port: 5, container_port: 5}\n        listeners:");
 }
+
+/// Keys Barcelona reads that berth deploys differently, or that Barcelona
+/// dropped: each is a located note or warning, never an `unknown-key` error.
+const BARCELONA_KEYS: &str = "\
+bcnd:
+  mainline_branch: main
+  mainline_environment: staging
+environments:
+  production:
+    name: app
+    version: 1
+    slack_url: https://hooks.slack.com/services/REDACTED
+    env_vars:
+      RAILS_ENV: production
+    image_name: registry.example/app
+    image_tag: v1
+    run_env:
+      vars: {RAILS_LOG_LEVEL: debug}
+    scheduled_tasks:
+      - schedule: rate(1 hour)
+        command: rake cleanup
+        external_task_def: cleanup-task
+    services:
+      - name: web
+        service_type: web
+        desired_count: 0
+        reverse_proxy_image: public.ecr.aws/degica/barcelona-reverse-proxy:latest
+        hosts:
+          - hostname: app.example.social
+            ssl_cert_path: s3://certs/app.crt
+            ssl_key_path: s3://certs/app.key
+        listeners:
+          - endpoint: mstdn
+            rule_conditions:
+              - {type: host-header, value: app.example.social}
+            healthy_threshold: 3
+            healthy_threshold_count: 3
+review:
+  group: reviews
+  image_name: registry.example/app
+  services:
+    - name: web
+      service_type: web
+      command: rails s
+";
+
+golden! {
+    barcelona_keys_are_read_with_notes: validate(BARCELONA_KEYS);
+    environment_map_of_the_wrong_shape: with("    services:", "    environment:\n      SECRET_KEY_BASE: {ssm: app/secret}\n      LOCAL_DOMAIN: [a, b]\n    services:");
+    bcn_environment_map_form: with("    services:", "    environment:\n      SECRET_KEY_BASE: {ssm_path: app/secret_key_base}\n      LOCAL_DOMAIN: {value: app.example.social}\n      DB_PASSWORD: {value: hunter2}\n    services:");
+    unknown_key_listners: with("        listeners:", "        listners:");
+    empty_keys_mean_absent: with("    image_tag: v1\n", "    image_tag:\n    before_deploy:\n    scheduled_tasks:\n    environment:\n");
+}
+/// Where the port mapping cases add keys to `APP`'s web service.
+const PORTS_AT: &str = "listeners:";
 
 #[test]
 fn non_utf8_file() {

@@ -5,6 +5,7 @@
 //! [`fleet`]. All problems are collected; nothing stops at the first one. This
 //! stage reads the input as written and applies no defaults (that is `model`).
 
+pub mod barcelona;
 pub mod fleet;
 pub mod rules;
 pub mod schedule;
@@ -90,7 +91,8 @@ pub fn check(loaded: &Loaded, validators: &Validators) -> (CheckedFleet, Vec<Dia
                 let (checked, mut found) =
                     validate::<InstanceFile>(validators, SchemaKind::Instance, file);
                 if let Some(instance) = &checked {
-                    let rules = rules::check_instance(instance, loaded.sources.text(file.file));
+                    let mut rules = rules::check_instance(instance, loaded.sources.text(file.file));
+                    rules.extend(barcelona::check(instance));
                     found.extend(heard(rules, &instance.shadowed.iter().collect::<Vec<_>>()));
                 }
                 (checked, found)

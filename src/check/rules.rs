@@ -6,7 +6,7 @@
 use crate::diagnostic::{Diagnostic, Span};
 use crate::schema::{
     Command, ConditionType, DistrictFile, EnvironmentVars, InstanceFile, LaunchType, PlainValue,
-    ServiceType,
+    PortProtocol, Service, ServiceType,
 };
 
 use super::{Checked, schedule};
@@ -226,6 +226,7 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
                         .help("add `service_type: web`, or remove `web_container_port`"),
                 );
             }
+            check_port_mappings(service, &sat, &mut out);
             for (l, listener) in service.listeners.iter().enumerate() {
                 let l = l.to_string();
                 let lat = |rest: &[&str]| sat(&[&["listeners", l.as_str()][..], rest].concat());
@@ -261,6 +262,177 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
     out
 }
 
+/// Target groups one ECS service can be registered with (an ECS service quota).
+pub const MAX_SERVICE_TARGET_GROUPS: usize = 5;
+
+/// `port_mappings`, `public` and `health_check`: what Barcelona accepted for
+/// its Classic ELB, checked for the network load balancer berth deploys.
+fn check_port_mappings(
+    service: &Service,
+    sat: &dyn Fn(&[&str]) -> Span,
+    out: &mut Vec<Diagnostic>,
+) {
+    let name = &service.name;
+    if service.port_mappings.is_empty() {
+        for key in ["public", "health_check"] {
+            let set = match key {
+                "public" => service.public.is_some(),
+                _ => service.health_check.is_some(),
+            };
+            if set {
+                out.push(
+                    Diagnostic::warning("nlb-without-port-mappings", format!("`{key}` has no effect on `{name}`, which has no `port_mappings`"))
+                        .at(sat(&[key]), "ignored")
+                        .help(format!("add `port_mappings` to give `{name}` a network load balancer, or remove `{key}`")),
+                );
+            }
+        }
+        return;
+    }
+    let fargate = service.launch_type == Some(LaunchType::Fargate);
+    // Each mapping's lb port, protocol, index and where its port is written.
+    let mut seen: Vec<(u16, PortProtocol, usize, Span)> = Vec::new();
+    for (m, mapping) in service.port_mappings.iter().enumerate() {
+        let index = m.to_string();
+        let mat = |key: &str| sat(&["port_mappings", index.as_str(), key]);
+        // Where the mapping's load balancer port is set, or implied.
+        let port_at = if mapping.lb_port.is_some() {
+            mat("lb_port")
+        } else if mapping.protocol.is_some() {
+            mat("protocol")
+        } else {
+            mat("container_port")
+        };
+        let protocol = mapping.protocol.unwrap_or(PortProtocol::Tcp);
+        let written = protocol_name(protocol);
+        let special = match protocol {
+            PortProtocol::Http => Some(80),
+            PortProtocol::Https => Some(443),
+            PortProtocol::Tcp | PortProtocol::Udp => None,
+        };
+        match (special, mapping.lb_port) {
+            (None, None) => out.push(
+                Diagnostic::error("missing-lb-port", format!("a `{written}` port mapping needs an `lb_port`"))
+                    .at(port_at.clone(), "this mapping has no `lb_port`")
+                    .help(format!("set `lb_port` to the port the load balancer listens on, e.g. `lb_port: {}`", mapping.container_port)),
+            ),
+            (Some(port), Some(lb_port)) if lb_port != port => out.push(
+                Diagnostic::error("lb-port", format!("an `{written}` port mapping listens on port {port}, not {lb_port}"))
+                    .at(mat("lb_port"), format!("must be {port}"))
+                    .help(format!("write `lb_port: {port}` or remove it, or use `protocol: tcp` to listen on {lb_port}")),
+            ),
+            _ => {}
+        }
+        if special.is_some()
+            && let Some((_, _, first, _)) = seen.iter().find(|(_, p, _, _)| *p == protocol)
+        {
+            out.push(
+                Diagnostic::error("duplicate-port-mapping", format!("`{name}` has more than one `{written}` port mapping"))
+                    .at(mat("protocol"), "second one")
+                    .also(sat(&["port_mappings", &first.to_string(), "protocol"]), "first one")
+                    .help("a service takes at most one `http` and one `https` mapping: remove one, or use `protocol: tcp` with its own `lb_port`"),
+            );
+        }
+        let lb_port = mapping.lb_port.or(special);
+        // Two `http` (or `https`) mappings are reported above.
+        if let Some(lb_port) = lb_port
+            && let Some((_, other, _, first_at)) = seen.iter().find(|(p, other, _, _)| {
+                *p == lb_port && !(special.is_some() && *other == protocol)
+            })
+        {
+            let udp = |p: PortProtocol| p == PortProtocol::Udp;
+            let help = if udp(*other) == udp(protocol) {
+                "each mapping needs its own `lb_port`: change one of them".to_owned()
+            } else {
+                "tcp and udp on one port would need a `TCP_UDP` listener, which berth does not deploy: ECS registers one host port per target, and the tcp and udp host ports of a task differ; give the `udp` mapping another `lb_port`".to_owned()
+            };
+            out.push(
+                Diagnostic::error(
+                    "duplicate-lb-port",
+                    format!("two port mappings of `{name}` listen on `lb_port` {lb_port}"),
+                )
+                .at(port_at.clone(), "second one")
+                .also(first_at.clone(), "first one")
+                .help(help),
+            );
+        }
+        seen.push((lb_port.unwrap_or(0), protocol, m, port_at));
+        if mapping.host_port.is_some() {
+            out.push(
+                Diagnostic::note(
+                    "host-port",
+                    "berth registers targets on dynamic host ports; `host_port` is not used",
+                )
+                .at(mat("host_port"), "ignored")
+                .help("remove `host_port`: the load balancer finds each task's port itself"),
+            );
+        }
+        if protocol == PortProtocol::Udp {
+            if mapping.enable_proxy_protocol == Some(true) {
+                out.push(
+                    Diagnostic::error(
+                        "udp-proxy-protocol",
+                        "the proxy protocol is only for tcp, not for a `udp` port mapping",
+                    )
+                    .at(mat("enable_proxy_protocol"), "not possible with `udp`")
+                    .help("remove `enable_proxy_protocol`"),
+                );
+            }
+            if !fargate {
+                out.push(
+                    Diagnostic::error("udp-on-ec2", format!("`{name}` has a `udp` port mapping but runs on EC2"))
+                        .at(mat("protocol"), "needs `launch_type: FARGATE`")
+                        .help("set `launch_type: FARGATE`: the load balancer checks udp targets over TCP, and on EC2 a task's udp host port answers no TCP, so the task would never be healthy"),
+                );
+            }
+        }
+    }
+    if let Some(check) = &service.health_check
+        && let Some(port) = check.port
+    {
+        if !service
+            .port_mappings
+            .iter()
+            .any(|m| m.container_port == port)
+            && !fargate
+        {
+            out.push(
+                Diagnostic::error("health-check-port", format!("`health_check.port` {port} is not a `container_port` of `{name}`"))
+                    .at(sat(&["health_check", "port"]), "no mapping has this port")
+                    .help("on EC2 each task's ports are dynamic, so targets can only be checked on a mapped port: use one of the mappings' `container_port`, or remove `port`"),
+            );
+        } else if !fargate
+            && service
+                .port_mappings
+                .iter()
+                .any(|m| m.container_port != port)
+        {
+            out.push(
+                Diagnostic::note("health-check-port", format!("on EC2, mappings of `{name}` on other ports are checked on their own port"))
+                    .at(sat(&["health_check", "port"]), format!("checks the port {port} mapping only"))
+                    .help("each task's ports are dynamic on EC2, so a target group can only check its own; with `launch_type: FARGATE` every target group checks this port"),
+            );
+        }
+    }
+    let groups = service.port_mappings.len() + service.listeners.len();
+    if groups > MAX_SERVICE_TARGET_GROUPS {
+        out.push(
+            Diagnostic::error("too-many-target-groups", format!("`{name}` needs {groups} target groups; an ECS service takes at most {MAX_SERVICE_TARGET_GROUPS}"))
+                .at(sat(&["port_mappings"]), "one target group per mapping and per listener")
+                .help("remove port mappings or listeners, or split the service"),
+        );
+    }
+}
+
+fn protocol_name(protocol: PortProtocol) -> &'static str {
+    match protocol {
+        PortProtocol::Tcp => "tcp",
+        PortProtocol::Udp => "udp",
+        PortProtocol::Http => "http",
+        PortProtocol::Https => "https",
+    }
+}
+
 fn check_command(command: &Command, span: Span, out: &mut Vec<Diagnostic>) {
     if let Command::Line(line) = command
         && shlex::split(line).is_none()
@@ -279,7 +451,8 @@ fn check_command(command: &Command, span: Span, out: &mut Vec<Diagnostic>) {
 fn check_condition(kind: ConditionType, value: &str, span: Span, out: &mut Vec<Diagnostic>) {
     match kind {
         ConditionType::PathPattern => {
-            if !value.starts_with('/') {
+            // `*` alone is Barcelona's default condition (`listener.rb`): every path.
+            if !value.starts_with(['/', '*']) {
                 out.push(
                     Diagnostic::error(
                         "invalid-path-pattern",

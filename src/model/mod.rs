@@ -18,7 +18,7 @@ use crate::check::{Checked, CheckedFleet};
 use crate::diagnostic::{Diagnostic, Sources, Span};
 use crate::schema::{
     self, ConditionType, DatabaseEngine, EnvironmentVars, InstanceFile, LaunchType, NatKind,
-    PlainValue, ServiceType, Target,
+    PlainValue, PortProtocol, ServiceType, Target,
 };
 use priority::Specificity;
 
@@ -122,6 +122,8 @@ pub struct Heritage {
     pub before_deploy: Option<Vec<String>>,
     pub environment: Vec<Variable>,
     pub secrets: Vec<Secret>,
+    /// Variables one-off commands get on top (`run_env.vars`, for `bcn run`).
+    pub run_env: Vec<Variable>,
     pub scheduled_tasks: Vec<ScheduledTask>,
     pub services: Vec<Service>,
     /// Stateful resources, in the heritage's data stack.
@@ -200,6 +202,8 @@ pub struct ScheduledTask {
 pub struct Service {
     pub name: String,
     pub service_type: ServiceType,
+    /// Whether HTTP requests are redirected to HTTPS; otherwise the
+    /// listeners' rules are on the HTTP listener too.
     pub force_ssl: bool,
     /// CPU units reserved; none when the file sets none.
     pub cpu: Option<u32>,
@@ -214,6 +218,86 @@ pub struct Service {
     /// The service's own variables, over the heritage's.
     pub environment: Vec<Variable>,
     pub secrets: Vec<Secret>,
+    /// The service's own network load balancer, when it has `port_mappings`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nlb: Option<Nlb>,
+}
+
+/// A service's network load balancer: one listener per port mapping.
+#[derive(Debug, Clone, Serialize)]
+pub struct Nlb {
+    /// Internet-facing in the public subnets, or internal in the private ones (the default).
+    pub public: bool,
+    /// The container port the targets are checked on (TCP): `health_check.port`,
+    /// else the first mapping's container port.
+    pub health_check_port: u16,
+    pub mappings: Vec<PortMapping>,
+}
+
+/// One port of a service's network load balancer, defaults applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortMapping {
+    /// The load balancer's port: as written, or 80 for `http` and 443 for `https`.
+    pub lb_port: u16,
+    pub container_port: u16,
+    /// The protocol as written (`tcp` when absent).
+    pub protocol: PortProtocol,
+    /// What the load balancer and the container speak: `http` and `https` are TCP.
+    pub transport: Transport,
+    /// Whether the target group sends the proxy protocol v2 header: always for
+    /// `http` and `https` (as Barcelona did), else `enable_proxy_protocol`.
+    pub proxy_protocol: bool,
+}
+
+/// The transport protocol of a port mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl PortMapping {
+    /// Resolves one mapping. A missing `lb_port` on `tcp` or `udp` is an error
+    /// found by `check`; the container port stands in for it here.
+    #[must_use]
+    pub fn resolve(mapping: &schema::PortMapping) -> Self {
+        let protocol = mapping.protocol.unwrap_or(PortProtocol::Tcp);
+        let (default_port, transport, special) = match protocol {
+            PortProtocol::Tcp => (mapping.container_port, Transport::Tcp, false),
+            PortProtocol::Udp => (mapping.container_port, Transport::Udp, false),
+            PortProtocol::Http => (80, Transport::Tcp, true),
+            PortProtocol::Https => (443, Transport::Tcp, true),
+        };
+        Self {
+            lb_port: mapping.lb_port.unwrap_or(default_port),
+            container_port: mapping.container_port,
+            protocol,
+            transport,
+            proxy_protocol: special || mapping.enable_proxy_protocol.unwrap_or(false),
+        }
+    }
+}
+
+impl Nlb {
+    /// The load balancer of a service, or `None` without `port_mappings`.
+    #[must_use]
+    pub fn resolve(service: &schema::Service) -> Option<Self> {
+        let first = service.port_mappings.first()?;
+        Some(Self {
+            public: service.public.unwrap_or(false),
+            health_check_port: service
+                .health_check
+                .as_ref()
+                .and_then(|h| h.port)
+                .unwrap_or(first.container_port),
+            mappings: service
+                .port_mappings
+                .iter()
+                .map(PortMapping::resolve)
+                .collect(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -336,9 +420,11 @@ fn heritage(
 ) -> (Heritage, ListenerSpans) {
     let (environment, secrets) = variables(district, env.environment.as_ref());
     let mut task_names: BTreeMap<String, usize> = BTreeMap::new();
+    // A task of another task definition is not scheduled (see `check::barcelona`).
     let scheduled_tasks = env
         .scheduled_tasks
         .iter()
+        .filter(|t| t.external_task_def.is_none())
         .map(|t| {
             let command = command::arguments(&t.command);
             let mut name = slug(&command.join(" "));
@@ -390,7 +476,7 @@ fn heritage(
                 secrets,
                 name: service.name.clone(),
                 service_type: service.service_type.unwrap_or(ServiceType::Default),
-                force_ssl: service.force_ssl.unwrap_or(false),
+                force_ssl: service.force_ssl.unwrap_or(true),
                 cpu: service.cpu,
                 memory: service.memory.unwrap_or(DEFAULT_MEMORY),
                 command: service.command.as_ref().map(command::arguments),
@@ -403,6 +489,7 @@ fn heritage(
                     max: a.max,
                     cpu_target: a.cpu_target.unwrap_or(DEFAULT_CPU_TARGET),
                 }),
+                nlb: Nlb::resolve(service),
             }
         })
         .collect();
@@ -419,6 +506,15 @@ fn heritage(
         before_deploy: env.before_deploy.as_ref().map(command::arguments),
         environment,
         secrets,
+        run_env: env
+            .run_env
+            .iter()
+            .flat_map(|r| &r.vars)
+            .map(|(name, value)| Variable {
+                name: name.clone(),
+                value: plain_text(value),
+            })
+            .collect(),
         scheduled_tasks,
         services,
         resources: env
@@ -441,12 +537,14 @@ fn resolve_listener(
     let mut hosts: Vec<String> = listener.hosts.clone();
     let mut paths: Vec<String> = Vec::new();
     for c in &listener.rule_conditions {
-        let list = match c.kind {
-            ConditionType::HostHeader => &mut hosts,
-            ConditionType::PathPattern => &mut paths,
+        let (list, value) = match c.kind {
+            ConditionType::HostHeader => (&mut hosts, c.value.as_str()),
+            // Barcelona's default condition `*` matches what `/*` matches.
+            ConditionType::PathPattern if c.value == "*" => (&mut paths, "/*"),
+            ConditionType::PathPattern => (&mut paths, c.value.as_str()),
         };
-        if !list.contains(&c.value) {
-            list.push(c.value.clone());
+        if !list.iter().any(|v| v == value) {
+            list.push(value.to_owned());
         }
     }
     let specific_path = paths.iter().any(|p| p != "/*");
@@ -492,9 +590,11 @@ fn resolve_listener(
                 .unwrap_or(DEFAULT_HEALTH_CHECK_TIMEOUT),
             healthy_threshold: listener
                 .healthy_threshold
+                .or(listener.healthy_threshold_count)
                 .unwrap_or(DEFAULT_HEALTHY_THRESHOLD),
             unhealthy_threshold: listener
                 .unhealthy_threshold
+                .or(listener.unhealthy_threshold_count)
                 .unwrap_or(DEFAULT_UNHEALTHY_THRESHOLD),
             matcher: listener
                 .health_check_matcher
@@ -504,12 +604,17 @@ fn resolve_listener(
     }
 }
 
-fn variables(district: &str, vars: Option<&EnvironmentVars>) -> (Vec<Variable>, Vec<Secret>) {
-    let text = |v: &PlainValue| match v {
+/// A plain value as the text a container sees.
+fn plain_text(value: &PlainValue) -> String {
+    match value {
         PlainValue::Text(t) => t.clone(),
         PlainValue::Number(n) => n.to_string(),
         PlainValue::Bool(b) => b.to_string(),
-    };
+    }
+}
+
+fn variables(district: &str, vars: Option<&EnvironmentVars>) -> (Vec<Variable>, Vec<Secret>) {
+    let text = plain_text;
     let mut plain = Vec::new();
     let mut secrets = Vec::new();
     for var in vars.map(EnvironmentVars::variables).unwrap_or_default() {
