@@ -650,9 +650,11 @@ pub enum SchemaKind {
     District,
 }
 
-/// The JSON Schema (2020-12) of an input file, as written to `schema/`.
+/// The JSON Schema (2020-12) of an input file as berth validates it: after
+/// keys without a value have been taken out of an instance file, and with
+/// YAML 1.1 booleans read (with a note) where this schema says boolean.
 #[must_use]
-pub fn json_schema(kind: SchemaKind) -> serde_json::Value {
+pub fn validation_schema(kind: SchemaKind) -> serde_json::Value {
     let schema: Schema = match kind {
         SchemaKind::Instance => schema_for!(InstanceFile),
         SchemaKind::District => schema_for!(DistrictFile),
@@ -662,8 +664,76 @@ pub fn json_schema(kind: SchemaKind) -> serde_json::Value {
     value
 }
 
-/// berth's files never need `null`: a key written without a value is an
-/// error, not "absent". schemars allows `null` for every `Option`; take it out.
+/// The JSON Schema (2020-12) of an input file as written to `schema/`, for
+/// editors, which read YAML 1.2: it accepts what berth accepts. In instance
+/// files an optional key may be left empty (`null`, which berth reads as
+/// absent) and a boolean may be written `yes`/`no`/`on`/`off`/`y`/`n` in any
+/// case (which berth reads as `bcn` does, with a note).
+#[must_use]
+pub fn json_schema(kind: SchemaKind) -> serde_json::Value {
+    let mut value = validation_schema(kind);
+    if kind == SchemaKind::Instance {
+        allow_yaml11(&mut value);
+    }
+    value
+}
+
+/// The YAML 1.1 spellings of booleans, any case, as `bcn`'s YAML library reads them.
+const YAML11_BOOLEAN: &str = "^([Yy]([Ee][Ss])?|[Nn]([Oo])?|[Oo]([Nn]|[Ff][Ff]))$";
+
+fn allow_yaml11(value: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    let Value::Object(object) = value else {
+        if let Value::Array(items) = value {
+            items.iter_mut().for_each(allow_yaml11);
+        }
+        return;
+    };
+    object.values_mut().for_each(allow_yaml11);
+    if object.get("type").and_then(Value::as_str) == Some("boolean") {
+        object.remove("type");
+        object.insert(
+            "anyOf".into(),
+            json!([{"type": "boolean"}, {"type": "string", "pattern": YAML11_BOOLEAN}]),
+        );
+    }
+    let required: Vec<String> = object
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let or_null = |schema: &mut serde_json::Map<String, Value>| {
+        let description = schema.remove("description");
+        let inner = Value::Object(std::mem::take(schema));
+        if let Some(description) = description {
+            schema.insert("description".into(), description);
+        }
+        schema.insert("anyOf".into(), json!([inner, {"type": "null"}]));
+    };
+    if let Some(Value::Object(properties)) = object.get_mut("properties") {
+        for (name, property) in properties.iter_mut() {
+            if let Value::Object(schema) = property
+                && !required.contains(name)
+            {
+                or_null(schema);
+            }
+        }
+    }
+    // The values of maps (`environments`, `buckets`, `environment`): an
+    // empty one is left out too.
+    if let Some(Value::Object(schema)) = object.get_mut("additionalProperties") {
+        or_null(schema);
+    }
+}
+
+/// berth validates instance files after taking out keys without a value,
+/// and district files need no `null`; schemars allows `null` for every
+/// `Option`: take it out.
 fn strip_null(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {

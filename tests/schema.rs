@@ -68,3 +68,86 @@ fn example_files_name_their_schema() {
         }
     }
 }
+
+/// Every instance file berth accepts, as an editor reads it (YAML 1.2:
+/// `yes` is a string, an empty key is `null`), against the published schema.
+/// Top-level template holders (`web_base: &web_base`) are left out, as berth
+/// leaves them out: a JSON Schema cannot see a YAML anchor.
+fn editor_errors(root: &std::path::Path) -> Vec<String> {
+    let schema = json_schema(SchemaKind::Instance);
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let loaded = berth::load::load(root).unwrap();
+    let mut errors = Vec::new();
+    for file in loaded.districts.iter().flat_map(|d| &d.instances) {
+        let mut json = file.root.to_json();
+        if let (Some(object), berth::load::yaml::Value::Map(entries)) =
+            (json.as_object_mut(), &file.root.value)
+        {
+            for entry in entries.iter().filter(|e| e.value.anchored) {
+                object.remove(&entry.key);
+            }
+        }
+        for error in validator.iter_errors(&json) {
+            errors.push(format!(
+                "{}: {} at {}",
+                loaded.sources.path(file.file),
+                error,
+                error.instance_path()
+            ));
+        }
+    }
+    errors
+}
+
+#[test]
+fn editors_accept_every_instance_file_berth_accepts() {
+    let mut roots = vec![repo()];
+    roots.extend(
+        crate::support::fleet_outs()
+            .iter()
+            .filter_map(|out| out.parent().map(std::path::Path::to_path_buf))
+            .filter(|root| root != &repo()),
+    );
+    let mut checked = 0;
+    for root in &roots {
+        assert_eq!(
+            crate::support::run_in(&repo(), &["--root", root.to_str().unwrap(), "validate"]).code,
+            0,
+            "{}",
+            root.display()
+        );
+        let errors = editor_errors(root);
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+        checked += 1;
+    }
+    assert!(checked >= 8, "checked only {checked} fleets");
+}
+
+#[test]
+fn editors_refuse_what_berth_refuses() {
+    let app = "environments:\n  production:\n    name: app\n    image_name: registry.example/app\n    services:\n      - name: web\n";
+    for (case, text) in [
+        (
+            "typo",
+            app.replace(
+                "      - name: web\n",
+                "      - name: web\n        listners: []\n",
+            ),
+        ),
+        (
+            "boolean",
+            app.replace(
+                "      - name: web\n",
+                "      - name: web\n        force_ssl: maybe\n",
+            ),
+        ),
+        ("empty required key", app.replace("name: app", "name:")),
+    ] {
+        let fleet = crate::support::Fleet::new().file("instances/mstdn/app.yml", &text);
+        assert_eq!(fleet.run(&["validate"]).code, 1, "{case}: berth accepts it");
+        assert!(
+            !editor_errors(fleet.path()).is_empty(),
+            "{case}: the schema accepts it"
+        );
+    }
+}

@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 
 use crate::diagnostic::Diagnostic;
 use crate::load::Node;
-use crate::schema::{SchemaKind, json_schema};
+use crate::schema::{SchemaKind, validation_schema};
 
 /// Compiled validators for both input files.
 pub struct Validators {
@@ -23,7 +23,7 @@ impl Validators {
     #[must_use]
     pub fn new() -> Self {
         let compile = |kind| {
-            let schema = json_schema(kind);
+            let schema = validation_schema(kind);
             let validator = jsonschema::draft202012::new(&schema).expect("berth's schemas compile");
             (validator, schema)
         };
