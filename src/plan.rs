@@ -336,28 +336,33 @@ pub struct ListenerPlan<'a> {
     /// Terraform name of its target group and rule, e.g. `web_mstdn`.
     pub tf: String,
     pub endpoint: &'a str,
-    /// Export name of the endpoint's HTTPS listener ARN.
-    pub listener_export: String,
-    /// The Terraform variable (and district output) holding that ARN.
-    pub listener_variable: String,
+    /// The rules forwarding to the target group: on the endpoint's HTTPS
+    /// listener, and for a service with `force_ssl: false` the same rule on
+    /// its HTTP listener (HTTP is served, not redirected).
+    pub routes: Vec<Route>,
     /// The service's container port and whether it runs on Fargate (targets by IP).
     pub port: Option<u16>,
     pub fargate: bool,
-    /// Placeholders in `alb-rules.json`, for `envsubst`.
-    pub listener_arn_placeholder: String,
+    /// The target group's placeholder in `alb-rules.json`, for `envsubst`.
     pub target_group_arn_placeholder: String,
-    /// The same rule on the endpoint's HTTP listener, for a service with
-    /// `force_ssl: false`: HTTP is served, not redirected.
-    pub http: Option<HttpRule>,
     #[serde(flatten)]
     pub listener: &'a Listener,
 }
 
-/// A listener rule's twin on the HTTP listener (names as in [`ListenerPlan`]).
+/// One listener rule of a [`ListenerPlan`], on one of the endpoint's listeners.
 #[derive(Debug, Clone, Serialize)]
-pub struct HttpRule {
+pub struct Route {
+    /// Logical id of the rule, e.g. `WebMstdnRule` or `WebMstdnHttpRule`.
+    pub id: String,
+    /// Terraform name of the rule, e.g. `web_mstdn` or `web_mstdn_http`.
+    pub tf: String,
+    /// `HTTPS` or `HTTP`.
+    pub protocol: &'static str,
+    /// Export name of the listener's ARN.
     pub listener_export: String,
+    /// The Terraform variable (and district output) holding that ARN.
     pub listener_variable: String,
+    /// Its placeholder in `alb-rules.json`, for `envsubst`.
     pub listener_arn_placeholder: String,
 }
 
@@ -577,6 +582,28 @@ fn shout(name: &str) -> String {
         .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
 }
 
+/// The rules of one listener: on the HTTPS listener, and with `force_ssl:
+/// false` on the HTTP listener too.
+fn routes(district: &str, endpoint: &str, id: &str, tf: &str, force_ssl: bool) -> Vec<Route> {
+    let https = Route {
+        id: format!("{id}Rule"),
+        tf: tf.to_owned(),
+        protocol: "HTTPS",
+        listener_export: format!("{district}-{endpoint}-HttpsListener"),
+        listener_variable: listener_variable(endpoint),
+        listener_arn_placeholder: format!("${{LISTENER_ARN_{}}}", shout(endpoint)),
+    };
+    let http = (!force_ssl).then(|| Route {
+        id: format!("{id}HttpRule"),
+        tf: format!("{tf}_http"),
+        protocol: "HTTP",
+        listener_export: format!("{district}-{endpoint}-HttpListener"),
+        listener_variable: http_listener_variable(endpoint),
+        listener_arn_placeholder: format!("${{HTTP_LISTENER_ARN_{}}}", shout(endpoint)),
+    });
+    std::iter::once(https).chain(http).collect()
+}
+
 fn service_plan<'a>(
     district: &District,
     heritage: &'a Heritage,
@@ -640,21 +667,17 @@ fn service_plan<'a>(
             )
         };
         listeners.push(ListenerPlan {
+            routes: routes(
+                &district.name,
+                &listener.endpoint,
+                &id,
+                &tf,
+                service.force_ssl,
+            ),
             tf,
             port: service.port,
             fargate: service.launch_type == LaunchType::Fargate,
-            listener_variable: listener_variable(&listener.endpoint),
-            listener_export: format!("{}-{}-HttpsListener", district.name, listener.endpoint),
-            listener_arn_placeholder: format!("${{LISTENER_ARN_{}}}", shout(&listener.endpoint)),
             target_group_arn_placeholder: format!("${{TARGET_GROUP_ARN_{}}}", shout(&id)),
-            http: (!service.force_ssl).then(|| HttpRule {
-                listener_export: format!("{}-{}-HttpListener", district.name, listener.endpoint),
-                listener_variable: http_listener_variable(&listener.endpoint),
-                listener_arn_placeholder: format!(
-                    "${{HTTP_LISTENER_ARN_{}}}",
-                    shout(&listener.endpoint)
-                ),
-            }),
             id,
             endpoint: &listener.endpoint,
             listener,
@@ -662,12 +685,11 @@ fn service_plan<'a>(
     }
     let nlb = nlb::nlb_plan(district, &heritage.name, service);
     let targets = nlb::targets(service.port, &listeners, nlb.as_ref());
-    let mut depends_on: Vec<String> = targets.iter().map(|t| t.depends_on.clone()).collect();
-    let mut tf_depends_on: Vec<String> = targets.iter().map(|t| t.tf_depends_on.clone()).collect();
-    for l in listeners.iter().filter(|l| l.http.is_some()) {
-        depends_on.push(format!("{}HttpRule", l.id));
-        tf_depends_on.push(format!("aws_lb_listener_rule.{}_http", l.tf));
-    }
+    let depends_on = targets.iter().flat_map(|t| t.depends_on.clone()).collect();
+    let tf_depends_on = targets
+        .iter()
+        .flat_map(|t| t.tf_depends_on.clone())
+        .collect();
     ServicePlan {
         targets,
         depends_on,
@@ -962,17 +984,12 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         .collect();
     let mut listener_variables: Vec<EndpointVariable> = Vec::new();
     for rule in &rules {
-        let https = EndpointVariable {
-            endpoint: rule.endpoint.to_owned(),
-            variable: rule.listener_variable.clone(),
-            protocol: "HTTPS",
-        };
-        let http = rule.http.as_ref().map(|h| EndpointVariable {
-            endpoint: rule.endpoint.to_owned(),
-            variable: h.listener_variable.clone(),
-            protocol: "HTTP",
-        });
-        for variable in std::iter::once(https).chain(http) {
+        for route in &rule.routes {
+            let variable = EndpointVariable {
+                endpoint: rule.endpoint.to_owned(),
+                variable: route.listener_variable.clone(),
+                protocol: route.protocol,
+            };
             if !listener_variables.contains(&variable) {
                 listener_variables.push(variable);
             }

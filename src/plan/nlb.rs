@@ -231,10 +231,10 @@ pub struct TargetPlan {
     pub container_port: Option<u16>,
     /// Logical ids of the target group and of the rule or listener forwarding to it.
     pub target_group: String,
-    pub depends_on: String,
+    pub depends_on: Vec<String>,
     /// The same as Terraform addresses.
     pub tf_target_group: String,
-    pub tf_depends_on: String,
+    pub tf_depends_on: Vec<String>,
 }
 
 /// The target groups of a service: its listener rules', then its network
@@ -248,16 +248,20 @@ pub fn targets(
     let rules = listeners.iter().map(|l| TargetPlan {
         container_port: port,
         target_group: format!("{}TargetGroup", l.id),
-        depends_on: format!("{}Rule", l.id),
+        depends_on: l.routes.iter().map(|r| r.id.clone()).collect(),
         tf_target_group: format!("aws_lb_target_group.{}", l.tf),
-        tf_depends_on: format!("aws_lb_listener_rule.{}", l.tf),
+        tf_depends_on: l
+            .routes
+            .iter()
+            .map(|r| format!("aws_lb_listener_rule.{}", r.tf))
+            .collect(),
     });
     let ports = nlb.into_iter().flat_map(|n| &n.ports).map(|p| TargetPlan {
         container_port: Some(p.container_port),
         target_group: format!("{}TargetGroup", p.id),
-        depends_on: format!("{}Listener", p.id),
+        depends_on: vec![format!("{}Listener", p.id)],
         tf_target_group: format!("aws_lb_target_group.{}", p.tf),
-        tf_depends_on: format!("aws_lb_listener.{}", p.tf),
+        tf_depends_on: vec![format!("aws_lb_listener.{}", p.tf)],
     });
     rules.chain(ports).collect()
 }
