@@ -12,6 +12,7 @@ pub mod compiler;
 pub mod diagnostic;
 pub mod diff;
 pub mod emit;
+pub mod limits;
 pub mod load;
 pub mod model;
 pub mod plan;

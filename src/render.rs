@@ -12,6 +12,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use tera::{Context, Kwargs, State, Tera, TeraResult, Value};
 
+use crate::limits;
 use crate::plan::{Artifact, Unit, terraform_literal};
 
 /// The built-in templates, by name.
@@ -102,6 +103,32 @@ pub enum RenderError {
         message: String,
         excerpt: String,
     },
+    #[error(
+        "`out/{artifact}` exceeds CloudFormation's limits: {message}; split the services of `{sources}` over more heritages"
+    )]
+    Limit {
+        artifact: String,
+        sources: String,
+        message: String,
+    },
+}
+
+/// The template limits a rendered stack goes over, with its counts.
+fn over_limits(stack: &serde_json::Value) -> Vec<(limits::Limit, u64)> {
+    let count = |section: &str| {
+        stack
+            .get(section)
+            .and_then(serde_json::Value::as_object)
+            .map_or(0, |m| m.len() as u64)
+    };
+    [
+        (limits::TEMPLATE_RESOURCES, count("Resources")),
+        (limits::TEMPLATE_OUTPUTS, count("Outputs")),
+        (limits::TEMPLATE_PARAMETERS, count("Parameters")),
+    ]
+    .into_iter()
+    .filter(|(limit, n)| *n > limit.value)
+    .collect()
 }
 
 /// The compiled templates of one run.
@@ -175,7 +202,36 @@ impl Renderer {
                     excerpt,
                 }
             })?;
-        Ok(canonical(value))
+        let over = if artifact.kind == "cloudformation-stack" {
+            over_limits(&value)
+        } else {
+            Vec::new()
+        };
+        let text = canonical(value);
+        let bytes = text.len() as u64;
+        let mut over = over;
+        if artifact.kind == "cloudformation-stack" && bytes > limits::TEMPLATE_BYTES.value {
+            over.push((limits::TEMPLATE_BYTES, bytes));
+        }
+        if over.is_empty() {
+            return Ok(text);
+        }
+        Err(RenderError::Limit {
+            artifact: artifact.path.clone(),
+            sources: artifact.sources.last().cloned().unwrap_or_default(),
+            message: over
+                .iter()
+                .map(|(limit, count)| {
+                    format!(
+                        "{} {}, at most {}",
+                        limits::thousands(*count),
+                        limit.what,
+                        limits::allowed(limit, limit.value)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
     }
 
     /// Renders every artifact of every unit in parallel; the texts keep the
@@ -223,6 +279,8 @@ impl RenderError {
             Self::Compile { template, .. }
             | Self::Render { template, .. }
             | Self::Json { template, .. } => template,
+            // Each stack over a limit is its own error.
+            Self::Limit { artifact, .. } => artifact,
         }
     }
 

@@ -573,6 +573,17 @@ pub struct DistrictFile {
     /// Which artifacts to build for the district and its heritages: `cloudformation`, `terraform`, or both (the default).
     #[schemars(length(min = 1), extend("uniqueItems" = true))]
     pub targets: Option<Vec<Target>>,
+    /// AWS quotas the district's account has had raised above their defaults.
+    pub quotas: Option<Quotas>,
+}
+
+/// Adjustable AWS quotas, where the account's are higher than AWS's defaults.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Quotas {
+    /// Rules per Application Load Balancer, default rules not counted (AWS's default 100).
+    #[schemars(range(min = 1, max = 10000))]
+    pub rules_per_load_balancer: Option<u32>,
 }
 
 /// A kind of infrastructure-as-code artifact berth writes: `cloudformation` or `terraform`.

@@ -11,6 +11,7 @@
 //! - `schema`: the committed schemas are what the code generates.
 //! - `terraform`: the Terraform configurations: listing, escaping, wiring, safety, targets.
 //! - `provider_schema`: every Terraform resource against the AWS provider's argument schema.
+//! - `limits`: AWS's limits on load balancers, rules and templates.
 //! - `parity`: CloudFormation and Terraform artifacts describe the same infrastructure.
 //! - `apply`: `berth apply` and `destroy` against a fake `aws`: the exact calls.
 //! - `e2e`: `berth apply` on moto's server (ignored here; `scripts/moto-e2e` runs it).
@@ -23,6 +24,7 @@ mod contract;
 mod diff;
 mod e2e;
 mod fleet;
+mod limits;
 mod parity;
 mod provider_schema;
 mod schema;

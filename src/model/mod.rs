@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::check::rules::pointer;
 use crate::check::{Checked, CheckedFleet};
 use crate::diagnostic::{Diagnostic, Sources, Span};
+use crate::limits;
 use crate::schema::{
     self, ConditionType, DatabaseEngine, EnvironmentVars, InstanceFile, LaunchType, NatKind,
     PlainValue, PortProtocol, ServiceType, Target,
@@ -60,7 +61,15 @@ pub struct District {
     pub endpoints: Vec<Endpoint>,
     /// Which kinds of artifacts are built for the district and its heritages.
     pub targets: Targets,
+    /// The adjustable AWS quotas of the district's account.
+    pub quotas: Quotas,
     pub heritages: Vec<Heritage>,
+}
+
+/// Adjustable AWS quotas: the district's, or AWS's defaults.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Quotas {
+    pub rules_per_load_balancer: u64,
 }
 
 /// The artifact kinds a district chose (`targets:`); both by default.
@@ -383,6 +392,13 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                 })
                 .collect(),
             targets: Targets::resolve(spec.targets.as_deref()),
+            quotas: Quotas {
+                rules_per_load_balancer: spec
+                    .quotas
+                    .as_ref()
+                    .and_then(|q| q.rules_per_load_balancer)
+                    .map_or(limits::RULES_PER_ALB.value, u64::from),
+            },
             heritages: Vec::new(),
         };
         let mut spans = Vec::new();

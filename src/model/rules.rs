@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::{Diagnostic, Span};
+use crate::limits;
 use crate::schema::ConditionType;
 
 use super::{District, Heritage, Listener, Service};
@@ -72,8 +73,107 @@ pub fn check(district: &District, sites: &[Site<'_>]) -> Vec<Diagnostic> {
         identical(endpoint, &sites, &mut out);
         shared_without_host(district, endpoint, &sites, &mut out);
         shadowed(endpoint, &sites, &mut out);
+        load_balancer_limits(district, endpoint, &sites, &mut out);
+    }
+    for site in sites {
+        rule_limits(site, &mut out);
     }
     out
+}
+
+/// What one load balancer holds: a target group per listener, and its rules
+/// (one per listener on HTTPS, and a second on HTTP for `force_ssl: false`).
+fn load_balancer_limits(
+    district: &District,
+    endpoint: &str,
+    sites: &[&Site<'_>],
+    out: &mut Vec<Diagnostic>,
+) {
+    let rules_of = |site: &Site<'_>| if site.service.force_ssl { 1 } else { 2 };
+    let groups_limit = limits::TARGET_GROUPS_PER_ALB.value;
+    let rules_limit = district.quotas.rules_per_load_balancer;
+    let total_groups = sites.len() as u64;
+    let total_rules: u64 = sites.iter().map(|s| rules_of(s)).sum();
+    // Each error points at the listener that goes over the limit.
+    let (mut groups, mut rules) = (0, 0);
+    for site in sites {
+        groups += 1;
+        rules += rules_of(site);
+        if groups == groups_limit + 1 {
+            out.push(
+                Diagnostic::error(
+                    "load-balancer-limit",
+                    format!(
+                        "endpoint `{endpoint}` would hold {total_groups} target groups, one per listener; an Application Load Balancer holds {}",
+                        limits::allowed(&limits::TARGET_GROUPS_PER_ALB, groups_limit)
+                    ),
+                )
+                .at(site.span.clone(), format!("target group {groups}, of {}", site.name()))
+                .help(format!("route some heritages through another endpoint of district `{}`", district.name)),
+            );
+        }
+        if rules > rules_limit && rules - rules_of(site) <= rules_limit {
+            out.push(
+                Diagnostic::error(
+                    "load-balancer-limit",
+                    format!(
+                        "endpoint `{endpoint}` would hold {total_rules} listener rules; an Application Load Balancer holds {}",
+                        limits::allowed(&limits::RULES_PER_ALB, rules_limit)
+                    ),
+                )
+                .at(site.span.clone(), format!("rule {rules}, of {}", site.name()))
+                .help(format!(
+                    "route some heritages through another endpoint, or set `quotas.rules_per_load_balancer` in district `{}` if its account's quota is higher",
+                    district.name
+                )),
+            );
+        }
+    }
+}
+
+/// What one rule may hold: at most five condition values and five wildcards.
+fn rule_limits(site: &Site<'_>, out: &mut Vec<Diagnostic>) {
+    let values: Vec<&String> = site
+        .listener
+        .conditions
+        .iter()
+        .flat_map(|c| &c.values)
+        .collect();
+    let limit = limits::CONDITION_VALUES_PER_RULE.value;
+    let count = values.len() as u64;
+    if count > limit {
+        out.push(
+            Diagnostic::error(
+                "rule-limit",
+                format!(
+                    "the rule of {} has {count} condition values (host names and path patterns); a rule allows {}",
+                    site.name(),
+                    limits::allowed(&limits::CONDITION_VALUES_PER_RULE, limit)
+                ),
+            )
+            .at(site.span.clone(), "too many condition values")
+            .help("split it into several listeners of the service, each with some of the hosts or paths"),
+        );
+    }
+    let wildcards = values
+        .iter()
+        .map(|v| v.chars().filter(|c| matches!(c, '*' | '?')).count() as u64)
+        .sum::<u64>();
+    let limit = limits::CONDITION_WILDCARDS_PER_RULE.value;
+    if wildcards > limit {
+        out.push(
+            Diagnostic::error(
+                "rule-limit",
+                format!(
+                    "the rule of {} has {wildcards} wildcards (`*`, `?`) in its conditions; a rule allows {}",
+                    site.name(),
+                    limits::allowed(&limits::CONDITION_WILDCARDS_PER_RULE, limit)
+                ),
+            )
+            .at(site.span.clone(), "too many wildcards")
+            .help("split it into several listeners of the service, or write fewer patterns"),
+        );
+    }
 }
 
 fn priorities(endpoint: &str, sites: &[&Site<'_>], out: &mut Vec<Diagnostic>) {
