@@ -97,3 +97,44 @@ fn a_template_holds_500_resources() {
     assert!(!fleet.path().join("out").exists(), "nothing is written");
     insta::assert_snapshot!(output.stderr);
 }
+
+/// The district of `DISTRICT` with other values.
+fn district(region: &str, instance_type: &str) -> String {
+    DISTRICT
+        .replace("ap-northeast-1", region)
+        .replace("t3.small", instance_type)
+}
+
+#[test]
+fn values_aws_does_not_have_are_errors_with_the_real_name() {
+    let app = "resources:
+  database: {engine: mysql, version: \"17.7\", instance_class: db.t4g.mirco, name: app, user: app}
+  cache: {node_type: cache.t4g.mirco, version: \"7.3\"}
+environments:
+  production:
+    name: app
+    image_name: registry.example/app
+    image_tag: v1
+";
+    let fleet = Fleet::new()
+        .file(
+            "instances/mstdn/district.yml",
+            &district("ap-northeast-9", "t3.smal"),
+        )
+        .file("instances/mstdn/app.yml", app);
+    insta::assert_snapshot!(fleet.run(&["validate"]).transcript());
+}
+
+#[test]
+fn a_type_the_region_does_not_offer_is_an_error() {
+    let fleet = Fleet::new().file(
+        "instances/mstdn/district.yml",
+        &district("ap-northeast-3", "c7a.2xlarge"),
+    );
+    insta::assert_snapshot!(fleet.run(&["validate"]).transcript());
+    let fleet = Fleet::new().file(
+        "instances/mstdn/district.yml",
+        &district("us-east-1", "c7a.2xlarge"),
+    );
+    assert_eq!(fleet.run(&["validate"]).code, 0);
+}

@@ -5,6 +5,7 @@
 //! [`fleet`]. All problems are collected; nothing stops at the first one. This
 //! stage reads the input as written and applies no defaults (that is `model`).
 
+pub mod aws;
 pub mod barcelona;
 pub mod fleet;
 pub mod rules;
@@ -123,6 +124,7 @@ pub fn check(loaded: &Loaded, validators: &Validators) -> (CheckedFleet, Vec<Dia
         })
         .collect();
     diagnostics.extend(heard(fleet::check_fleet(&fleet), &shadowed));
+    diagnostics.extend(heard(aws::check_fleet(&fleet), &shadowed));
     (fleet, diagnostics)
 }
 
