@@ -9,8 +9,22 @@ fn example_fleet_validates_cleanly() {
     assert_eq!(output.code, 0, "{}", output.stderr);
     assert_eq!(
         output.stderr,
-        "validated 1 district, 2 heritages: 0 errors, 0 warnings\n"
+        "district mstdn: 16 tasks use 12,288 of 31,940 MiB (38 %) and 4,992 of 8,192 CPU units (60 %) \
+         on 2 × t3.xlarge (15,970 MiB and 4,096 CPU units each)\n\
+         validated 1 district, 2 heritages: 0 errors, 0 warnings\n"
     );
+}
+
+#[test]
+fn a_fleet_that_cannot_be_placed_is_an_error_with_figures() {
+    let district = crate::support::DISTRICT.replace("size: 2", "size: 1");
+    let fleet = crate::support::Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .file(
+            "instances/mstdn/app.yml",
+            &crate::validate::APP.replace("memory: 512", "memory: 1500\n        desired_count: 2"),
+        );
+    insta::assert_snapshot!(fleet.run(&["validate"]).transcript());
 }
 
 #[test]

@@ -47,7 +47,7 @@ environments:
 ";
 
 /// A valid instance to derive broken ones from.
-const APP: &str = "\
+pub const APP: &str = "\
 environments:
   production:
     name: app

@@ -157,6 +157,11 @@ fn run(args: &Args) -> Result<ExitCode> {
             if *format == DiagnosticFormat::Human {
                 let districts = analysis.fleet.as_ref().map_or(0, |f| f.districts.len());
                 let heritages = analysis.fleet.as_ref().map_or(0, |f| f.heritages().count());
+                for district in analysis.fleet.iter().flat_map(|f| &f.districts) {
+                    if let Some(cluster_use) = &district.cluster_use {
+                        eprintln!("district {}: {cluster_use}", district.name);
+                    }
+                }
                 if analysis.has_errors() {
                     eprintln!("validation failed: {}", summary(&analysis.diagnostics));
                 } else {

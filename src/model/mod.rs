@@ -5,6 +5,7 @@
 //! parameter names, and listener rules get their priorities. Rules that need
 //! resolved values (assigned priority collisions) are checked here too.
 
+pub mod capacity;
 pub mod command;
 pub mod priority;
 pub mod rules;
@@ -64,6 +65,9 @@ pub struct District {
     /// The adjustable AWS quotas of the district's account.
     pub quotas: Quotas,
     pub heritages: Vec<Heritage>,
+    /// How full its cluster is, when berth knows the instance type's size.
+    #[serde(skip)]
+    pub cluster_use: Option<capacity::ClusterUse>,
 }
 
 /// Adjustable AWS quotas: the district's, or AWS's defaults.
@@ -400,6 +404,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                     .map_or(limits::RULES_PER_ALB.value, u64::from),
             },
             heritages: Vec::new(),
+            cluster_use: None,
         };
         let mut spans = Vec::new();
         for instance in &checked.instances {
@@ -418,6 +423,9 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
         district.heritages.sort_by(|a, b| a.name.cmp(&b.name));
         let sites = rule_sites(&district, &spans);
         diagnostics.extend(rules::check(&district, &sites));
+        let (found, cluster_use) = capacity::check(&district, &|p| file.at(p));
+        diagnostics.extend(found);
+        district.cluster_use = cluster_use;
         districts.push(district);
     }
     districts.sort_by(|a, b| a.name.cmp(&b.name));
