@@ -31,7 +31,11 @@ instance, created through moto's own MasterUserSecret when first asked for.
 
 And one setting: moto's ECS tasks never stop by themselves; each DescribeTasks
 moves them one step towards STOPPED (exit code 0), so `before_deploy` can be
-waited for. Nothing else is changed. Usage: the same arguments as `moto_server`.
+waited for. Nothing else is changed: in particular `--template-url`
+needs no fix, since moto's CreateChangeSet reads a
+`https://<bucket>.s3.<region>.amazonaws.com/<key>` URL from its own S3 (the
+bucket is the host's first label), which is where `berth apply` uploads
+templates above CloudFormation's 51,200-byte inline limit. Usage: the same arguments as `moto_server`.
 """
 import ipaddress
 import sys

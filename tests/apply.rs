@@ -1070,10 +1070,19 @@ fn out_with_data_stack() -> tempfile::TempDir {
             }),
         ),
     ];
+    write_out(root.path(), files);
+    root
+}
+
+/// Writes `files` under `root/out` with their manifest.
+fn write_out(
+    root: &Path,
+    files: impl IntoIterator<Item = (&'static str, &'static str, Option<&'static str>, Value)>,
+) {
     let mut artifacts = Vec::new();
     for (path, kind, stack, value) in files {
         let text = format!("{}\n", serde_json::to_string_pretty(&value).unwrap());
-        let file = root.path().join("out").join(path);
+        let file = root.join("out").join(path);
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, &text).unwrap();
         let mut entry = json!({"path": path, "kind": kind, "sha256": berth::emit::sha256(&text), "sources": ["instances/d/h.yml"]});
@@ -1083,8 +1092,7 @@ fn out_with_data_stack() -> tempfile::TempDir {
         artifacts.push(entry);
     }
     let manifest = json!({"version": 1, "artifacts": artifacts});
-    std::fs::write(root.path().join("out/manifest.json"), manifest.to_string()).unwrap();
-    root
+    std::fs::write(root.join("out/manifest.json"), manifest.to_string()).unwrap();
 }
 
 fn library_run(
@@ -1092,16 +1100,27 @@ fn library_run(
     aws: &FakeAws,
     allow_data_loss: bool,
 ) -> (Result<(), berth::apply::ApplyError>, Vec<String>) {
+    library_run_with(root, aws, |settings| {
+        settings.allow_data_loss = allow_data_loss;
+    })
+}
+
+fn library_run_with(
+    root: &Path,
+    aws: &FakeAws,
+    adjust: impl FnOnce(&mut berth::apply::Settings),
+) -> (Result<(), berth::apply::ApplyError>, Vec<String>) {
     let artifacts = berth::apply::Artifacts::read(root).unwrap();
-    let settings = berth::apply::Settings {
+    let mut settings = berth::apply::Settings {
         dry_run: false,
         yes: true,
-        allow_data_loss,
+        allow_data_loss: false,
         profile: None,
         region: None,
         change_set_name: "berth-test".to_owned(),
         timing: berth::apply::Timing::every(std::time::Duration::ZERO),
     };
+    adjust(&mut settings);
     let mut runner = berth::apply::ProcessRunner {
         program: aws.path(),
         dir: root.to_path_buf(),
@@ -1364,4 +1383,206 @@ fn before_deploy_stopping_without_an_exit_code_stops_the_deploy() {
     assert_eq!(output.code, 7, "{}", transcript(&output, &aws));
     assert!(!aws.calls().contains("execute-change-set"));
     snapshot!(output.stderr);
+}
+
+// ---- region --------------------------------------------------------------
+
+/// The network fleet's district `zones` is in us-east-1.
+fn network_fleet() -> tempfile::TempDir {
+    copy_tree(&repo().join("tests/fixtures/network"))
+}
+
+#[test]
+fn every_call_for_a_district_names_its_region() {
+    let fleet = network_fleet();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .fail(&["describe-stacks"], &missing("zones"), 0)
+        .ready();
+    // `--region` equal to the district's is accepted.
+    let output = berth(
+        fleet.path(),
+        &aws,
+        &[
+            "--dry-run",
+            "--district",
+            "zones",
+            "--heritage",
+            "api",
+            "--region",
+            "us-east-1",
+        ],
+    );
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    let calls = aws.calls();
+    for call in calls.lines() {
+        assert!(call.ends_with(" --region us-east-1"), "{call}");
+        assert_eq!(call.matches("--region").count(), 1, "{call}");
+    }
+    for line in output.stdout.lines().filter(|l| l.starts_with("aws ")) {
+        assert!(line.contains(" --region us-east-1"), "{line}");
+    }
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn a_region_other_than_the_districts_is_refused() {
+    let fleet = network_fleet();
+    let aws = FakeAws::new().ready();
+    let output = berth(
+        fleet.path(),
+        &aws,
+        &["--district", "zones", "--region", "eu-west-1", "--yes"],
+    );
+    assert_eq!(output.code, 64, "{}", transcript(&output, &aws));
+    assert_eq!(aws.calls(), "", "nothing runs");
+    let destroy = berth(
+        fleet.path(),
+        &aws,
+        &[
+            "destroy",
+            "--heritage",
+            "api",
+            "--region",
+            "eu-west-1",
+            "--yes",
+        ],
+    );
+    assert_eq!(destroy.code, 64, "{}", transcript(&destroy, &aws));
+    snapshot!(format!(
+        "{}{}",
+        transcript(&output, &aws),
+        destroy.transcript()
+    ));
+}
+
+// ---- templates above the inline limit -------------------------------------
+
+/// An app template of 60,000 bytes: above the 51,200 `--template-body` takes.
+fn out_with_large_app(district_bytes: usize) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    write_out(
+        root.path(),
+        [
+            (
+                "d/district.cfn.json",
+                "cloudformation-stack",
+                Some("d-district"),
+                json!({
+                    "Metadata": {"berth": {"District": "d", "Region": "us-east-1"}, "Padding": "x".repeat(district_bytes)},
+                    "Resources": {"ArtifactsBucket": {"Type": "AWS::S3::Bucket"}}
+                }),
+            ),
+            (
+                "d/h/app.cfn.json",
+                "cloudformation-stack",
+                Some("d-h-app"),
+                json!({
+                    "Metadata": {"Padding": "x".repeat(60_000)},
+                    "Resources": {"WebService": {"Type": "AWS::ECS::Service"}}
+                }),
+            ),
+        ],
+    );
+    root
+}
+
+fn bucket_outputs() -> Vec<(&'static str, &'static str)> {
+    let mut outputs = district_outputs();
+    outputs.push(("ArtifactsBucket", "d-district-artifactsbucket-1a2b3c"));
+    outputs
+}
+
+#[test]
+fn a_large_template_is_uploaded_and_passed_by_url() {
+    let root = out_with_large_app(0);
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", "d-district"],
+            stack("d-district", "UPDATE_COMPLETE", &bucket_outputs()),
+            0,
+        )
+        .on(
+            &["create-change-set", "d-district"],
+            created("d-district"),
+            1,
+        )
+        .on(&["describe-change-set", "d-district"], no_changes(), 1)
+        .on(&["delete-change-set", "d-district"], json!({}), 1)
+        .fail(&["describe-stacks", "d-h-app"], &missing("d-h-app"), 1)
+        .on(&["s3api", "put-object"], json!({"ETag": "\"e\""}), 1)
+        .on(&["create-change-set", "d-h-app"], created("d-h-app"), 1)
+        .on(
+            &["describe-change-set", "d-h-app"],
+            change_set(
+                "CREATE_COMPLETE",
+                &[("Add", "WebService", "AWS::ECS::Service", None)],
+            ),
+            1,
+        )
+        .on(&["execute-change-set", "d-h-app"], json!({}), 1)
+        .on(
+            &["describe-stacks", "d-h-app"],
+            stack("d-h-app", "CREATE_COMPLETE", &[]),
+            0,
+        )
+        .on(&["describe-stack-events", "d-h-app"], events(&[]), 0)
+        .ready();
+    let (result, lines) = library_run(root.path(), &aws, false);
+    result.unwrap();
+    let calls = aws.calls();
+    assert!(
+        calls.contains("--template-body file://out/d/district.cfn.json"),
+        "the district stack stays inline:\n{calls}"
+    );
+    let upload = calls.find("s3api put-object").expect("an upload");
+    let create = calls
+        .find("create-change-set --stack-name d-h-app")
+        .unwrap();
+    assert!(upload < create, "uploaded before the change set:\n{calls}");
+    snapshot!(format!("{}\n--- aws calls\n{calls}", lines.join("\n")));
+}
+
+#[test]
+fn dry_run_of_a_new_district_uploads_to_the_bucket_it_creates() {
+    let root = out_with_large_app(0);
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .fail(&["describe-stacks"], &missing("d"), 0)
+        .ready();
+    let (result, lines) = library_run_with(root.path(), &aws, |s| {
+        s.dry_run = true;
+    });
+    result.unwrap();
+    snapshot!(format!(
+        "{}\n--- aws calls\n{}",
+        lines.join("\n"),
+        aws.calls()
+    ));
+}
+
+#[test]
+fn a_district_template_above_the_inline_limit_is_refused() {
+    let root = out_with_large_app(52_000);
+    let aws = FakeAws::new().ready();
+    let (result, _) = library_run(root.path(), &aws, false);
+    let error = result.unwrap_err();
+    assert_eq!(aws.calls(), "", "nothing runs");
+    snapshot!(error.to_string());
+}
+
+/// Every district stack berth writes for the example and golden fleets
+/// passes inline: it creates the bucket larger templates go through.
+#[test]
+fn district_templates_stay_under_the_inline_limit() {
+    for root in crate::support::fleet_outs() {
+        for entry in walkdir::WalkDir::new(root) {
+            let path = entry.unwrap().into_path();
+            if path.file_name().is_some_and(|n| n == "district.cfn.json") {
+                let bytes = std::fs::metadata(&path).unwrap().len();
+                assert!(bytes <= 51_200, "{}: {bytes} bytes", path.display());
+            }
+        }
+    }
 }

@@ -18,6 +18,11 @@
 //!   error instead of rolling back, so failed resources and `ROLLBACK_COMPLETE`
 //!   are `a_failed_update_prints_the_failed_resources` and
 //!   `rollback_complete_is_deleted_and_created_again`;
+//! - moto's CloudFormation model of `AWS::S3::Bucket` creates the district's
+//!   artifacts bucket but ignores its versioning, lifecycle and public access
+//!   settings; those are checked by cfn-lint and the golden artifacts (the
+//!   upload and moto reading the template back from its own S3 through
+//!   `--template-url` are checked here, with no patch to moto);
 //! - throttling, network errors and missing credentials cannot be provoked.
 //!
 //! Two steps exist only because of moto: the district's certificate is one
@@ -218,6 +223,24 @@ fn example_fleet_deploys_on_moto() {
             second.stdout
         );
     }
+    // cat-lovers' app template is above the 51,200 bytes CloudFormation takes
+    // inline: it went through the district's artifacts bucket, by its sha256.
+    let template = std::fs::read(root.path().join("out/mstdn/cat-lovers/app.cfn.json")).unwrap();
+    assert!(template.len() > 51_200, "{} bytes", template.len());
+    let bucket = output("mstdn-district", "ArtifactsBucket");
+    let objects = ok(&["s3api", "list-objects-v2", "--bucket", &bucket]);
+    let keys: Vec<&str> = objects["Contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap())
+        .collect();
+    let sha256 = berth::emit::sha256(std::str::from_utf8(&template).unwrap());
+    assert_eq!(
+        keys,
+        [format!("templates/mstdn-cat-lovers-app/{sha256}.json")],
+        "only the large template is uploaded"
+    );
     assert!(!output("mstdn-cat-lovers-data", "DbHost").is_empty());
     assert!(output("mstdn-cat-lovers-data", "DbSecretArn").starts_with("arn:aws:secretsmanager:"));
     for (service, count) in [

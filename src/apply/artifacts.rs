@@ -109,6 +109,10 @@ pub struct StackArtifact {
     /// The template's path from the fleet root, e.g. `out/mstdn/district.cfn.json`.
     pub template_path: String,
     pub template: serde_json::Value,
+    /// The template's sha256 (hex), as the manifest has it and as checked.
+    pub sha256: String,
+    /// The template's size in bytes.
+    pub bytes: usize,
     pub parameters: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
 }
@@ -129,6 +133,9 @@ pub struct HeritageArtifacts {
 #[derive(Debug, Clone)]
 pub struct DistrictArtifacts {
     pub name: String,
+    /// The district's region, from the `berth` metadata of its stack's
+    /// template; `None` when `out/` has no district stack.
+    pub region: Option<String>,
     pub stack: Option<StackArtifact>,
     pub heritages: Vec<HeritageArtifacts>,
 }
@@ -233,6 +240,7 @@ fn assemble(
         } else {
             artifacts.districts.push(DistrictArtifacts {
                 name: district.to_owned(),
+                region: None,
                 stack: None,
                 heritages: Vec::new(),
             });
@@ -247,6 +255,8 @@ fn assemble(
             let mut stack = StackArtifact {
                 template_path: format!("out/{}", entry.path),
                 template: parse(&entry.path, &texts[&entry.path])?,
+                sha256: entry.sha256.clone(),
+                bytes: texts[&entry.path].len(),
                 parameters: BTreeMap::new(),
                 tags: BTreeMap::new(),
                 name,
@@ -273,7 +283,13 @@ fn assemble(
             Ok(stack)
         };
         match (entry.kind.as_str(), parts.as_slice()) {
-            ("cloudformation-stack", [_, "district.cfn.json"]) => d.stack = Some(stack()?),
+            ("cloudformation-stack", [_, "district.cfn.json"]) => {
+                let stack = stack()?;
+                d.region = stack.template["Metadata"]["berth"]["Region"]
+                    .as_str()
+                    .map(str::to_owned);
+                d.stack = Some(stack);
+            }
             ("cloudformation-stack", [_, heritage, file @ ("app.cfn.json" | "data.cfn.json")]) => {
                 let stack = stack()?;
                 let h = heritage_mut(d, heritage);

@@ -18,6 +18,16 @@ pub(crate) struct Ctx<'a> {
     pub settings: &'a Settings,
     /// How to follow what is in flight if the person presses Ctrl-C now.
     pub follow: String,
+    /// The region of the district being deployed (its template's `berth`
+    /// metadata): the `--region` of every call; `None` falls back to
+    /// `--region`, then to the CLI's own configuration.
+    pub region: Option<String>,
+    /// The district's artifacts bucket, once its stack is deployed (or the
+    /// shell form of its output, in a dry run of a new district).
+    pub bucket: Option<crate::apply::task::Value>,
+    /// Whether a dry run already printed `export ARTIFACTS_BUCKET=…` for
+    /// the current district.
+    pub bucket_exported: bool,
 }
 
 /// What went wrong in one call, as far as its caller may care.
@@ -116,8 +126,17 @@ fn failed(stderr: &str, code: Option<i32>) -> Failed {
     }
 }
 
-/// Quotes one argument for a POSIX shell.
+/// The shell variable a dry run of a new district keeps its artifacts
+/// bucket in, as arguments use it.
+pub(crate) const BUCKET_VAR: &str = "${ARTIFACTS_BUCKET}";
+
+/// Quotes one argument for a POSIX shell; one holding [`BUCKET_VAR`] (a
+/// bucket name or URL, no other shell characters) in double quotes, so
+/// the shell expands it.
 fn quote(arg: &str) -> String {
+    if arg.contains(BUCKET_VAR) && !arg.contains(['"', '`', '\\']) {
+        return format!("\"{arg}\"");
+    }
     shlex::try_quote(arg).map_or_else(|_| format!("{arg:?}"), std::borrow::Cow::into_owned)
 }
 
@@ -134,7 +153,7 @@ impl Ctx<'_> {
         if let Some(profile) = &self.settings.profile {
             args.extend(["--profile".to_owned(), profile.clone()]);
         }
-        if let Some(region) = &self.settings.region {
+        if let Some(region) = self.region.as_ref().or(self.settings.region.as_ref()) {
             args.extend(["--region".to_owned(), region.clone()]);
         }
     }

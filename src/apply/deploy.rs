@@ -109,15 +109,27 @@ pub fn apply(
     ui: &mut dyn Ui,
 ) -> Result<(), ApplyError> {
     let chosen = select(artifacts, selection)?;
+    for (district, _) in &chosen {
+        check_region(settings, &district.name, district.region.as_deref())?;
+        if let Some(stack) = &district.stack {
+            stack::fits_inline(stack)?;
+        }
+    }
     let mut ctx = Ctx {
         runner,
         ui,
         settings,
         follow: "nothing was left running; run berth apply again".to_owned(),
+        region: None,
+        bucket: None,
+        bucket_exported: false,
     };
     if settings.dry_run {
         ctx.ui.say("# berth apply --dry-run: the AWS CLI commands apply would run, in order; nothing was changed");
     }
+    // The caller's identity is the same in every region: ask the first
+    // district's.
+    ctx.region = chosen.first().and_then(|(d, _)| d.region.clone());
     whoami(&mut ctx)?;
     let (mut changed, mut unchanged) = (0, 0);
     let mut count = |did: bool| if did { changed += 1 } else { unchanged += 1 };
@@ -127,11 +139,19 @@ pub fn apply(
             .as_ref()
             .map(|s| s.name.clone())
             .unwrap_or_default();
+        ctx.region.clone_from(&district.region);
+        ctx.bucket = None;
+        ctx.bucket_exported = false;
         let mut district_outputs = BTreeMap::new();
         if let Some(artifact) = &district.stack {
             let (outputs, did) = deploy_stack(&mut ctx, artifact)?;
             district_outputs = outputs;
             count(did);
+            ctx.bucket = Some(Value::from_outputs(
+                &district_outputs,
+                &district_stack,
+                stack::BUCKET_OUTPUT,
+            ));
         }
         for heritage in heritages {
             let mut roles: Option<(BTreeMap<String, String>, String)> = None;
@@ -230,6 +250,12 @@ pub fn destroy(
             )));
         }
     };
+    let region = artifacts
+        .districts
+        .iter()
+        .find(|d| d.name == district)
+        .and_then(|d| d.region.clone());
+    check_region(settings, &district, region.as_deref())?;
     let app = found
         .and_then(|h| h.app.as_ref().map(|s| s.name.clone()))
         .unwrap_or_else(|| crate::plan::app_stack(&district, heritage));
@@ -241,6 +267,9 @@ pub fn destroy(
         ui,
         settings,
         follow: "nothing was left running".to_owned(),
+        region: region.clone(),
+        bucket: None,
+        bucket_exported: false,
     };
     let hash = if settings.dry_run { "# " } else { "" };
     if settings.dry_run {
@@ -292,6 +321,22 @@ pub fn destroy(
         "{hash}  the revisions of task definition family `{heritage}-before-deploy` that apply registered for `before_deploy` (deregister them with `aws ecs deregister-task-definition`)"
     ));
     Ok(())
+}
+
+/// Refuses a `--region` other than the district's own.
+fn check_region(
+    settings: &Settings,
+    district: &str,
+    region: Option<&str>,
+) -> Result<(), ApplyError> {
+    match (&settings.region, region) {
+        (Some(flag), Some(region)) if flag != region => Err(ApplyError::Region {
+            flag: flag.clone(),
+            district: district.to_owned(),
+            region: region.to_owned(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// What a deleted data stack leaves behind: its resources with a `Retain`

@@ -10,6 +10,15 @@ pub enum ApplyError {
     /// The selection names a district or heritage `out/` does not have.
     #[error("{0}")]
     Selection(String),
+    /// `--region` names another region than a district's own.
+    #[error(
+        "`--region {flag}` is not the region of district `{district}`, `{region}`: berth deploys a district only to the region its district.yml names\n  help: drop `--region` (berth passes `--region {region}` to every call for `{district}`), or select other districts with `--district`"
+    )]
+    Region {
+        flag: String,
+        district: String,
+        region: String,
+    },
     #[error(
         "the AWS CLI `{program}` was not found: {reason}\n  help: install it (https://aws.amazon.com/cli/) or pass `--aws PATH`"
     )]

@@ -8,10 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::apply::aws::{
-    ChangeSet, CreatedChangeSet, Ctx, ResourceChange, Stack, StackEvent, StackEvents, Stacks, args,
-    clock,
+    BUCKET_VAR, ChangeSet, CreatedChangeSet, Ctx, ResourceChange, Stack, StackEvent, StackEvents,
+    Stacks, args, clock,
 };
-use crate::apply::{Answer, ApplyError, StackArtifact};
+use crate::apply::task::Value;
+use crate::apply::{Answer, ApplyError, ArtifactError, StackArtifact};
 
 /// Resource types whose replacement or removal loses data.
 pub(crate) const STATEFUL: &[&str] = &[
@@ -26,6 +27,113 @@ pub(crate) const STATEFUL: &[&str] = &[
     "AWS::DynamoDB::Table",
     "AWS::EFS::FileSystem",
 ];
+
+/// The most bytes `create-change-set` takes in `--template-body`: botocore's
+/// model of CloudFormation (`cloudformation/2010-05-15/service-2.json` of the
+/// pinned awscli, `CreateChangeSetInput.TemplateBody`: "a maximum length of
+/// 51,200 bytes"; the `TemplateBody` shape itself states only `min: 1`).
+/// Larger templates go through the district's artifacts bucket and
+/// `--template-url` (up to 1 MB, `TemplateURL` in the same model).
+pub(crate) const TEMPLATE_BODY_LIMIT: usize = 51_200;
+
+/// The district stack's output naming its artifacts bucket.
+pub(crate) const BUCKET_OUTPUT: &str = "ArtifactsBucket";
+
+/// A district stack must pass inline: it creates the bucket larger
+/// templates go through.
+pub(crate) fn fits_inline(stack: &StackArtifact) -> Result<(), ApplyError> {
+    if stack.bytes <= TEMPLATE_BODY_LIMIT {
+        return Ok(());
+    }
+    Err(ApplyError::Artifacts(ArtifactError::Invalid {
+        path: stack.template_path.clone(),
+        reason: format!(
+            "it is {} bytes, more than the {TEMPLATE_BODY_LIMIT} CloudFormation takes inline; a district stack cannot go through the artifacts bucket it creates, so it must pass inline\n  help: split the district (fewer endpoints or zones per district) so that its stack is smaller",
+            stack.bytes
+        ),
+    }))
+}
+
+/// The base64 of a hex sha256, as `--checksum-sha256` takes it.
+fn base64_of_hex(hex: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect();
+    let mut text = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                text.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                text.push('=');
+            }
+        }
+    }
+    text
+}
+
+/// Uploads a template too large to pass inline to the district's artifacts
+/// bucket (the exact bytes apply verified: S3 refuses a body whose sha256 is
+/// not the manifest's) and returns its URL; `None` for a template that
+/// passes inline.
+fn upload(ctx: &mut Ctx<'_>, stack: &StackArtifact) -> Result<Option<String>, ApplyError> {
+    if stack.bytes <= TEMPLATE_BODY_LIMIT {
+        return Ok(None);
+    }
+    let bucket = match ctx.bucket.clone() {
+        Some(Value::Known(bucket)) => bucket,
+        Some(Value::Later {
+            stack: district,
+            key,
+        }) if ctx.settings.dry_run => {
+            if !ctx.bucket_exported {
+                let query = output_query(ctx, &district, &key);
+                ctx.ui.say(&format!("export ARTIFACTS_BUCKET=\"{query}\""));
+                ctx.bucket_exported = true;
+            }
+            BUCKET_VAR.to_owned()
+        }
+        _ => {
+            return Err(ApplyError::Stack(format!(
+                "`{}` is {} bytes, more than the {TEMPLATE_BODY_LIMIT} CloudFormation takes inline, and its district stack has no `{BUCKET_OUTPUT}` output to upload it to\n  help: build with this berth (its district stack creates the bucket) and apply the district first",
+                stack.template_path, stack.bytes
+            )));
+        }
+    };
+    let key = format!("templates/{}/{}.json", stack.name, stack.sha256);
+    let command = args([
+        "s3api",
+        "put-object",
+        "--bucket",
+        &bucket,
+        "--key",
+        &key,
+        "--body",
+        &stack.template_path,
+        "--content-type",
+        "application/json",
+        "--checksum-sha256",
+        &base64_of_hex(&stack.sha256),
+    ]);
+    if ctx.settings.dry_run {
+        ctx.print(&command);
+    } else {
+        ctx.call::<serde_json::Value>(&command)?;
+    }
+    // Virtual-hosted style in the district's region, the form the S3 and
+    // CloudFormation documentation give; without a known region, the
+    // global endpoint.
+    let host = match ctx.region.as_ref().or(ctx.settings.region.as_ref()) {
+        Some(region) => format!("{bucket}.s3.{region}.amazonaws.com"),
+        None => format!("{bucket}.s3.amazonaws.com"),
+    };
+    Ok(Some(format!("https://{host}/{key}")))
+}
 
 /// What `describe-stacks` says about a stack.
 pub(crate) fn describe(ctx: &mut Ctx<'_>, name: &str) -> Result<Option<Stack>, ApplyError> {
@@ -118,7 +226,12 @@ fn capabilities(template: &serde_json::Value) -> Option<&'static str> {
     }
 }
 
-fn create_args(ctx: &Ctx<'_>, stack: &StackArtifact, kind: Kind) -> Vec<String> {
+fn create_args(
+    ctx: &Ctx<'_>,
+    stack: &StackArtifact,
+    kind: Kind,
+    url: Option<String>,
+) -> Vec<String> {
     let mut command = args([
         "cloudformation",
         "create-change-set",
@@ -128,9 +241,14 @@ fn create_args(ctx: &Ctx<'_>, stack: &StackArtifact, kind: Kind) -> Vec<String> 
         &ctx.settings.change_set_name,
         "--change-set-type",
         kind.arg(),
-        "--template-body",
     ]);
-    command.push(format!("file://{}", stack.template_path));
+    match url {
+        Some(url) => command.extend(["--template-url".to_owned(), url]),
+        None => command.extend([
+            "--template-body".to_owned(),
+            format!("file://{}", stack.template_path),
+        ]),
+    }
     if !stack.parameters.is_empty() {
         let parameters: Vec<_> = stack
             .parameters
@@ -277,7 +395,6 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, stack: &StackArtifact) -> Result<Plan, 
     let current = describe(ctx, &stack.name)?;
     let outputs = current.as_ref().map(Stack::outputs).unwrap_or_default();
     let kind = decide(ctx, &stack.name, current.as_ref())?;
-    let create = create_args(ctx, stack, kind);
     if ctx.settings.dry_run {
         let status = current
             .as_ref()
@@ -287,6 +404,10 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, stack: &StackArtifact) -> Result<Plan, 
             stack.name,
             kind.verb()
         ));
+    }
+    let url = upload(ctx, stack)?;
+    let create = create_args(ctx, stack, kind, url);
+    if ctx.settings.dry_run {
         let name = ctx.settings.change_set_name.clone();
         let by_name = |verb: &str| {
             args([
@@ -700,4 +821,28 @@ pub(crate) fn output_query(ctx: &Ctx<'_>, stack: &str, key: &str) -> String {
         "text",
     ]);
     format!("$({})", ctx.shown(&command, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64_of_hex;
+
+    #[test]
+    fn checksums_are_base64_of_the_digest() {
+        // sha256("") and sha256("abc"), as `openssl dgst -sha256 -binary | base64` prints them.
+        for (hex, base64) in [
+            (
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+            ),
+            (
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+                "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=",
+            ),
+            ("616263", "YWJj"),
+            ("6162", "YWI="),
+        ] {
+            assert_eq!(base64_of_hex(hex), base64, "{hex}");
+        }
+    }
 }

@@ -23,7 +23,9 @@ pub struct AwsArgs {
     /// The AWS CLI profile (`--profile` of every call).
     #[arg(long, value_name = "P")]
     profile: Option<String>,
-    /// The AWS region (`--region` of every call); default: the CLI's.
+    /// The AWS region; each district is deployed to its own region (a
+    /// different one is refused); for stacks out/ has no district for, the
+    /// `--region` of every call; default: the CLI's.
     #[arg(long, value_name = "R")]
     region: Option<String>,
 }
@@ -79,7 +81,7 @@ static PROMPTING: AtomicBool = AtomicBool::new(false);
 fn exit_code(error: &ApplyError) -> u8 {
     match error {
         ApplyError::Aws { .. } => 1,
-        ApplyError::Selection(_) => 64,
+        ApplyError::Selection(_) | ApplyError::Region { .. } => 64,
         ApplyError::Artifacts(_) => 3,
         ApplyError::DataLoss { .. } => 4,
         ApplyError::NotConfirmed(_) => 5,
