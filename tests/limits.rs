@@ -140,3 +140,35 @@ fn a_type_the_region_does_not_offer_is_an_error() {
     );
     assert_eq!(fleet.run(&["validate"]).code, 0);
 }
+
+#[test]
+fn names_and_ranges_aws_refuses_are_errors() {
+    let district = DISTRICT
+        .replace("10.1.0.0/16", "10.1.5.7/16")
+        .replace("acm:ap-northeast-1", "acm:us-east-1");
+    let app = "resources:
+  database: {engine: postgres, instance_class: db.t4g.micro, name: app, user: rdsadmin}
+  buckets:
+    media: {name: media-fixed}
+    dots: {name: my..bucket}
+    ip: {name: 192.168.1.1}
+    punycode: {name: xn--bucket}
+    alias: {name: media-s3alias}
+environments:
+  production:
+    name: app
+    image_name: registry.example/app
+    image_tag: v1
+  staging:
+    name: app-staging
+    image_name: registry.example/app
+    image_tag: v1
+    resources:
+      buckets:
+        media: {name: media-fixed}
+";
+    let fleet = Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .file("instances/mstdn/app.yml", app);
+    insta::assert_snapshot!(fleet.run(&["validate"]).transcript());
+}

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Span};
-use crate::schema::{DatabaseEngine, Resources};
+use crate::schema::{DatabaseEngine, InstanceFile, Resources};
 
 use super::rules::pointer;
 use super::schema::suggest;
@@ -76,6 +76,8 @@ fn table() -> &'static Table {
 pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
     let table = table();
     let mut out = Vec::new();
+    // Fixed bucket names are global: one heritage each, across the fleet.
+    let mut buckets: BTreeMap<String, (String, Span)> = BTreeMap::new();
     for district in &fleet.districts {
         let Some(file) = &district.district else {
             continue;
@@ -90,6 +92,24 @@ pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
                 None => d.help("write a region such as `ap-northeast-1` or `us-east-1`"),
             };
             out.push(d);
+        }
+        out.extend(cidr_host_bits(
+            &file.spec.network.cidr,
+            file.at("/network/cidr"),
+        ));
+        for (name, endpoint) in &file.spec.endpoints {
+            let arn_region = endpoint
+                .certificate_arn
+                .split(':')
+                .nth(3)
+                .unwrap_or_default();
+            if arn_region != region {
+                out.push(
+                    Diagnostic::error("certificate-region", format!("the certificate of endpoint `{name}` is in `{arn_region}`, the district in `{region}`"))
+                        .at(file.at(&pointer(&["endpoints", name, "certificate_arn"])), "another region")
+                        .help(format!("a load balancer uses ACM certificates of its own region: request or import the certificate in `{region}`")),
+                );
+            }
         }
         let what = "an EC2 instance type";
         let value = &file.spec.cluster.instance_type;
@@ -111,6 +131,7 @@ pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
                     resources_values(table, instance, &base, resources, region, &mut out);
                 }
             }
+            fixed_names(instance, &mut buckets, &mut out);
         }
     }
     out
@@ -125,7 +146,32 @@ fn resources_values<T>(
     out: &mut Vec<Diagnostic>,
 ) {
     let at = |rest: &[&str]| file.at(&pointer(&[base, rest].concat()));
+    for (name, bucket) in &resources.buckets {
+        if let Some(fixed) = &bucket.name
+            && let Some(reason) = bucket_name_problem(fixed)
+        {
+            out.push(
+                Diagnostic::error("invalid-bucket-name", format!("`{fixed}` is not a valid S3 bucket name: {reason}"))
+                    .at(at(&["buckets", name, "name"]), "S3 refuses it")
+                    .help("see S3's bucket naming rules, or remove `name` and let CloudFormation pick a unique one"),
+            );
+        }
+    }
     if let Some(database) = &resources.database {
+        // RDS keeps `rds…` roles for itself (rdsadmin, rds_superuser, …), and
+        // PostgreSQL reserves role names starting with `pg_`.
+        let user = database.user.to_ascii_lowercase();
+        let postgres = database.engine == DatabaseEngine::Postgres;
+        if user.starts_with("rds") || (postgres && user.starts_with("pg_")) {
+            out.push(
+                Diagnostic::error(
+                    "reserved-user",
+                    format!("database user `{}` is reserved", database.user),
+                )
+                .at(at(&["database", "user"]), "reserved by RDS or the engine")
+                .help("choose another name, such as the application's (`mastodon`)"),
+            );
+        }
         let engine = match database.engine {
             DatabaseEngine::Postgres => "postgres",
             DatabaseEngine::Mysql => "mysql",
@@ -165,6 +211,85 @@ fn resources_values<T>(
                 version,
                 at(&["cache", "version"]),
             ));
+        }
+    }
+}
+
+/// Why S3 refuses a bucket name that the schema's pattern lets through
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>).
+fn bucket_name_problem(name: &str) -> Option<&'static str> {
+    let ip = name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok());
+    if name.contains("..") {
+        Some("it has two adjacent periods")
+    } else if ip {
+        Some("it is formatted as an IP address")
+    } else if ["xn--", "sthree-", "amzn-s3-demo-"]
+        .iter()
+        .any(|p| name.starts_with(p))
+    {
+        Some("S3 reserves its prefix")
+    } else if ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]
+        .iter()
+        .any(|s| name.ends_with(s))
+    {
+        Some("S3 reserves its suffix")
+    } else {
+        None
+    }
+}
+
+/// A CIDR whose address has bits set below its prefix: AWS refuses it.
+fn cidr_host_bits(cidr: &str, span: Span) -> Option<Diagnostic> {
+    let (address, prefix) = cidr.split_once('/')?;
+    let octets: Vec<u8> = address
+        .split('.')
+        .map(|o| o.parse().ok())
+        .collect::<Option<_>>()?;
+    let [a, b, c, d] = octets[..] else {
+        return None;
+    };
+    let prefix: u32 = prefix.parse().ok()?;
+    let value = u32::from_be_bytes([a, b, c, d]);
+    let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+    if value & !mask == 0 {
+        return None;
+    }
+    let [a, b, c, d] = (value & mask).to_be_bytes();
+    let network = format!("{a}.{b}.{c}.{d}/{prefix}");
+    Some(
+        Diagnostic::error("cidr-host-bits", format!("`{cidr}` has host bits set"))
+            .at(span, format!("the network is `{network}`"))
+            .help(format!("write `{network}`")),
+    )
+}
+
+/// Every fixed bucket name once in the fleet; a top-level bucket belongs to
+/// every environment of its file.
+fn fixed_names(
+    file: &Checked<InstanceFile>,
+    seen: &mut BTreeMap<String, (String, Span)>,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (key, env) in &file.spec.environments {
+        let (resources, base) = match (&env.resources, &file.spec.resources) {
+            (Some(own), _) => (own, vec!["environments", key.as_str(), "resources"]),
+            (None, Some(top)) => (top, vec!["resources"]),
+            (None, None) => continue,
+        };
+        for (name, bucket) in &resources.buckets {
+            let Some(fixed) = &bucket.name else { continue };
+            let span = file.at(&pointer(&[&base[..], &["buckets", name, "name"]].concat()));
+            match seen.get(fixed) {
+                Some((heritage, first)) => out.push(
+                    Diagnostic::error("duplicate-bucket-name", format!("bucket name `{fixed}` is given to `{}` and `{heritage}`", env.name))
+                        .at(span, format!("for `{}`", env.name))
+                        .also(first.clone(), format!("for `{heritage}`"))
+                        .help("S3 bucket names are unique across all of AWS: give each heritage its own name, or remove `name`"),
+                ),
+                None => {
+                    seen.insert(fixed.clone(), (env.name.clone(), span));
+                }
+            }
         }
     }
 }
