@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::model::{
     Autoscaling, Bucket, Cache, Database, District, Fleet, Heritage, Listener, Secret, Service,
 };
-use crate::schema::DatabaseEngine;
 use crate::schema::LaunchType;
+use crate::schema::{DatabaseEngine, SecretCharacters};
 
 /// Days the app stack's log group keeps container logs.
 pub const LOG_RETENTION_DAYS: u32 = 30;
@@ -70,6 +70,10 @@ pub struct HeritagePlan<'a> {
     /// Manager ARNs, in `Fn::Sub` syntax.
     pub ssm_parameters: Vec<String>,
     pub secret_arns: Vec<String>,
+    /// Every secret the execution role may read from Secrets Manager, as
+    /// CloudFormation values: `secret_arns`, the database's secret and the
+    /// generated secrets.
+    pub read_secrets: Vec<serde_json::Value>,
     pub services: Vec<ServicePlan<'a>>,
     /// Every service's listener rules, in service order.
     pub rules: Vec<ListenerPlan<'a>>,
@@ -90,6 +94,8 @@ pub struct HeritageTerraform {
     /// What the execution role may read, as Terraform templates.
     pub ssm_parameters: Vec<String>,
     pub secret_arns: Vec<String>,
+    /// `read_secrets` of the heritage, as Terraform templates.
+    pub read_secrets: Vec<String>,
     /// The heritage's tags as a map, Terraform's shape.
     pub tags: BTreeMap<&'static str, String>,
 }
@@ -245,6 +251,8 @@ pub struct DataPlan<'a> {
     pub cache: Option<CachePlan<'a>>,
     pub buckets: Vec<BucketPlan<'a>>,
     pub repositories: Vec<RepositoryPlan>,
+    /// Secrets Secrets Manager generates once.
+    pub secrets: Vec<SecretPlan>,
     /// Every output of the data stack, by key (exported as prefix + key).
     pub outputs: Vec<String>,
 }
@@ -294,6 +302,35 @@ pub struct RepositoryPlan {
     /// The ECR lifecycle policy, as the JSON text ECR expects.
     pub lifecycle_policy: String,
 }
+
+/// A generated secret: how Secrets Manager makes its value, in the words of
+/// CloudFormation's `GenerateSecretString` and Terraform's
+/// `aws_secretsmanager_random_password` (the same switches).
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretPlan {
+    /// Logical id, e.g. `SecretSecretKeyBase`; also the output key of its ARN.
+    pub id: String,
+    /// Terraform resource name, e.g. `secret_key_base`.
+    pub tf: String,
+    /// The variable the containers read it from.
+    pub variable: String,
+    pub description: String,
+    /// Terraform names the secret with this prefix and a unique suffix
+    /// (CloudFormation derives a name from the logical id).
+    pub name_prefix: String,
+    pub length: u32,
+    pub exclude_punctuation: bool,
+    pub exclude_uppercase: bool,
+    /// Characters left out besides those classes (empty for none).
+    pub exclude_characters: String,
+}
+
+/// Characters a hex secret leaves out once uppercase and punctuation are:
+/// the lowercase letters after `f`.
+const NOT_HEX: &str = "ghijklmnopqrstuvwxyz";
+/// Punctuation a printable secret leaves out: quotes, the backquote and the
+/// backslash, which need escaping wherever the value is written.
+const NOT_PRINTABLE: &str = "\"'`\\";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ServicePlan<'a> {
@@ -755,8 +792,35 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
             .to_string(),
         })
         .collect::<Vec<_>>();
+    let secrets = resources
+        .secrets
+        .iter()
+        .map(|secret| {
+            let (exclude_punctuation, exclude_uppercase, exclude_characters) =
+                match secret.characters {
+                    SecretCharacters::Alphanumeric => (true, false, ""),
+                    SecretCharacters::Hex => (true, true, NOT_HEX),
+                    SecretCharacters::Printable => (false, false, NOT_PRINTABLE),
+                };
+            SecretPlan {
+                id: secret_id(&secret.name),
+                tf: terraform_name(&secret.name),
+                variable: secret.name.clone(),
+                description: format!(
+                    "{} of heritage {} in district {}: generated once by Secrets Manager",
+                    secret.name, heritage.name, district.name
+                ),
+                name_prefix: format!("{base}/{}-", secret.name),
+                length: secret.length,
+                exclude_punctuation,
+                exclude_uppercase,
+                exclude_characters: exclude_characters.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>();
     outputs.extend(buckets.iter().map(|b| b.id.clone()));
     outputs.extend(repositories.iter().map(|r| format!("{}Uri", r.id)));
+    outputs.extend(secrets.iter().map(|s| s.id.clone()));
     DataPlan {
         stack: data_stack(&district.name, &heritage.name),
         export_prefix: format!("{base}-"),
@@ -764,8 +828,15 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
         cache,
         buckets,
         repositories,
+        secrets,
         outputs,
     }
+}
+
+/// The logical id of a generated secret: `SECRET_KEY_BASE` → `SecretSecretKeyBase`.
+#[must_use]
+pub fn secret_id(variable: &str) -> String {
+    format!("Secret{}", logical_id(&variable.to_ascii_lowercase()))
 }
 
 /// The containers' variables: the file's plain values and secrets, then the
@@ -868,6 +939,14 @@ fn environment(
         // (config/initializers/paperclip.rb:57,75).
         connection.push(EnvPlan::literal("S3_PERMISSION", ""));
     }
+    for secret in &data.secrets {
+        connection_secrets.push(imported(
+            &secret.variable,
+            &secret.id,
+            "",
+            &format!("aws_secretsmanager_secret_version.{}.arn", secret.tf),
+        ));
+    }
     let taken = |list: &[EnvPlan], other: &[EnvPlan], name: &str| {
         list.iter().chain(other).any(|v| v.name == name)
     };
@@ -924,6 +1003,20 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
     }
     let (ssm_parameters, secret_arns) = secret_resources(&read, &CLOUDFORMATION_ARNS);
     let (tf_ssm_parameters, tf_secret_arns) = secret_resources(&read, &TERRAFORM_ARNS);
+    let mut read_secrets: Vec<serde_json::Value> = secret_arns
+        .iter()
+        .map(|arn| serde_json::json!({ "Fn::Sub": arn }))
+        .collect();
+    let mut tf_read_secrets = tf_secret_arns.clone();
+    if data.database.is_some() {
+        read_secrets
+            .push(serde_json::json!({"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}));
+        tf_read_secrets.push("${aws_db_instance.this.master_user_secret[0].secret_arn}".to_owned());
+    }
+    for secret in &data.secrets {
+        read_secrets.push(serde_json::json!({ "Ref": secret.id }));
+        tf_read_secrets.push(format!("${{aws_secretsmanager_secret.{}.arn}}", secret.tf));
+    }
     let scheduled_tasks: Vec<TaskPlan> = heritage
         .scheduled_tasks
         .iter()
@@ -1004,6 +1097,7 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         secrets,
         ssm_parameters,
         secret_arns,
+        read_secrets,
         services,
         rules,
         scheduled_tasks,
@@ -1014,6 +1108,7 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
             listener_variables,
             ssm_parameters: tf_ssm_parameters,
             secret_arns: tf_secret_arns,
+            read_secrets: tf_read_secrets,
             tags: tags.iter().map(|t| (t.key, t.value.clone())).collect(),
         },
         tags,

@@ -73,6 +73,7 @@ const SECTIONS: &[&str] = &[
     "terraform",
     "variable",
     "data",
+    "ephemeral",
     "locals",
     "resource",
     "output",

@@ -129,6 +129,32 @@ pub struct Resources {
     /// ECR image repositories by name, e.g. `mastodon`.
     #[serde(default)]
     pub repositories: IndexMap<String, Repository>,
+    /// Secrets berth has Secrets Manager generate once, by the variable every
+    /// container reads them from, e.g. `SECRET_KEY_BASE: {length: 128, characters: hex}`.
+    /// They are never rotated or replaced by a later build.
+    #[serde(default)]
+    pub secrets: IndexMap<String, GeneratedSecret>,
+}
+
+/// A secret value Secrets Manager generates when the data stack is created.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedSecret {
+    /// Characters, 16-4096 (default 64). Changing it later makes CloudFormation generate a new value.
+    #[schemars(range(min = 16, max = 4096))]
+    pub length: Option<u32>,
+    /// `alphanumeric` (the default), `hex` (0-9 and a-f) or `printable`
+    /// (letters, digits and punctuation, without quotes, backquotes and backslashes).
+    pub characters: Option<SecretCharacters>,
+}
+
+/// The characters a generated secret is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretCharacters {
+    Alphanumeric,
+    Hex,
+    Printable,
 }
 
 /// An RDS database instance. Its master password is generated and kept by

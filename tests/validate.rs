@@ -118,6 +118,9 @@ golden! {
     unclosed_quote: with("memory: 512", "memory: 512\n        command: echo 'oops");
     health_check_timeout: with("hosts:", "health_check_interval: 5\n            hosts:");
     reserved_service_name: with("name: web", "name: before-deploy");
+    generated_secret_set_again: validate(&format!("resources:\n  secrets:\n    SECRET_KEY_BASE: {{length: 128, characters: hex}}\n{}", APP.replace("    services:", "    environment:\n      SECRET_KEY_BASE: {ssm_path: app/secret_key_base}\n    services:")));
+    generated_secret_set_by_a_service: validate(&format!("resources:\n  secrets:\n    OTP_SECRET: {{}}\n{}", APP.replace("        memory: 512\n", "        memory: 512\n        environment:\n          OTP_SECRET: abc\n")));
+    generated_secret_names: validate(&format!("resources:\n  secrets:\n    secret_key_base: {{}}\n    KEY_2: {{}}\n    KEY2: {{}}\n    SHORT: {{length: 8, characters: base64}}\n{APP}"));
     invalid_bucket_name: validate(&format!("resources:\n  buckets:\n    Media_Files: {{}}\n{APP}"));
     schema_error_does_not_hide_rule_errors: validate(&APP.replace("memory: 512", "memory: 512\n        desired_count: many").replace("    services:", "    environment:\n      DB_PASSWORD: hunter2\n    scheduled_tasks:\n      - schedule: cron(0 25 * * ? *)\n        command: rake x\n    services:"));
     yaml11_boolean_is_a_note: with("service_type: web", "service_type: web\n        force_ssl: yes");

@@ -121,8 +121,10 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
             );
         }
 
-        let resources = env.resources.as_ref().or(file.spec.resources.as_ref());
-        let injected = injected_secrets(resources);
+        let injected = match &env.resources {
+            Some(own) => injected_secrets(file, &base, Some(own)),
+            None => injected_secrets(file, &[], file.spec.resources.as_ref()),
+        };
         check_environment(file, &base, env.environment.as_ref(), &injected, &mut out);
         check_resources(file, &base, env.resources.as_ref(), &mut out);
 
@@ -501,7 +503,7 @@ fn check_environment(
     file: &Checked<InstanceFile>,
     base: &[&str],
     vars: Option<&EnvironmentVars>,
-    injected: &[(&str, &str)],
+    injected: &[Injected],
     out: &mut Vec<Diagnostic>,
 ) {
     let at = |rest: &[&str]| file.at(&pointer(&[base, &["environment"], rest].concat()));
@@ -554,7 +556,21 @@ fn check_environment(
             .is_some_and(|v| !matches!(v, PlainValue::Text(t) if t.is_empty()));
         let url_password = matches!(var.value, Some(PlainValue::Text(t)) if url_has_password(t));
         let value_at = var.value_at.iter().map(String::as_str).collect::<Vec<_>>();
-        if let Some((_, from)) = injected.iter().find(|(name, _)| *name == var.name)
+        let injected_here = injected.iter().find(|i| i.name == var.name);
+        if let Some(generated) = injected_here.filter(|i| i.generated) {
+            out.push(
+                Diagnostic::error(
+                    "generated-secret-set",
+                    format!("`{}` is a secret berth generates (`resources.secrets`), and is set here too", var.name),
+                )
+                .at(name_at(), "would replace the generated secret")
+                .also(generated.at.clone(), "generated here")
+                .help(format!(
+                    "remove `{}` here, or remove it from `resources.secrets` to keep your own value",
+                    var.name
+                )),
+            );
+        } else if let Some(Injected { from, .. }) = injected_here
             && var.value.is_some()
         {
             out.push(
@@ -586,14 +602,48 @@ fn check_environment(
     }
 }
 
+/// A secret berth injects for a heritage's resources.
+struct Injected {
+    name: String,
+    /// Where it comes from, for messages.
+    from: &'static str,
+    /// A generated secret (`resources.secrets`), which no entry may set in
+    /// any form; `at` is where it is declared.
+    generated: bool,
+    at: Span,
+}
+
 /// The secrets berth injects for a heritage's resources, with where each
-/// comes from.
+/// comes from. `base` is where the resources are written (the file's top
+/// level or an environment).
 fn injected_secrets(
+    file: &Checked<InstanceFile>,
+    base: &[&str],
     resources: Option<&crate::schema::Resources>,
-) -> Vec<(&'static str, &'static str)> {
+) -> Vec<Injected> {
     let mut injected = Vec::new();
-    if resources.is_some_and(|r| r.database.is_some()) {
-        injected.push(("DB_PASS", "the database's secret"));
+    let Some(resources) = resources else {
+        return injected;
+    };
+    if resources.database.is_some() {
+        injected.push(Injected {
+            name: "DB_PASS".to_owned(),
+            from: "the database's secret",
+            generated: false,
+            at: file.at(&pointer(&[base, &["resources", "database"]].concat())),
+        });
+    }
+    let secrets = pointer(&[base, &["resources", "secrets"]].concat());
+    for name in resources.secrets.keys() {
+        injected.push(Injected {
+            name: name.clone(),
+            from: "a generated secret",
+            generated: true,
+            at: file
+                .root
+                .locate_key(&secrets, name)
+                .unwrap_or_else(|| file.at(&secrets)),
+        });
     }
     injected
 }
@@ -615,6 +665,33 @@ fn check_resources(
             resources.repositories.keys().collect(),
         ),
     ];
+    let secrets = pointer(&[base, &["resources", "secrets"]].concat());
+    let mut ids: Vec<(String, &String)> = Vec::new();
+    for name in resources.secrets.keys() {
+        let span = || {
+            file.root
+                .locate_key(&secrets, name)
+                .unwrap_or_else(|| file.at(&secrets))
+        };
+        if !is_variable_name(name) {
+            out.push(
+                Diagnostic::error("invalid-name", format!("secret name `{name}` is not a valid variable name"))
+                    .at(span(), "here")
+                    .help("use capital letters, digits and underscores, starting with a letter, e.g. `SECRET_KEY_BASE`"),
+            );
+            continue;
+        }
+        let id = crate::plan::secret_id(name);
+        if let Some((_, first)) = ids.iter().find(|(i, _)| *i == id) {
+            out.push(
+                Diagnostic::error("duplicate-name", format!("secrets `{first}` and `{name}` would have the same resource name `{id}`"))
+                    .at(span(), "here")
+                    .also(file.root.locate_key(&secrets, first).unwrap_or_else(|| file.at(&secrets)), "and here")
+                    .help("rename one of them: names differing only in underscores name the same resource"),
+            );
+        }
+        ids.push((id, name));
+    }
     for (kind, noun, names) in kinds {
         for name in names {
             if !is_name(name) || name.chars().any(|c| c.is_ascii_uppercase()) {
@@ -627,6 +704,15 @@ fn check_resources(
             }
         }
     }
+}
+
+/// An environment variable name berth can derive resource names from:
+/// capitals, digits and underscores, starting with a letter.
+fn is_variable_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// Rules for one district file.

@@ -18,7 +18,7 @@ use crate::check::{Checked, CheckedFleet};
 use crate::diagnostic::{Diagnostic, Sources, Span};
 use crate::schema::{
     self, ConditionType, DatabaseEngine, EnvironmentVars, InstanceFile, LaunchType, NatKind,
-    PlainValue, PortProtocol, ServiceType, Target,
+    PlainValue, PortProtocol, SecretCharacters, ServiceType, Target,
 };
 use priority::Specificity;
 
@@ -137,7 +137,19 @@ pub struct Resources {
     pub cache: Option<Cache>,
     pub buckets: Vec<Bucket>,
     pub repositories: Vec<Repository>,
+    pub secrets: Vec<GeneratedSecret>,
 }
+
+/// A secret Secrets Manager generates once, given to the containers as `name`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GeneratedSecret {
+    pub name: String,
+    pub length: u32,
+    pub characters: SecretCharacters,
+}
+
+/// Default length of a generated secret.
+pub const DEFAULT_SECRET_LENGTH: u32 = 64;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Database {
@@ -701,6 +713,15 @@ fn resources(spec: &schema::Resources) -> Resources {
             .map(|(name, r)| Repository {
                 name: name.clone(),
                 untagged_expire_days: r.untagged_expire_days.unwrap_or(14),
+            })
+            .collect(),
+        secrets: spec
+            .secrets
+            .iter()
+            .map(|(name, s)| GeneratedSecret {
+                name: name.clone(),
+                length: s.length.unwrap_or(DEFAULT_SECRET_LENGTH),
+                characters: s.characters.unwrap_or(SecretCharacters::Alphanumeric),
             })
             .collect(),
     }
