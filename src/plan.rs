@@ -57,6 +57,9 @@ pub struct HeritagePlan<'a> {
     pub name: &'a str,
     pub stack: String,
     pub image: &'a str,
+    /// The image of a declared repository: its URI exported by the data
+    /// stack, with the tag (`Image` is then `ImageTag`, the tag alone).
+    pub image_repository: Option<ImageRepository>,
     pub log_group: String,
     pub log_retention_days: u32,
     /// The data stack: log group, roles and stateful resources.
@@ -295,6 +298,8 @@ pub struct BucketPlan<'a> {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RepositoryPlan {
+    /// The name under `resources.repositories`.
+    pub name: String,
     pub id: String,
     /// Terraform resource name, e.g. `mastodon`.
     pub tf: String,
@@ -413,6 +418,21 @@ pub struct TaskPlan {
     /// The container's variables: the heritage's.
     pub environment: Vec<EnvPlan>,
     pub secrets: Vec<EnvPlan>,
+}
+
+/// An image in one of the heritage's repositories.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageRepository {
+    /// The data stack's export of the repository URI.
+    pub import: String,
+    pub tag: String,
+    /// The image in standalone task definitions: `${REPOSITORY_<NAME>_URI}:<tag>`.
+    pub placeholder: String,
+    /// The repository's Terraform address, e.g. `aws_ecr_repository.mastodon`.
+    pub terraform: String,
+    /// The same image as an `Fn::Sub` of account, region and tag, for the
+    /// app stack's `Image` output (an output may not just pass on an import).
+    pub sub: String,
 }
 
 /// A resource tag.
@@ -773,6 +793,7 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
         .repositories
         .iter()
         .map(|repository| RepositoryPlan {
+            name: repository.name.clone(),
             id: format!("Repository{}", logical_id(&repository.name)),
             tf: terraform_name(&repository.name),
             repository_name: shorten(&format!("{base}/{}", repository.name).to_ascii_lowercase(), 256),
@@ -1090,6 +1111,20 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         name: &heritage.name,
         stack: app_stack(&district.name, &heritage.name),
         image: &heritage.image,
+        image_repository: heritage.image_repository.as_ref().and_then(|name| {
+            let r = data.repositories.iter().find(|r| r.name == *name)?;
+            let key = format!("{}Uri", r.id);
+            Some(ImageRepository {
+                import: format!("{}{key}", data.export_prefix),
+                tag: heritage.image_tag.clone(),
+                placeholder: format!("${{{}}}:{}", shout_key(&key), heritage.image_tag),
+                terraform: format!("aws_ecr_repository.{}", r.tf),
+                sub: format!(
+                    "${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{}:${{ImageTag}}",
+                    r.repository_name
+                ),
+            })
+        }),
         log_group: format!("/berth/{}/{}", district.name, heritage.name),
         log_retention_days: LOG_RETENTION_DAYS,
         data,

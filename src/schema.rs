@@ -74,9 +74,9 @@ pub struct Environment {
     /// The heritage name: names the stacks, task families and log group. Unique in the fleet.
     #[schemars(regex(pattern = NAME_PATTERN), length(max = 32))]
     pub name: String,
-    /// The container image without tag, e.g. `123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/mastodon`.
-    #[schemars(length(min = 1))]
-    pub image_name: String,
+    /// The container image without tag, e.g. `123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/mastodon`,
+    /// or `{repository: <name>}`: one of the heritage's own `resources.repositories`.
+    pub image_name: ImageName,
     /// The image tag; defaults to `latest` (with a note: a moving tag makes deploys unreviewable).
     #[schemars(length(min = 1, max = 128))]
     pub image_tag: Option<String>,
@@ -232,6 +232,25 @@ pub struct Repository {
     /// Days after which untagged images are deleted (default 14).
     #[schemars(range(min = 1, max = 3650))]
     pub untagged_expire_days: Option<u32>,
+}
+
+/// Where a heritage's image comes from.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ImageName {
+    /// An image name without tag.
+    Name(#[schemars(length(min = 1))] String),
+    /// A repository the heritage declares under `resources.repositories`.
+    Repository(RepositoryImage),
+}
+
+/// An image from one of the heritage's declared ECR repositories.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepositoryImage {
+    /// The repository's name under `resources.repositories`, e.g. `mastodon`.
+    #[schemars(length(min = 1))]
+    pub repository: String,
 }
 
 /// A command: a string (split like a shell would, or run by `sh -c` when it

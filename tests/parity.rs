@@ -248,7 +248,10 @@ impl Cfn {
                     "RedisPort" => "cache.port".into(),
                     bucket if bucket.starts_with("Bucket") => format!("bucket.{}", &bucket[6..]),
                     repository if repository.starts_with("Repository") => {
-                        format!("data.{repository}")
+                        match repository[10..].strip_suffix("Uri") {
+                            Some(name) => format!("repository.{name}.uri"),
+                            None => format!("data.{repository}"),
+                        }
                     }
                     secret if secret.starts_with("Secret") => format!("secret.{}", &secret[6..]),
                     _ => return None,
@@ -500,7 +503,15 @@ impl Tf {
                 rest = &tail[3..];
             } else if let Some(body) = tail.strip_prefix("${") {
                 let end = body.find('}').unwrap();
-                out.push_str(&format!("{{{}}}", self.token(&body[..end], tokens)));
+                // The image tag is a variable with a default, like the app
+                // stack's `ImageTag` parameter: compared as its value.
+                let tag = (&body[..end] == "var.image_tag")
+                    .then(|| self.variables["image_tag"]["default"].as_str())
+                    .flatten();
+                match tag {
+                    Some(tag) => out.push_str(&unescape(tag)),
+                    None => out.push_str(&format!("{{{}}}", self.token(&body[..end], tokens))),
+                }
                 rest = &body[end + 1..];
             } else {
                 out.push_str(&tail[..1]);
@@ -536,6 +547,7 @@ impl Tf {
             ("aws_db_instance" | "aws_elasticache_replication_group", "port") => ".port",
             ("aws_db_instance", a) if a.starts_with("master_user_secret") => ".secret",
             ("aws_s3_bucket", "arn") => ".arn",
+            ("aws_ecr_repository", "repository_url") => ".uri",
             _ => "",
         };
         let token = tokens.get(&address).cloned().unwrap_or(address);

@@ -121,6 +121,45 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
             );
         }
 
+        if let crate::schema::ImageName::Repository(image) = &env.image_name {
+            let declared: Vec<&String> = env
+                .resources
+                .as_ref()
+                .or(file.spec.resources.as_ref())
+                .map(|r| r.repositories.keys().collect())
+                .unwrap_or_default();
+            if !declared.contains(&&image.repository) {
+                let list = if declared.is_empty() {
+                    "it declares none: add one under `resources.repositories`".to_owned()
+                } else {
+                    let guess = super::schema::suggest(
+                        &image.repository,
+                        declared.iter().map(|r| r.as_str()),
+                    )
+                    .map(|g| format!("did you mean `{g}`? "))
+                    .unwrap_or_default();
+                    format!(
+                        "{guess}declared: {}",
+                        declared
+                            .iter()
+                            .map(|r| format!("`{r}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                out.push(
+                    Diagnostic::error(
+                        "unknown-repository",
+                        format!("`{}` has no repository `{}`", env.name, image.repository),
+                    )
+                    .at(
+                        at(&["image_name", "repository"]),
+                        "not a repository of this heritage",
+                    )
+                    .help(list),
+                );
+            }
+        }
         let injected = match &env.resources {
             Some(own) => injected_secrets(file, &base, Some(own)),
             None => injected_secrets(file, &[], file.spec.resources.as_ref()),

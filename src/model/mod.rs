@@ -17,8 +17,8 @@ use crate::check::rules::pointer;
 use crate::check::{Checked, CheckedFleet};
 use crate::diagnostic::{Diagnostic, Sources, Span};
 use crate::schema::{
-    self, ConditionType, DatabaseEngine, EnvironmentVars, InstanceFile, LaunchType, NatKind,
-    PlainValue, PortProtocol, SecretCharacters, ServiceType, Target,
+    self, ConditionType, DatabaseEngine, EnvironmentVars, ImageName, InstanceFile, LaunchType,
+    NatKind, PlainValue, PortProtocol, SecretCharacters, ServiceType, Target,
 };
 use priority::Specificity;
 
@@ -118,7 +118,13 @@ pub struct Heritage {
     pub source: String,
     /// The key under `environments:`.
     pub environment_name: String,
+    /// `image_name:image_tag`; for an image of a declared repository, the
+    /// repository's name (`<district>-<heritage>/<name>`) with the tag.
     pub image: String,
+    /// The declared repository the image comes from (`image_name: {repository: …}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_repository: Option<String>,
+    pub image_tag: String,
     pub before_deploy: Option<Vec<String>>,
     pub environment: Vec<Variable>,
     pub secrets: Vec<Secret>,
@@ -431,6 +437,7 @@ fn heritage(
     env: &schema::Environment,
 ) -> (Heritage, ListenerSpans) {
     let (environment, secrets) = variables(district, env.environment.as_ref());
+    let tag = env.image_tag.as_deref().unwrap_or("latest");
     let mut task_names: BTreeMap<String, usize> = BTreeMap::new();
     // A task of another task definition is not scheduled (see `check::barcelona`).
     let scheduled_tasks = env
@@ -511,10 +518,18 @@ fn heritage(
         source: source.to_owned(),
         environment_name: env_key.to_owned(),
         image: format!(
-            "{}:{}",
-            env.image_name,
-            env.image_tag.as_deref().unwrap_or("latest")
+            "{}:{tag}",
+            match &env.image_name {
+                ImageName::Name(name) => name.clone(),
+                ImageName::Repository(r) =>
+                    format!("{district}-{}/{}", env.name, r.repository).to_ascii_lowercase(),
+            }
         ),
+        image_repository: match &env.image_name {
+            ImageName::Name(_) => None,
+            ImageName::Repository(r) => Some(r.repository.clone()),
+        },
+        image_tag: tag.to_owned(),
         before_deploy: env.before_deploy.as_ref().map(command::arguments),
         environment,
         secrets,
