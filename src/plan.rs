@@ -968,6 +968,21 @@ fn environment(
             &format!("aws_secretsmanager_secret_version.{}.arn", secret.tf),
         ));
     }
+    // `resources.env` renames injected variables or leaves them out.
+    let rename = |list: Vec<EnvPlan>| -> Vec<EnvPlan> {
+        list.into_iter()
+            .filter_map(|mut v| match heritage.resources.env.get(&v.name) {
+                Some(Some(name)) => {
+                    v.name.clone_from(name);
+                    Some(v)
+                }
+                Some(None) => None,
+                None => Some(v),
+            })
+            .collect()
+    };
+    let connection = rename(connection);
+    let connection_secrets = rename(connection_secrets);
     let taken = |list: &[EnvPlan], other: &[EnvPlan], name: &str| {
         list.iter().chain(other).any(|v| v.name == name)
     };

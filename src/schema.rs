@@ -134,6 +134,32 @@ pub struct Resources {
     /// They are never rotated or replaced by a later build.
     #[serde(default)]
     pub secrets: IndexMap<String, GeneratedSecret>,
+    /// Other names for the variables berth injects for these resources, by
+    /// the injected name: `DB_HOST: DATABASE_HOST` renames one, `DB_PORT: false`
+    /// leaves it out.
+    #[serde(default)]
+    pub env: IndexMap<String, InjectedName>,
+}
+
+/// What an injected variable is called: another name, or `false` for none.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum InjectedName {
+    /// The variable's name in the containers.
+    Name(String),
+    /// `false`: the variable is left out (`true` is an error).
+    Off(bool),
+}
+
+impl InjectedName {
+    /// The name, or `None` when the variable is left out.
+    #[must_use]
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Self::Name(name) => Some(name),
+            Self::Off(_) => None,
+        }
+    }
 }
 
 /// A secret value Secrets Manager generates when the data stack is created.

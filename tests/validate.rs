@@ -124,6 +124,7 @@ golden! {
     unknown_repository: validate(&format!("resources:\n  repositories:\n    app: {{}}\n    worker: {{}}\n{}", APP.replace("image_name: registry.example/app", "image_name: {repository: ap}")));
     repository_image_without_repositories: with("image_name: registry.example/app", "image_name: {repository: app}");
     ecr_image_outside_the_fleet: validate(&format!("resources:\n  repositories:\n    app: {{}}\n{}", APP.replace("image_name: registry.example/app", "image_name: 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/mstdn-app-app")));
+    renamed_injected_variables: validate(&format!("resources:\n  database: {{engine: mysql, instance_class: db.t4g.micro, name: app, user: app}}\n  env:\n    DB_HOTS: DATABASE_HOST\n    DB_PASS: DATABASE_PASSWORD\n    DB_USER: DATABASE_PASSWORD\n    DB_NAME: 1st\n    DB_PORT: DB_HOST\n    S3_BUCKET: false\n    DB_HOST: true\n{}", APP.replace("    services:", "    environment:\n      DATABASE_PASSWORD: hunter2\n    services:")));
     invalid_bucket_name: validate(&format!("resources:\n  buckets:\n    Media_Files: {{}}\n{APP}"));
     schema_error_does_not_hide_rule_errors: validate(&APP.replace("memory: 512", "memory: 512\n        desired_count: many").replace("    services:", "    environment:\n      DB_PASSWORD: hunter2\n    scheduled_tasks:\n      - schedule: cron(0 25 * * ? *)\n        command: rake x\n    services:"));
     yaml11_boolean_is_a_note: with("service_type: web", "service_type: web\n        force_ssl: yes");

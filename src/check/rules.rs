@@ -619,7 +619,7 @@ fn check_environment(
                 )
                 .at(at(&value_at), "replaces the injected secret")
                 .help(format!(
-                    "remove `{}` here; to give the application another name for it, rename the injected variable under `resources`",
+                    "remove `{}` here; to give the application another name for it, rename the injected variable with `resources.env`",
                     var.name
                 )),
             );
@@ -664,9 +664,15 @@ fn injected_secrets(
     let Some(resources) = resources else {
         return injected;
     };
-    if resources.database.is_some() {
+    let pass = match resources.env.get("DB_PASS") {
+        Some(renamed) => renamed.name().map(str::to_owned),
+        None => Some("DB_PASS".to_owned()),
+    };
+    if resources.database.is_some()
+        && let Some(pass) = pass
+    {
         injected.push(Injected {
-            name: "DB_PASS".to_owned(),
+            name: pass,
             from: "the database's secret",
             generated: false,
             at: file.at(&pointer(&[base, &["resources", "database"]].concat())),
@@ -704,6 +710,7 @@ fn check_resources(
             resources.repositories.keys().collect(),
         ),
     ];
+    check_renames(file, base, resources, out);
     let secrets = pointer(&[base, &["resources", "secrets"]].concat());
     let mut ids: Vec<(String, &String)> = Vec::new();
     for name in resources.secrets.keys() {
@@ -742,6 +749,130 @@ fn check_resources(
                 );
             }
         }
+    }
+}
+
+/// The variables berth injects for `resources`, by the name it gives them
+/// (see the README's table), generated secrets left out.
+#[must_use]
+pub fn injected_names(resources: &crate::schema::Resources) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    if resources.database.is_some() {
+        names.extend(["DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASS"].map(String::from));
+    }
+    if resources.cache.is_some() {
+        names.extend(["REDIS_HOST", "REDIS_PORT", "REDIS_URL"].map(String::from));
+    }
+    if !resources.buckets.is_empty() {
+        names.push("S3_BUCKET".to_owned());
+        names.extend(resources.buckets.keys().map(|b| {
+            format!(
+                "S3_BUCKET_{}",
+                b.to_ascii_uppercase()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            )
+        }));
+        names.extend(["S3_REGION", "S3_PERMISSION"].map(String::from));
+    }
+    names
+}
+
+/// `resources.env` renames only variables berth injects for these
+/// resources, to valid names, and no two to the same one.
+fn check_renames(
+    file: &Checked<InstanceFile>,
+    base: &[&str],
+    resources: &crate::schema::Resources,
+    out: &mut Vec<Diagnostic>,
+) {
+    let env = pointer(&[base, &["resources", "env"]].concat());
+    let injected = injected_names(resources);
+    let key_at = |key: &str| {
+        file.root
+            .locate_key(&env, key)
+            .unwrap_or_else(|| file.at(&env))
+    };
+    let mut given: Vec<(&str, &str)> = Vec::new();
+    for (key, name) in &resources.env {
+        if !injected.contains(key) {
+            let help = match super::schema::suggest(key, injected.iter().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if injected.is_empty() => {
+                    "these resources inject no variables: remove `env`".to_owned()
+                }
+                None => format!(
+                    "berth injects {} here",
+                    injected
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            out.push(
+                Diagnostic::error(
+                    "unknown-injected-variable",
+                    format!("`{key}` is not a variable berth injects for these resources"),
+                )
+                .at(key_at(key), "nothing to rename")
+                .help(help),
+            );
+            continue;
+        }
+        if *name == crate::schema::InjectedName::Off(true) {
+            out.push(
+                Diagnostic::error("invalid-name", format!("`{key}: true` names no variable"))
+                    .at(file.at(&format!("{env}/{key}")), "not a name")
+                    .help(format!(
+                        "write the name the application reads, or `{key}: false` to leave it out"
+                    )),
+            );
+            continue;
+        }
+        let Some(name) = name.name() else { continue };
+        let value_at = || {
+            file.at(&format!(
+                "{env}/{}",
+                key.replace('~', "~0").replace('/', "~1")
+            ))
+        };
+        if !(name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            out.push(
+                Diagnostic::error("invalid-name", format!("`{name}` is not a valid variable name"))
+                    .at(value_at(), "here")
+                    .help("use letters, digits and underscores, not starting with a digit; or `null` to leave the variable out"),
+            );
+            continue;
+        }
+        // The name it lands on: another renamed variable's, or a kept injected one's.
+        let kept = injected
+            .iter()
+            .find(|i| *i == name && *i != key && !resources.env.contains_key(i.as_str()));
+        if let Some((first, _)) = given.iter().find(|(_, n)| *n == name) {
+            out.push(
+                Diagnostic::error(
+                    "duplicate-name",
+                    format!("`{key}` and `{first}` are both renamed to `{name}`"),
+                )
+                .at(value_at(), "here")
+                .also(key_at(first), "and here")
+                .help("give each variable its own name"),
+            );
+        } else if let Some(kept) = kept {
+            out.push(
+                Diagnostic::error(
+                    "duplicate-name",
+                    format!("`{key}` is renamed to `{name}`, which berth injects too"),
+                )
+                .at(value_at(), "here")
+                .help(format!(
+                    "rename or drop `{kept}` as well (`{kept}: null`), or choose another name"
+                )),
+            );
+        }
+        given.push((key, name));
     }
 }
 

@@ -144,6 +144,9 @@ pub struct Resources {
     pub buckets: Vec<Bucket>,
     pub repositories: Vec<Repository>,
     pub secrets: Vec<GeneratedSecret>,
+    /// Injected variables under another name (`Some`) or left out (`None`),
+    /// by the name berth gives them.
+    pub env: BTreeMap<String, Option<String>>,
 }
 
 /// A secret Secrets Manager generates once, given to the containers as `name`.
@@ -738,6 +741,11 @@ fn resources(spec: &schema::Resources) -> Resources {
                 length: s.length.unwrap_or(DEFAULT_SECRET_LENGTH),
                 characters: s.characters.unwrap_or(SecretCharacters::Alphanumeric),
             })
+            .collect(),
+        env: spec
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.name().map(str::to_owned)))
             .collect(),
     }
 }
