@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""moto's server (the pinned moto[server]) with the four fixes berth's end-to-end test needs.
+"""moto's server (the pinned moto[server]) with the five fixes berth's end-to-end test needs.
 
 1. moto 5.2.5's ExecuteChangeSet applies a change set's resources but leaves the
 stack as CreateChangeSet made it: no Outputs, no Exports, and (for a CREATE
@@ -29,6 +29,13 @@ the app stack can hand the database password to ECS as a secret. The wrapper
 below answers it the way RDS does: the ARN of the secret RDS keeps for the
 instance, created through moto's own MasterUserSecret when first asked for.
 
+5. moto has no CloudFormation support for AWS::SecretsManager::Secret (it logs
+"No Moto CloudFormation support" and skips it), so a data stack's generated
+secrets (`GenerateSecretString`) have no ARN to export, and `before_deploy`
+cannot be given them. The model below creates each through moto's own Secrets
+Manager backend, with a value drawn by its GetRandomPassword, and answers
+`Ref` with the secret's ARN, as CloudFormation does.
+
 And one setting: moto's ECS tasks never stop by themselves; each DescribeTasks
 moves them one step towards STOPPED (exit code 0), so `before_deploy` can be
 waited for. Nothing else is changed: in particular `--template-url`
@@ -46,6 +53,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.ecs.models import ecs_backends
 from moto.moto_api import state_manager
 from moto.rds.models import DBInstance, MasterUserSecret
+from moto.secretsmanager.models import secretsmanager_backends
 from moto.server import main
 
 _execute = CloudFormationBackend.execute_change_set
@@ -162,6 +170,64 @@ class CfnClusterCapacityProviderAssociations(CloudFormationModel):
 
     def is_created(self):
         return True
+
+class CfnSecret(CloudFormationModel):
+    __module__ = "moto.secretsmanager.models"
+
+    def __init__(self, arn):
+        self.physical_resource_id = arn
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::SecretsManager::Secret"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        import json
+
+        props = cloudformation_json.get("Properties", {})
+        backend = secretsmanager_backends[account_id][region_name]
+        value = props.get("SecretString")
+        generate = props.get("GenerateSecretString")
+        if generate is not None:
+            flag = lambda key: str(generate.get(key, False)).lower() == "true"
+            value = json.loads(backend.get_random_password(
+                password_length=int(generate.get("PasswordLength", 32)),
+                exclude_characters=generate.get("ExcludeCharacters", ""),
+                exclude_numbers=flag("ExcludeNumbers"),
+                exclude_punctuation=flag("ExcludePunctuation"),
+                exclude_uppercase=flag("ExcludeUppercase"),
+                exclude_lowercase=flag("ExcludeLowercase"),
+                include_space=flag("IncludeSpace"),
+                require_each_included_type=str(generate.get("RequireEachIncludedType", True)).lower() == "true",
+            ))["RandomPassword"]
+        secret, _ = backend._add_secret(
+            props.get("Name", resource_name),
+            secret_string=value,
+            description=props.get("Description"),
+            tags=props.get("Tags"),
+        )
+        return cls(secret.arn)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        pass
+
+    def is_created(self):
+        return True
+
 
 _get_cfn_attribute = DBInstance.get_cfn_attribute
 

@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::model::{
     Autoscaling, Bucket, Cache, Database, District, Fleet, Heritage, Listener, Secret, Service,
 };
-use crate::schema::DatabaseEngine;
 use crate::schema::LaunchType;
+use crate::schema::{DatabaseEngine, SecretCharacters};
 
 /// Days the app stack's log group keeps container logs.
 pub const LOG_RETENTION_DAYS: u32 = 30;
@@ -57,6 +57,9 @@ pub struct HeritagePlan<'a> {
     pub name: &'a str,
     pub stack: String,
     pub image: &'a str,
+    /// The image of a declared repository: its URI exported by the data
+    /// stack, with the tag (`Image` is then `ImageTag`, the tag alone).
+    pub image_repository: Option<ImageRepository>,
     pub log_group: String,
     pub log_retention_days: u32,
     /// The data stack: log group, roles and stateful resources.
@@ -70,6 +73,10 @@ pub struct HeritagePlan<'a> {
     /// Manager ARNs, in `Fn::Sub` syntax.
     pub ssm_parameters: Vec<String>,
     pub secret_arns: Vec<String>,
+    /// Every secret the execution role may read from Secrets Manager, as
+    /// CloudFormation values: `secret_arns`, the database's secret and the
+    /// generated secrets.
+    pub read_secrets: Vec<serde_json::Value>,
     pub services: Vec<ServicePlan<'a>>,
     /// Every service's listener rules, in service order.
     pub rules: Vec<ListenerPlan<'a>>,
@@ -90,6 +97,8 @@ pub struct HeritageTerraform {
     /// What the execution role may read, as Terraform templates.
     pub ssm_parameters: Vec<String>,
     pub secret_arns: Vec<String>,
+    /// `read_secrets` of the heritage, as Terraform templates.
+    pub read_secrets: Vec<String>,
     /// The heritage's tags as a map, Terraform's shape.
     pub tags: BTreeMap<&'static str, String>,
 }
@@ -245,6 +254,8 @@ pub struct DataPlan<'a> {
     pub cache: Option<CachePlan<'a>>,
     pub buckets: Vec<BucketPlan<'a>>,
     pub repositories: Vec<RepositoryPlan>,
+    /// Secrets Secrets Manager generates once.
+    pub secrets: Vec<SecretPlan>,
     /// Every output of the data stack, by key (exported as prefix + key).
     pub outputs: Vec<String>,
 }
@@ -287,6 +298,8 @@ pub struct BucketPlan<'a> {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RepositoryPlan {
+    /// The name under `resources.repositories`.
+    pub name: String,
     pub id: String,
     /// Terraform resource name, e.g. `mastodon`.
     pub tf: String,
@@ -294,6 +307,35 @@ pub struct RepositoryPlan {
     /// The ECR lifecycle policy, as the JSON text ECR expects.
     pub lifecycle_policy: String,
 }
+
+/// A generated secret: how Secrets Manager makes its value, in the words of
+/// CloudFormation's `GenerateSecretString` and Terraform's
+/// `aws_secretsmanager_random_password` (the same switches).
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretPlan {
+    /// Logical id, e.g. `SecretSecretKeyBase`; also the output key of its ARN.
+    pub id: String,
+    /// Terraform resource name, e.g. `secret_key_base`.
+    pub tf: String,
+    /// The variable the containers read it from.
+    pub variable: String,
+    pub description: String,
+    /// Terraform names the secret with this prefix and a unique suffix
+    /// (CloudFormation derives a name from the logical id).
+    pub name_prefix: String,
+    pub length: u32,
+    pub exclude_punctuation: bool,
+    pub exclude_uppercase: bool,
+    /// Characters left out besides those classes (empty for none).
+    pub exclude_characters: String,
+}
+
+/// Characters a hex secret leaves out once uppercase and punctuation are:
+/// the lowercase letters after `f`.
+const NOT_HEX: &str = "ghijklmnopqrstuvwxyz";
+/// Punctuation a printable secret leaves out: quotes, the backquote and the
+/// backslash, which need escaping wherever the value is written.
+const NOT_PRINTABLE: &str = "\"'`\\";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ServicePlan<'a> {
@@ -381,6 +423,21 @@ pub struct TaskPlan {
     /// The container's variables: the heritage's.
     pub environment: Vec<EnvPlan>,
     pub secrets: Vec<EnvPlan>,
+}
+
+/// An image in one of the heritage's repositories.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageRepository {
+    /// The data stack's export of the repository URI.
+    pub import: String,
+    pub tag: String,
+    /// The image in standalone task definitions: `${REPOSITORY_<NAME>_URI}:<tag>`.
+    pub placeholder: String,
+    /// The repository's Terraform address, e.g. `aws_ecr_repository.mastodon`.
+    pub terraform: String,
+    /// The same image as an `Fn::Sub` of account, region and tag, for the
+    /// app stack's `Image` output (an output may not just pass on an import).
+    pub sub: String,
 }
 
 /// A resource tag.
@@ -758,6 +815,7 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
         .repositories
         .iter()
         .map(|repository| RepositoryPlan {
+            name: repository.name.clone(),
             id: format!("Repository{}", logical_id(&repository.name)),
             tf: terraform_name(&repository.name),
             repository_name: shorten(&format!("{base}/{}", repository.name).to_ascii_lowercase(), 256),
@@ -777,8 +835,35 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
             .to_string(),
         })
         .collect::<Vec<_>>();
+    let secrets = resources
+        .secrets
+        .iter()
+        .map(|secret| {
+            let (exclude_punctuation, exclude_uppercase, exclude_characters) =
+                match secret.characters {
+                    SecretCharacters::Alphanumeric => (true, false, ""),
+                    SecretCharacters::Hex => (true, true, NOT_HEX),
+                    SecretCharacters::Printable => (false, false, NOT_PRINTABLE),
+                };
+            SecretPlan {
+                id: secret_id(&secret.name),
+                tf: terraform_name(&secret.name),
+                variable: secret.name.clone(),
+                description: format!(
+                    "{} of heritage {} in district {}: generated once by Secrets Manager",
+                    secret.name, heritage.name, district.name
+                ),
+                name_prefix: format!("{base}/{}-", secret.name),
+                length: secret.length,
+                exclude_punctuation,
+                exclude_uppercase,
+                exclude_characters: exclude_characters.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>();
     outputs.extend(buckets.iter().map(|b| b.id.clone()));
     outputs.extend(repositories.iter().map(|r| format!("{}Uri", r.id)));
+    outputs.extend(secrets.iter().map(|s| s.id.clone()));
     DataPlan {
         stack: data_stack(&district.name, &heritage.name),
         export_prefix: format!("{base}-"),
@@ -786,8 +871,15 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
         cache,
         buckets,
         repositories,
+        secrets,
         outputs,
     }
+}
+
+/// The logical id of a generated secret: `SECRET_KEY_BASE` → `SecretSecretKeyBase`.
+#[must_use]
+pub fn secret_id(variable: &str) -> String {
+    format!("Secret{}", logical_id(&variable.to_ascii_lowercase()))
 }
 
 /// The containers' variables: the file's plain values and secrets, then the
@@ -890,6 +982,29 @@ fn environment(
         // (config/initializers/paperclip.rb:57,75).
         connection.push(EnvPlan::literal("S3_PERMISSION", ""));
     }
+    for secret in &data.secrets {
+        connection_secrets.push(imported(
+            &secret.variable,
+            &secret.id,
+            "",
+            &format!("aws_secretsmanager_secret_version.{}.arn", secret.tf),
+        ));
+    }
+    // `resources.env` renames injected variables or leaves them out.
+    let rename = |list: Vec<EnvPlan>| -> Vec<EnvPlan> {
+        list.into_iter()
+            .filter_map(|mut v| match heritage.resources.env.get(&v.name) {
+                Some(Some(name)) => {
+                    v.name.clone_from(name);
+                    Some(v)
+                }
+                Some(None) => None,
+                None => Some(v),
+            })
+            .collect()
+    };
+    let connection = rename(connection);
+    let connection_secrets = rename(connection_secrets);
     let taken = |list: &[EnvPlan], other: &[EnvPlan], name: &str| {
         list.iter().chain(other).any(|v| v.name == name)
     };
@@ -946,6 +1061,20 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
     }
     let (ssm_parameters, secret_arns) = secret_resources(&read, &CLOUDFORMATION_ARNS);
     let (tf_ssm_parameters, tf_secret_arns) = secret_resources(&read, &TERRAFORM_ARNS);
+    let mut read_secrets: Vec<serde_json::Value> = secret_arns
+        .iter()
+        .map(|arn| serde_json::json!({ "Fn::Sub": arn }))
+        .collect();
+    let mut tf_read_secrets = tf_secret_arns.clone();
+    if data.database.is_some() {
+        read_secrets
+            .push(serde_json::json!({"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}));
+        tf_read_secrets.push("${aws_db_instance.this.master_user_secret[0].secret_arn}".to_owned());
+    }
+    for secret in &data.secrets {
+        read_secrets.push(serde_json::json!({ "Ref": secret.id }));
+        tf_read_secrets.push(format!("${{aws_secretsmanager_secret.{}.arn}}", secret.tf));
+    }
     let scheduled_tasks: Vec<TaskPlan> = heritage
         .scheduled_tasks
         .iter()
@@ -1014,6 +1143,20 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         name: &heritage.name,
         stack: app_stack(&district.name, &heritage.name),
         image: &heritage.image,
+        image_repository: heritage.image_repository.as_ref().and_then(|name| {
+            let r = data.repositories.iter().find(|r| r.name == *name)?;
+            let key = format!("{}Uri", r.id);
+            Some(ImageRepository {
+                import: format!("{}{key}", data.export_prefix),
+                tag: heritage.image_tag.clone(),
+                placeholder: format!("${{{}}}:{}", shout_key(&key), heritage.image_tag),
+                terraform: format!("aws_ecr_repository.{}", r.tf),
+                sub: format!(
+                    "${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{}:${{ImageTag}}",
+                    r.repository_name
+                ),
+            })
+        }),
         log_group: format!("/berth/{}/{}", district.name, heritage.name),
         log_retention_days: LOG_RETENTION_DAYS,
         data,
@@ -1021,6 +1164,7 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         secrets,
         ssm_parameters,
         secret_arns,
+        read_secrets,
         services,
         rules,
         scheduled_tasks,
@@ -1031,6 +1175,7 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
             listener_variables,
             ssm_parameters: tf_ssm_parameters,
             secret_arns: tf_secret_arns,
+            read_secrets: tf_read_secrets,
             tags: tags.iter().map(|t| (t.key, t.value.clone())).collect(),
         },
         tags,

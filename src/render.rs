@@ -61,6 +61,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "partials/nlb.tf.json",
         include_str!("../templates/partials/nlb.tf.json"),
     ),
+    (
+        "partials/image.cfn.json",
+        include_str!("../templates/partials/image.cfn.json"),
+    ),
 ];
 
 /// Top-level sections, in the order they are written: CloudFormation's, then
@@ -74,6 +78,7 @@ const SECTIONS: &[&str] = &[
     "terraform",
     "variable",
     "data",
+    "ephemeral",
     "locals",
     "resource",
     "output",

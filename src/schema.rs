@@ -74,9 +74,9 @@ pub struct Environment {
     /// The heritage name: names the stacks, task families and log group. Unique in the fleet.
     #[schemars(regex(pattern = NAME_PATTERN), length(max = 32))]
     pub name: String,
-    /// The container image without tag, e.g. `123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/mastodon`.
-    #[schemars(length(min = 1))]
-    pub image_name: String,
+    /// The container image without tag, e.g. `123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/mastodon`,
+    /// or `{repository: <name>}`: one of the heritage's own `resources.repositories`.
+    pub image_name: ImageName,
     /// The image tag; defaults to `latest` (with a note: a moving tag makes deploys unreviewable).
     #[schemars(length(min = 1, max = 128))]
     pub image_tag: Option<String>,
@@ -129,6 +129,58 @@ pub struct Resources {
     /// ECR image repositories by name, e.g. `mastodon`.
     #[serde(default)]
     pub repositories: IndexMap<String, Repository>,
+    /// Secrets berth has Secrets Manager generate once, by the variable every
+    /// container reads them from, e.g. `SECRET_KEY_BASE: {length: 128, characters: hex}`.
+    /// They are never rotated or replaced by a later build.
+    #[serde(default)]
+    pub secrets: IndexMap<String, GeneratedSecret>,
+    /// Other names for the variables berth injects for these resources, by
+    /// the injected name: `DB_HOST: DATABASE_HOST` renames one, `DB_PORT: false`
+    /// leaves it out.
+    #[serde(default)]
+    pub env: IndexMap<String, InjectedName>,
+}
+
+/// What an injected variable is called: another name, or `false` for none.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum InjectedName {
+    /// The variable's name in the containers.
+    Name(String),
+    /// `false`: the variable is left out (`true` is an error).
+    Off(bool),
+}
+
+impl InjectedName {
+    /// The name, or `None` when the variable is left out.
+    #[must_use]
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Self::Name(name) => Some(name),
+            Self::Off(_) => None,
+        }
+    }
+}
+
+/// A secret value Secrets Manager generates when the data stack is created.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedSecret {
+    /// Characters, 16-4096 (default 64). Changing it later makes CloudFormation generate a new value.
+    #[schemars(range(min = 16, max = 4096))]
+    pub length: Option<u32>,
+    /// `alphanumeric` (the default), `hex` (0-9 and a-f) or `printable`
+    /// (letters, digits and punctuation, without quotes, backquotes and backslashes).
+    pub characters: Option<SecretCharacters>,
+}
+
+/// The characters a generated secret is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretCharacters {
+    Alphanumeric,
+    Hex,
+    Printable,
 }
 
 /// An RDS database instance. Its master password is generated and kept by
@@ -206,6 +258,25 @@ pub struct Repository {
     /// Days after which untagged images are deleted (default 14).
     #[schemars(range(min = 1, max = 3650))]
     pub untagged_expire_days: Option<u32>,
+}
+
+/// Where a heritage's image comes from.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ImageName {
+    /// An image name without tag.
+    Name(#[schemars(length(min = 1))] String),
+    /// A repository the heritage declares under `resources.repositories`.
+    Repository(RepositoryImage),
+}
+
+/// An image from one of the heritage's declared ECR repositories.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepositoryImage {
+    /// The repository's name under `resources.repositories`, e.g. `mastodon`.
+    #[schemars(length(min = 1))]
+    pub repository: String,
 }
 
 /// A command: a string (split like a shell would, or run by `sh -c` when it

@@ -7,6 +7,7 @@ use crate::support::{Fleet, copy_tree, read_tree, repo, run_in, run_with};
 
 const FIXTURES: &[&str] = &[
     "barcelona",
+    "lokka",
     "mastodon",
     "network",
     "port-mappings",

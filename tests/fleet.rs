@@ -312,3 +312,80 @@ fn a_service_environment_wins_over_the_heritage_and_its_secrets_are_readable() {
         "{statements}"
     );
 }
+
+/// Every variable name of every container in one heritage folder, in all
+/// three formats: the standalone task definitions, the app stack and the
+/// Terraform configuration.
+fn container_variable_names(dir: &std::path::Path) -> Vec<(String, Vec<String>)> {
+    let read = |p: std::path::PathBuf| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let names = |c: &serde_json::Value, env: &str, secrets: &str, key: &str| -> Vec<String> {
+        [env, secrets]
+            .iter()
+            .flat_map(|k| c[*k].as_array().cloned().unwrap_or_default())
+            .map(|v| v[key].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir.join("task-definitions")).unwrap() {
+        let path = entry.unwrap().path();
+        let c = &read(path.clone())["containerDefinitions"][0];
+        found.push((
+            path.display().to_string(),
+            names(c, "environment", "secrets", "name"),
+        ));
+    }
+    for (id, r) in read(dir.join("app.cfn.json"))["Resources"]
+        .as_object()
+        .unwrap()
+    {
+        if r["Type"] == "AWS::ECS::TaskDefinition" {
+            let c = &r["Properties"]["ContainerDefinitions"][0];
+            found.push((id.clone(), names(c, "Environment", "Secrets", "Name")));
+        }
+    }
+    for (name, local) in read(dir.join("main.tf.json"))["locals"]
+        .as_object()
+        .unwrap()
+    {
+        if name.starts_with("container_") {
+            found.push((name.clone(), names(local, "environment", "secrets", "name")));
+        }
+    }
+    found
+}
+
+/// `resources.env` renames injected variables and leaves some out, in every
+/// format (tests/fixtures/lokka: MySQL under Rails' `DATABASE_*` names).
+#[test]
+fn renamed_injected_variables_reach_every_container() {
+    let dir = repo().join("tests/fixtures/lokka/out/blog/lokka");
+    let containers = container_variable_names(&dir);
+    assert_eq!(containers.len(), 9, "{containers:?}");
+    for (at, names) in containers {
+        for want in [
+            "DATABASE_HOST",
+            "DATABASE_PORT",
+            "DATABASE_NAME",
+            "DATABASE_USERNAME",
+            "DATABASE_PASSWORD",
+            "AWS_S3_BUCKET",
+            "AWS_REGION",
+            "SECRET_KEY_BASE",
+        ] {
+            assert!(
+                names.iter().any(|n| n == want),
+                "{at}: no {want} in {names:?}"
+            );
+        }
+        let unwanted: Vec<&String> = names
+            .iter()
+            .filter(|n| n.starts_with("DB_") || n.starts_with("S3_") || *n == "DATABASE_URL")
+            .collect();
+        assert!(
+            unwanted.is_empty(),
+            "{at}: not renamed or left out: {unwanted:?}"
+        );
+    }
+}

@@ -94,6 +94,9 @@ impl Cfn {
                 "AWS::ECR::Repository" => {
                     format!("repository.{}", id.trim_start_matches("Repository"))
                 }
+                "AWS::SecretsManager::Secret" => {
+                    format!("secret.{}", id.strip_prefix("Secret").unwrap())
+                }
                 "AWS::ApplicationAutoScaling::ScalableTarget" => format!("scalable_target.{id}"),
                 "AWS::ElasticLoadBalancingV2::LoadBalancer" => lb_token(&p["Tags"]),
                 "AWS::EC2::Subnet" => format!("subnet.{}", tag(&p["Tags"], "Name")),
@@ -245,8 +248,12 @@ impl Cfn {
                     "RedisPort" => "cache.port".into(),
                     bucket if bucket.starts_with("Bucket") => format!("bucket.{}", &bucket[6..]),
                     repository if repository.starts_with("Repository") => {
-                        format!("data.{repository}")
+                        match repository[10..].strip_suffix("Uri") {
+                            Some(name) => format!("repository.{name}.uri"),
+                            None => format!("data.{repository}"),
+                        }
                     }
+                    secret if secret.starts_with("Secret") => format!("secret.{}", &secret[6..]),
                     _ => return None,
                 })
             });
@@ -322,6 +329,7 @@ fn text(value: &Value) -> String {
 /// The `*.tf.json` files of one module, merged, with the tokens of its resources.
 struct Tf {
     resources: BTreeMap<(String, String), Value>,
+    ephemeral: BTreeMap<(String, String), Value>,
     variables: Map<String, Value>,
     locals: Map<String, Value>,
     tokens: BTreeMap<String, String>,
@@ -331,6 +339,7 @@ impl Tf {
     fn new(files: &[Value]) -> Self {
         let mut tf = Self {
             resources: BTreeMap::new(),
+            ephemeral: BTreeMap::new(),
             variables: Map::new(),
             locals: Map::new(),
             tokens: BTreeMap::new(),
@@ -339,6 +348,11 @@ impl Tf {
             for (kind, blocks) in object(&file["resource"]) {
                 for (name, body) in object(&blocks) {
                     tf.resources.insert((kind.clone(), name), body);
+                }
+            }
+            for (kind, blocks) in object(&file["ephemeral"]) {
+                for (name, body) in object(&blocks) {
+                    tf.ephemeral.insert((kind.clone(), name), body);
                 }
             }
             tf.variables.extend(object(&file["variable"]));
@@ -368,6 +382,10 @@ impl Tf {
                 "aws_elasticache_replication_group" => "cache".into(),
                 "aws_s3_bucket" => format!("bucket.{}", logical_id(name)),
                 "aws_ecr_repository" => format!("repository.{}", logical_id(name)),
+                // The version holds the value; both stand for the secret.
+                "aws_secretsmanager_secret" | "aws_secretsmanager_secret_version" => {
+                    format!("secret.{}", logical_id(name))
+                }
                 "aws_cloudwatch_log_group" => "log_group".into(),
                 "aws_lb" => lb_token(&body["tags"]),
                 "aws_subnet" => format!("subnet.{}", tag(&body["tags"], "Name")),
@@ -485,7 +503,15 @@ impl Tf {
                 rest = &tail[3..];
             } else if let Some(body) = tail.strip_prefix("${") {
                 let end = body.find('}').unwrap();
-                out.push_str(&format!("{{{}}}", self.token(&body[..end], tokens)));
+                // The image tag is a variable with a default, like the app
+                // stack's `ImageTag` parameter: compared as its value.
+                let tag = (&body[..end] == "var.image_tag")
+                    .then(|| self.variables["image_tag"]["default"].as_str())
+                    .flatten();
+                match tag {
+                    Some(tag) => out.push_str(&unescape(tag)),
+                    None => out.push_str(&format!("{{{}}}", self.token(&body[..end], tokens))),
+                }
                 rest = &body[end + 1..];
             } else {
                 out.push_str(&tail[..1]);
@@ -521,6 +547,7 @@ impl Tf {
             ("aws_db_instance" | "aws_elasticache_replication_group", "port") => ".port",
             ("aws_db_instance", a) if a.starts_with("master_user_secret") => ".secret",
             ("aws_s3_bucket", "arn") => ".arn",
+            ("aws_ecr_repository", "repository_url") => ".uri",
             _ => "",
         };
         let token = tokens.get(&address).cloned().unwrap_or(address);
@@ -961,6 +988,19 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
             }),
         );
     }
+    for (id, r, p) in cfn.of_type("AWS::SecretsManager::Secret") {
+        let g = &p["GenerateSecretString"];
+        facts.insert(
+            format!("secret {}", cfn.tokens[id]),
+            json!({
+                "description": p["Description"], "length": g["PasswordLength"],
+                "exclude_characters": g["ExcludeCharacters"], "exclude_punctuation": g["ExcludePunctuation"],
+                "exclude_uppercase": g["ExcludeUppercase"], "include_space": g["IncludeSpace"],
+                // Generated once: nothing that could make a later build change the value.
+                "fixed_name": p.get("Name").is_some(), "keeps_data": cfn_keeps(r) && r["UpdateReplacePolicy"] == "Retain",
+            }),
+        );
+    }
     facts
 }
 
@@ -1197,6 +1237,24 @@ fn tf_heritage(dir: &Path) -> Facts {
             json!({
                 "name": b["name"], "scan_on_push": b["image_scanning_configuration"]["scan_on_push"],
                 "encryption": b["encryption_configuration"][0]["encryption_type"], "lifecycle": lifecycle, "keeps_data": tf_keeps(raw),
+            }),
+        );
+    }
+    for (name, raw, b) in tf.of_type("aws_secretsmanager_secret") {
+        let token = &tf.tokens[&format!("aws_secretsmanager_secret.{name}")];
+        let version = &tf.resources[&("aws_secretsmanager_secret_version".into(), name.into())];
+        let source =
+            format!("${{ephemeral.aws_secretsmanager_random_password.{name}.random_password}}");
+        assert_eq!(version["secret_string_wo"], json!(source), "{name}");
+        assert_eq!(version["secret_string_wo_version"], json!(1), "{name}");
+        let g = &tf.ephemeral[&("aws_secretsmanager_random_password".into(), name.into())];
+        facts.insert(
+            format!("secret {token}"),
+            json!({
+                "description": b["description"], "length": g["password_length"],
+                "exclude_characters": g["exclude_characters"], "exclude_punctuation": g["exclude_punctuation"],
+                "exclude_uppercase": g["exclude_uppercase"], "include_space": g["include_space"],
+                "fixed_name": b.get("name").is_some(), "keeps_data": tf_keeps(raw) && tf_keeps(version),
             }),
         );
     }

@@ -57,6 +57,26 @@ const DATA_SOURCES: &[(&str, &[&str], &[&str])] = &[
     ),
 ];
 
+/// The ephemeral resources berth opens (Terraform 1.10+): the schema file
+/// covers managed resources only, so their arguments and attributes are
+/// listed here, from the provider's ephemeral resource schema (6.25.0,
+/// `ephemeral_resource_schemas` of `terraform providers schema -json`).
+const EPHEMERAL: &[(&str, &[&str], &[&str])] = &[(
+    "aws_secretsmanager_random_password",
+    &[
+        "exclude_characters",
+        "exclude_lowercase",
+        "exclude_numbers",
+        "exclude_punctuation",
+        "exclude_uppercase",
+        "include_space",
+        "password_length",
+        "region",
+        "require_each_included_type",
+    ],
+    &["random_password"],
+)];
+
 fn provider_schema() -> Value {
     let path = repo().join("tests/data/terraform-aws-provider.schema.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -90,6 +110,7 @@ struct Declared<'a> {
     variables: BTreeSet<&'a str>,
     locals: BTreeSet<&'a str>,
     data: BTreeSet<(&'a str, &'a str)>,
+    ephemeral: BTreeSet<(&'a str, &'a str)>,
     resources: BTreeMap<(&'a str, &'a str), &'a str>,
 }
 
@@ -109,6 +130,10 @@ fn declared(files: &[(PathBuf, Value)]) -> Declared<'_> {
             .extend(object(&json["locals"]).keys().map(String::as_str));
         for (kind, blocks) in object(&json["data"]) {
             d.data
+                .extend(object(blocks).keys().map(|n| (kind.as_str(), n.as_str())));
+        }
+        for (kind, blocks) in object(&json["ephemeral"]) {
+            d.ephemeral
                 .extend(object(blocks).keys().map(|n| (kind.as_str(), n.as_str())));
         }
         for (kind, blocks) in object(&json["resource"]) {
@@ -337,7 +362,7 @@ fn check_references(
     for (path, json) in files {
         let at = path.display();
         let mut texts = Vec::new();
-        for section in ["locals", "data", "resource", "output"] {
+        for section in ["locals", "data", "ephemeral", "resource", "output"] {
             strings(&json[section], &mut texts);
         }
         for text in texts {
@@ -349,6 +374,12 @@ fn check_references(
                         ["data", kind, name, attribute, ..] => {
                             declared.data.contains(&(*kind, *name))
                                 && DATA_SOURCES
+                                    .iter()
+                                    .any(|(k, _, attrs)| k == kind && attrs.contains(attribute))
+                        }
+                        ["ephemeral", kind, name, attribute, ..] => {
+                            declared.ephemeral.contains(&(*kind, *name))
+                                && EPHEMERAL
                                     .iter()
                                     .any(|(k, _, attrs)| k == kind && attrs.contains(attribute))
                         }
@@ -425,27 +456,31 @@ fn every_resource_matches_the_provider_schema() {
                     );
                 }
             }
-            for (kind, blocks) in object(&json["data"]) {
-                let Some((_, arguments, _)) = DATA_SOURCES.iter().find(|(k, _, _)| k == kind)
-                else {
-                    problems.push(format!(
-                        "{}: data source `{kind}` is not one berth knows",
-                        path.display()
-                    ));
-                    continue;
-                };
-                for (name, body) in object(blocks) {
-                    problems.extend(
-                        object(body)
-                            .keys()
-                            .filter(|k| !arguments.contains(&k.as_str()))
-                            .map(|k| {
-                                format!(
-                                    "{}: data.{kind}.{name}.{k}: no such argument",
-                                    path.display()
-                                )
-                            }),
-                    );
+            for (section, known, what) in [
+                ("data", DATA_SOURCES, "data source"),
+                ("ephemeral", EPHEMERAL, "ephemeral resource"),
+            ] {
+                for (kind, blocks) in object(&json[section]) {
+                    let Some((_, arguments, _)) = known.iter().find(|(k, _, _)| k == kind) else {
+                        problems.push(format!(
+                            "{}: {what} `{kind}` is not one berth knows",
+                            path.display()
+                        ));
+                        continue;
+                    };
+                    for (name, body) in object(blocks) {
+                        problems.extend(
+                            object(body)
+                                .keys()
+                                .filter(|k| !arguments.contains(&k.as_str()))
+                                .map(|k| {
+                                    format!(
+                                        "{}: {section}.{kind}.{name}.{k}: no such argument",
+                                        path.display()
+                                    )
+                                }),
+                        );
+                    }
                 }
             }
         }

@@ -118,6 +118,13 @@ golden! {
     unclosed_quote: with("memory: 512", "memory: 512\n        command: echo 'oops");
     health_check_timeout: with("hosts:", "health_check_interval: 5\n            hosts:");
     reserved_service_name: with("name: web", "name: before-deploy");
+    generated_secret_set_again: validate(&format!("resources:\n  secrets:\n    SECRET_KEY_BASE: {{length: 128, characters: hex}}\n{}", APP.replace("    services:", "    environment:\n      SECRET_KEY_BASE: {ssm_path: app/secret_key_base}\n    services:")));
+    generated_secret_set_by_a_service: validate(&format!("resources:\n  secrets:\n    OTP_SECRET: {{}}\n{}", APP.replace("        memory: 512\n", "        memory: 512\n        environment:\n          OTP_SECRET: abc\n")));
+    generated_secret_names: validate(&format!("resources:\n  secrets:\n    secret_key_base: {{}}\n    KEY_2: {{}}\n    KEY2: {{}}\n    SHORT: {{length: 8, characters: base64}}\n{APP}"));
+    unknown_repository: validate(&format!("resources:\n  repositories:\n    app: {{}}\n    worker: {{}}\n{}", APP.replace("image_name: registry.example/app", "image_name: {repository: ap}")));
+    repository_image_without_repositories: with("image_name: registry.example/app", "image_name: {repository: app}");
+    ecr_image_outside_the_fleet: validate(&format!("resources:\n  repositories:\n    app: {{}}\n{}", APP.replace("image_name: registry.example/app", "image_name: 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/mstdn-app-app")));
+    renamed_injected_variables: validate(&format!("resources:\n  database: {{engine: mysql, instance_class: db.t4g.micro, name: app, user: app}}\n  env:\n    DB_HOTS: DATABASE_HOST\n    DB_PASS: DATABASE_PASSWORD\n    DB_USER: DATABASE_PASSWORD\n    DB_NAME: 1st\n    DB_PORT: DB_HOST\n    S3_BUCKET: false\n    DB_HOST: true\n{}", APP.replace("    services:", "    environment:\n      DATABASE_PASSWORD: hunter2\n    services:")));
     invalid_bucket_name: validate(&format!("resources:\n  buckets:\n    Media_Files: {{}}\n{APP}"));
     schema_error_does_not_hide_rule_errors: validate(&APP.replace("memory: 512", "memory: 512\n        desired_count: many").replace("    services:", "    environment:\n      DB_PASSWORD: hunter2\n    scheduled_tasks:\n      - schedule: cron(0 25 * * ? *)\n        command: rake x\n    services:"));
     yaml11_boolean_is_a_note: with("service_type: web", "service_type: web\n        force_ssl: yes");

@@ -16,6 +16,7 @@ use super::schema::suggest;
 #[must_use]
 pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    check_image_repositories(fleet, &mut out);
     let mut heritages: BTreeMap<&str, Span> = BTreeMap::new();
     for district in &fleet.districts {
         // (endpoint, priority) → where it was set
@@ -90,4 +91,74 @@ pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// The repository path of an image in a private ECR registry:
+/// `<12 digits>.dkr.ecr.<region>.amazonaws.com/<path>` → `(region, path)`.
+fn ecr_repository(image: &str) -> Option<(&str, &str)> {
+    let (registry, path) = image.split_once('/')?;
+    let (account, rest) = registry.split_once(".dkr.ecr.")?;
+    let region = rest.strip_suffix(".amazonaws.com")?;
+    (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()) && !path.is_empty())
+        .then_some((region, path))
+}
+
+/// An `image_name` in the ECR registry of its district's region that names
+/// none of the repositories the fleet declares there is a warning: the
+/// fleet's repositories are `<district>-<heritage>/<name>`, so a hand-written
+/// name has likely drifted. A fleet that declares none there is left alone.
+fn check_image_repositories(fleet: &CheckedFleet, out: &mut Vec<Diagnostic>) {
+    // Every repository the fleet declares, by region.
+    let mut declared: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for district in &fleet.districts {
+        let Some(d) = &district.district else {
+            continue;
+        };
+        for instance in &district.instances {
+            for env in instance.spec.environments.values() {
+                let resources = env.resources.as_ref().or(instance.spec.resources.as_ref());
+                for name in resources.iter().flat_map(|r| r.repositories.keys()) {
+                    declared.entry(d.spec.region.as_str()).or_default().push(
+                        format!("{}-{}/{name}", district.name, env.name).to_ascii_lowercase(),
+                    );
+                }
+            }
+        }
+    }
+    for district in &fleet.districts {
+        let Some(d) = &district.district else {
+            continue;
+        };
+        for instance in &district.instances {
+            for (env_key, env) in &instance.spec.environments {
+                let crate::schema::ImageName::Name(image) = &env.image_name else {
+                    continue;
+                };
+                let Some((region, path)) = ecr_repository(image) else {
+                    continue;
+                };
+                let known = declared.get(region).map(Vec::as_slice).unwrap_or_default();
+                // A fleet without repositories there pushes its images elsewhere.
+                if region != d.spec.region || known.is_empty() || known.iter().any(|r| r == path) {
+                    continue;
+                }
+                let help = format!(
+                    "the fleet's repositories in {region}: {}; write `image_name: {{repository: <name>}}` for one of this heritage's own",
+                    known
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                out.push(
+                    Diagnostic::warning(
+                        "unknown-ecr-repository",
+                        format!("`image_name` is in the ECR registry of {region}, but `{path}` is no repository of the fleet"),
+                    )
+                    .at(instance.at(&pointer(&["environments", env_key, "image_name"])), "no such repository in the fleet")
+                    .help(help),
+                );
+            }
+        }
+    }
 }

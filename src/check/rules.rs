@@ -121,8 +121,49 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
             );
         }
 
-        let resources = env.resources.as_ref().or(file.spec.resources.as_ref());
-        let injected = injected_secrets(resources);
+        if let crate::schema::ImageName::Repository(image) = &env.image_name {
+            let declared: Vec<&String> = env
+                .resources
+                .as_ref()
+                .or(file.spec.resources.as_ref())
+                .map(|r| r.repositories.keys().collect())
+                .unwrap_or_default();
+            if !declared.contains(&&image.repository) {
+                let list = if declared.is_empty() {
+                    "it declares none: add one under `resources.repositories`".to_owned()
+                } else {
+                    let guess = super::schema::suggest(
+                        &image.repository,
+                        declared.iter().map(|r| r.as_str()),
+                    )
+                    .map(|g| format!("did you mean `{g}`? "))
+                    .unwrap_or_default();
+                    format!(
+                        "{guess}declared: {}",
+                        declared
+                            .iter()
+                            .map(|r| format!("`{r}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                out.push(
+                    Diagnostic::error(
+                        "unknown-repository",
+                        format!("`{}` has no repository `{}`", env.name, image.repository),
+                    )
+                    .at(
+                        at(&["image_name", "repository"]),
+                        "not a repository of this heritage",
+                    )
+                    .help(list),
+                );
+            }
+        }
+        let injected = match &env.resources {
+            Some(own) => injected_secrets(file, &base, Some(own)),
+            None => injected_secrets(file, &[], file.spec.resources.as_ref()),
+        };
         check_environment(file, &base, env.environment.as_ref(), &injected, &mut out);
         check_resources(file, &base, env.resources.as_ref(), &mut out);
 
@@ -501,7 +542,7 @@ fn check_environment(
     file: &Checked<InstanceFile>,
     base: &[&str],
     vars: Option<&EnvironmentVars>,
-    injected: &[(&str, &str)],
+    injected: &[Injected],
     out: &mut Vec<Diagnostic>,
 ) {
     let at = |rest: &[&str]| file.at(&pointer(&[base, &["environment"], rest].concat()));
@@ -554,7 +595,21 @@ fn check_environment(
             .is_some_and(|v| !matches!(v, PlainValue::Text(t) if t.is_empty()));
         let url_password = matches!(var.value, Some(PlainValue::Text(t)) if url_has_password(t));
         let value_at = var.value_at.iter().map(String::as_str).collect::<Vec<_>>();
-        if let Some((_, from)) = injected.iter().find(|(name, _)| *name == var.name)
+        let injected_here = injected.iter().find(|i| i.name == var.name);
+        if let Some(generated) = injected_here.filter(|i| i.generated) {
+            out.push(
+                Diagnostic::error(
+                    "generated-secret-set",
+                    format!("`{}` is a secret berth generates (`resources.secrets`), and is set here too", var.name),
+                )
+                .at(name_at(), "would replace the generated secret")
+                .also(generated.at.clone(), "generated here")
+                .help(format!(
+                    "remove `{}` here, or remove it from `resources.secrets` to keep your own value",
+                    var.name
+                )),
+            );
+        } else if let Some(Injected { from, .. }) = injected_here
             && var.value.is_some()
         {
             out.push(
@@ -564,7 +619,7 @@ fn check_environment(
                 )
                 .at(at(&value_at), "replaces the injected secret")
                 .help(format!(
-                    "remove `{}` here; to give the application another name for it, rename the injected variable under `resources`",
+                    "remove `{}` here; to give the application another name for it, rename the injected variable with `resources.env`",
                     var.name
                 )),
             );
@@ -586,14 +641,54 @@ fn check_environment(
     }
 }
 
+/// A secret berth injects for a heritage's resources.
+struct Injected {
+    name: String,
+    /// Where it comes from, for messages.
+    from: &'static str,
+    /// A generated secret (`resources.secrets`), which no entry may set in
+    /// any form; `at` is where it is declared.
+    generated: bool,
+    at: Span,
+}
+
 /// The secrets berth injects for a heritage's resources, with where each
-/// comes from.
+/// comes from. `base` is where the resources are written (the file's top
+/// level or an environment).
 fn injected_secrets(
+    file: &Checked<InstanceFile>,
+    base: &[&str],
     resources: Option<&crate::schema::Resources>,
-) -> Vec<(&'static str, &'static str)> {
+) -> Vec<Injected> {
     let mut injected = Vec::new();
-    if resources.is_some_and(|r| r.database.is_some()) {
-        injected.push(("DB_PASS", "the database's secret"));
+    let Some(resources) = resources else {
+        return injected;
+    };
+    let pass = match resources.env.get("DB_PASS") {
+        Some(renamed) => renamed.name().map(str::to_owned),
+        None => Some("DB_PASS".to_owned()),
+    };
+    if resources.database.is_some()
+        && let Some(pass) = pass
+    {
+        injected.push(Injected {
+            name: pass,
+            from: "the database's secret",
+            generated: false,
+            at: file.at(&pointer(&[base, &["resources", "database"]].concat())),
+        });
+    }
+    let secrets = pointer(&[base, &["resources", "secrets"]].concat());
+    for name in resources.secrets.keys() {
+        injected.push(Injected {
+            name: name.clone(),
+            from: "a generated secret",
+            generated: true,
+            at: file
+                .root
+                .locate_key(&secrets, name)
+                .unwrap_or_else(|| file.at(&secrets)),
+        });
     }
     injected
 }
@@ -615,6 +710,34 @@ fn check_resources(
             resources.repositories.keys().collect(),
         ),
     ];
+    check_renames(file, base, resources, out);
+    let secrets = pointer(&[base, &["resources", "secrets"]].concat());
+    let mut ids: Vec<(String, &String)> = Vec::new();
+    for name in resources.secrets.keys() {
+        let span = || {
+            file.root
+                .locate_key(&secrets, name)
+                .unwrap_or_else(|| file.at(&secrets))
+        };
+        if !is_variable_name(name) {
+            out.push(
+                Diagnostic::error("invalid-name", format!("secret name `{name}` is not a valid variable name"))
+                    .at(span(), "here")
+                    .help("use capital letters, digits and underscores, starting with a letter, e.g. `SECRET_KEY_BASE`"),
+            );
+            continue;
+        }
+        let id = crate::plan::secret_id(name);
+        if let Some((_, first)) = ids.iter().find(|(i, _)| *i == id) {
+            out.push(
+                Diagnostic::error("duplicate-name", format!("secrets `{first}` and `{name}` would have the same resource name `{id}`"))
+                    .at(span(), "here")
+                    .also(file.root.locate_key(&secrets, first).unwrap_or_else(|| file.at(&secrets)), "and here")
+                    .help("rename one of them: names differing only in underscores name the same resource"),
+            );
+        }
+        ids.push((id, name));
+    }
     for (kind, noun, names) in kinds {
         for name in names {
             if !is_name(name) || name.chars().any(|c| c.is_ascii_uppercase()) {
@@ -627,6 +750,139 @@ fn check_resources(
             }
         }
     }
+}
+
+/// The variables berth injects for `resources`, by the name it gives them
+/// (see the README's table), generated secrets left out.
+#[must_use]
+pub fn injected_names(resources: &crate::schema::Resources) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    if resources.database.is_some() {
+        names.extend(["DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASS"].map(String::from));
+    }
+    if resources.cache.is_some() {
+        names.extend(["REDIS_HOST", "REDIS_PORT", "REDIS_URL"].map(String::from));
+    }
+    if !resources.buckets.is_empty() {
+        names.push("S3_BUCKET".to_owned());
+        names.extend(resources.buckets.keys().map(|b| {
+            format!(
+                "S3_BUCKET_{}",
+                b.to_ascii_uppercase()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            )
+        }));
+        names.extend(["S3_REGION", "S3_PERMISSION"].map(String::from));
+    }
+    names
+}
+
+/// `resources.env` renames only variables berth injects for these
+/// resources, to valid names, and no two to the same one.
+fn check_renames(
+    file: &Checked<InstanceFile>,
+    base: &[&str],
+    resources: &crate::schema::Resources,
+    out: &mut Vec<Diagnostic>,
+) {
+    let env = pointer(&[base, &["resources", "env"]].concat());
+    let injected = injected_names(resources);
+    let key_at = |key: &str| {
+        file.root
+            .locate_key(&env, key)
+            .unwrap_or_else(|| file.at(&env))
+    };
+    let mut given: Vec<(&str, &str)> = Vec::new();
+    for (key, name) in &resources.env {
+        if !injected.contains(key) {
+            let help = match super::schema::suggest(key, injected.iter().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if injected.is_empty() => {
+                    "these resources inject no variables: remove `env`".to_owned()
+                }
+                None => format!(
+                    "berth injects {} here",
+                    injected
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            out.push(
+                Diagnostic::error(
+                    "unknown-injected-variable",
+                    format!("`{key}` is not a variable berth injects for these resources"),
+                )
+                .at(key_at(key), "nothing to rename")
+                .help(help),
+            );
+            continue;
+        }
+        if *name == crate::schema::InjectedName::Off(true) {
+            out.push(
+                Diagnostic::error("invalid-name", format!("`{key}: true` names no variable"))
+                    .at(file.at(&format!("{env}/{key}")), "not a name")
+                    .help(format!(
+                        "write the name the application reads, or `{key}: false` to leave it out"
+                    )),
+            );
+            continue;
+        }
+        let Some(name) = name.name() else { continue };
+        let value_at = || {
+            file.at(&format!(
+                "{env}/{}",
+                key.replace('~', "~0").replace('/', "~1")
+            ))
+        };
+        if !(name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            out.push(
+                Diagnostic::error("invalid-name", format!("`{name}` is not a valid variable name"))
+                    .at(value_at(), "here")
+                    .help("use letters, digits and underscores, not starting with a digit; or `null` to leave the variable out"),
+            );
+            continue;
+        }
+        // The name it lands on: another renamed variable's, or a kept injected one's.
+        let kept = injected
+            .iter()
+            .find(|i| *i == name && *i != key && !resources.env.contains_key(i.as_str()));
+        if let Some((first, _)) = given.iter().find(|(_, n)| *n == name) {
+            out.push(
+                Diagnostic::error(
+                    "duplicate-name",
+                    format!("`{key}` and `{first}` are both renamed to `{name}`"),
+                )
+                .at(value_at(), "here")
+                .also(key_at(first), "and here")
+                .help("give each variable its own name"),
+            );
+        } else if let Some(kept) = kept {
+            out.push(
+                Diagnostic::error(
+                    "duplicate-name",
+                    format!("`{key}` is renamed to `{name}`, which berth injects too"),
+                )
+                .at(value_at(), "here")
+                .help(format!(
+                    "rename or drop `{kept}` as well (`{kept}: null`), or choose another name"
+                )),
+            );
+        }
+        given.push((key, name));
+    }
+}
+
+/// An environment variable name berth can derive resource names from:
+/// capitals, digits and underscores, starting with a letter.
+fn is_variable_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// Rules for one district file.

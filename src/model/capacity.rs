@@ -158,8 +158,10 @@ pub fn check(
         )
     };
     let need = format!(
-        "{} tasks need {} MiB and {} CPU units",
+        "{} task{} need{} {} MiB and {} CPU units",
         tasks.len(),
+        if tasks.len() == 1 { "" } else { "s" },
+        if tasks.len() == 1 { "s" } else { "" },
         thousands(memory),
         thousands(cpu)
     );
@@ -223,8 +225,10 @@ impl std::fmt::Display for ClusterUse {
         let percent = |used: u64, of: u64| used * 100 / of.max(1);
         write!(
             f,
-            "{} tasks use {} of {} MiB ({} %) and {} of {} CPU units ({} %) on {}",
+            "{} task{} use{} {} of {} MiB ({} %) and {} of {} CPU units ({} %) on {}",
             self.tasks,
+            if self.tasks == 1 { "" } else { "s" },
+            if self.tasks == 1 { "s" } else { "" },
             thousands(self.memory),
             thousands(self.memory_total),
             percent(self.memory, self.memory_total),

@@ -19,8 +19,8 @@ use crate::check::{Checked, CheckedFleet};
 use crate::diagnostic::{Diagnostic, Sources, Span};
 use crate::limits;
 use crate::schema::{
-    self, ConditionType, DatabaseEngine, EnvironmentVars, InstanceFile, LaunchType, NatKind,
-    PlainValue, PortProtocol, ServiceType, Target,
+    self, ConditionType, DatabaseEngine, EnvironmentVars, ImageName, InstanceFile, LaunchType,
+    NatKind, PlainValue, PortProtocol, SecretCharacters, ServiceType, Target,
 };
 use priority::Specificity;
 
@@ -131,7 +131,13 @@ pub struct Heritage {
     pub source: String,
     /// The key under `environments:`.
     pub environment_name: String,
+    /// `image_name:image_tag`; for an image of a declared repository, the
+    /// repository's name (`<district>-<heritage>/<name>`) with the tag.
     pub image: String,
+    /// The declared repository the image comes from (`image_name: {repository: …}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_repository: Option<String>,
+    pub image_tag: String,
     pub before_deploy: Option<Vec<String>>,
     pub environment: Vec<Variable>,
     pub secrets: Vec<Secret>,
@@ -150,7 +156,22 @@ pub struct Resources {
     pub cache: Option<Cache>,
     pub buckets: Vec<Bucket>,
     pub repositories: Vec<Repository>,
+    pub secrets: Vec<GeneratedSecret>,
+    /// Injected variables under another name (`Some`) or left out (`None`),
+    /// by the name berth gives them.
+    pub env: BTreeMap<String, Option<String>>,
 }
+
+/// A secret Secrets Manager generates once, given to the containers as `name`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GeneratedSecret {
+    pub name: String,
+    pub length: u32,
+    pub characters: SecretCharacters,
+}
+
+/// Default length of a generated secret.
+pub const DEFAULT_SECRET_LENGTH: u32 = 64;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Database {
@@ -443,6 +464,7 @@ fn heritage(
     env: &schema::Environment,
 ) -> (Heritage, ListenerSpans) {
     let (environment, secrets) = variables(district, env.environment.as_ref());
+    let tag = env.image_tag.as_deref().unwrap_or("latest");
     let mut task_names: BTreeMap<String, usize> = BTreeMap::new();
     // A task of another task definition is not scheduled (see `check::barcelona`).
     let scheduled_tasks = env
@@ -523,10 +545,18 @@ fn heritage(
         source: source.to_owned(),
         environment_name: env_key.to_owned(),
         image: format!(
-            "{}:{}",
-            env.image_name,
-            env.image_tag.as_deref().unwrap_or("latest")
+            "{}:{tag}",
+            match &env.image_name {
+                ImageName::Name(name) => name.clone(),
+                ImageName::Repository(r) =>
+                    format!("{district}-{}/{}", env.name, r.repository).to_ascii_lowercase(),
+            }
         ),
+        image_repository: match &env.image_name {
+            ImageName::Name(_) => None,
+            ImageName::Repository(r) => Some(r.repository.clone()),
+        },
+        image_tag: tag.to_owned(),
         before_deploy: env.before_deploy.as_ref().map(command::arguments),
         environment,
         secrets,
@@ -726,6 +756,20 @@ fn resources(spec: &schema::Resources) -> Resources {
                 name: name.clone(),
                 untagged_expire_days: r.untagged_expire_days.unwrap_or(14),
             })
+            .collect(),
+        secrets: spec
+            .secrets
+            .iter()
+            .map(|(name, s)| GeneratedSecret {
+                name: name.clone(),
+                length: s.length.unwrap_or(DEFAULT_SECRET_LENGTH),
+                characters: s.characters.unwrap_or(SecretCharacters::Alphanumeric),
+            })
+            .collect(),
+        env: spec
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.name().map(str::to_owned)))
             .collect(),
     }
 }
