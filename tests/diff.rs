@@ -17,6 +17,10 @@ const CASES: &[&str] = &[
     "database-name",
     "database-user",
     "instance-class",
+    "database-engine",
+    "database-multi-az",
+    "launch-type",
+    "cluster-spot",
 ];
 
 fn fixture(case: &str, side: &str) -> std::path::PathBuf {
@@ -178,6 +182,12 @@ fn fail_on_exits_3_only_for_that_kind_of_change() {
         ("database-user", "data-loss", 3),
         ("instance-class", "data-loss", 2),
         ("instance-class", "replace", 2),
+        ("database-engine", "data-loss", 3),
+        ("database-multi-az", "data-loss", 2),
+        ("database-multi-az", "replace", 2),
+        ("launch-type", "replace", 3),
+        ("launch-type", "data-loss", 2),
+        ("cluster-spot", "replace", 2),
     ] {
         let dir = repository(&fixture(case, "before"), &fixture(case, "after"));
         let output = diff(dir.path(), &["--fail-on", kind]);

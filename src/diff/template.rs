@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::resource::{
-    Action, PropertyChange, REVISIONED, Replacement, ResourceChange, is_stateful,
+    Action, Impact, PropertyChange, REVISIONED, Replacement, ResourceChange, is_stateful,
 };
 use super::table::{SchemaPath, Table};
 use super::value::{self, Leaf, Path, Segment};
@@ -333,11 +333,23 @@ fn finish(draft: &Draft<'_>, table: &Table) -> Option<ResourceChange> {
         });
     }
     let removal = matches!(action, Action::Remove | Action::Orphan);
+    // A change that may replace a stateful resource risks its data: berth
+    // does not know that the condition does not hold (where it does, an
+    // override in the table makes the property a plain update).
+    let maybe_replaced = action == Action::Update
+        && properties
+            .iter()
+            .any(|p| p.replacement == Replacement::Conditional);
+    let impact = if stateful && maybe_replaced {
+        Impact::DataLoss
+    } else {
+        action.impact(stateful)
+    };
     Some(ResourceChange {
         logical_id: draft.id.to_owned(),
         before_type,
         action,
-        impact: action.impact(stateful),
+        impact,
         stateful,
         deletion_policy: removal.then(|| deletion_policy(resource)),
         update_replace_policy: (action == Action::Replace && stateful).then(|| {
@@ -355,7 +367,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::diff::resource::Impact;
 
     fn changes(before: &Value, after: &Value) -> Vec<ResourceChange> {
         let (changes, unreadable) = compare(
@@ -462,6 +473,58 @@ mod tests {
                 "[~] Database Update [] [DBInstanceClass: \"db.t4g.micro\" -> \"db.t4g.small\" (Never)]"
             ]
         );
+    }
+
+    #[test]
+    fn changing_the_engine_replaces_the_database() {
+        let before = template(&json!({"Database": database("mastodon", "db.t4g.micro", None)}));
+        let mut changed = database("mastodon", "db.t4g.micro", None);
+        changed["Properties"]["Engine"] = json!("mysql");
+        let found = changes(&before, &template(&json!({"Database": changed})));
+        assert_eq!(
+            summary(&found),
+            ["[±] Database DataLoss [\"Engine\"] [Engine: \"postgres\" -> \"mysql\" (Always)]"]
+        );
+    }
+
+    #[test]
+    fn multi_az_and_backups_update_the_database_in_place() {
+        let before = template(&json!({"Database": database("mastodon", "db.t4g.micro", None)}));
+        let mut changed = database("mastodon", "db.t4g.micro", None);
+        changed["Properties"]["MultiAZ"] = json!(true);
+        changed["Properties"]["BackupRetentionPeriod"] = json!(14);
+        let found = changes(&before, &template(&json!({"Database": changed})));
+        assert_eq!(
+            summary(&found),
+            [
+                "[~] Database Update [] [BackupRetentionPeriod: - -> 14 (Never); MultiAZ: - -> true (Never)]"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_conditional_replacement_of_a_stateful_resource_risks_its_data() {
+        let before = template(&json!({"Database": database("mastodon", "db.t4g.micro", None)}));
+        let mut changed = database("mastodon", "db.t4g.micro", None);
+        changed["Properties"]["PreferredMaintenanceWindow"] = json!("sun:03:00-sun:04:00");
+        let found = changes(&before, &template(&json!({"Database": changed})));
+        assert_eq!(
+            summary(&found),
+            [
+                "[~] Database DataLoss [] [PreferredMaintenanceWindow: - -> \"sun:03:00-sun:04:00\" (Conditional)]"
+            ]
+        );
+        // The same kind of change of a stateless resource is only an update.
+        let service = |launch: &str| {
+            template(
+                &json!({"Group": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {
+                    "MinSize": "1", "MaxSize": "2", "VPCZoneIdentifier": [launch]
+                }}}),
+            )
+        };
+        let found = changes(&service("a"), &service("b"));
+        assert_eq!(found[0].impact, Impact::Update);
+        assert_eq!(found[0].properties[0].replacement, Replacement::Conditional);
     }
 
     #[test]

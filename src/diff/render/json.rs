@@ -46,7 +46,7 @@ struct Risk<'a> {
     action: Action,
     /// The same as the text format's explanation.
     reason: String,
-    /// The property changes that force a replacement.
+    /// The property changes that force a replacement (or may, for an update).
     causes: Vec<&'a PropertyChange>,
 }
 
@@ -68,7 +68,10 @@ pub fn render(diff: &Diff, baseline: &str) -> String {
                 .resource
                 .properties
                 .iter()
-                .filter(|p| p.replacement == Replacement::Always)
+                .filter(|p| match risk.resource.action {
+                    Action::Update => p.replacement == Replacement::Conditional,
+                    _ => p.replacement == Replacement::Always,
+                })
                 .collect(),
         })
         .collect();

@@ -122,6 +122,17 @@ fn risk_reason(risk: &AtRisk<'_>) -> String {
             ));
         }
         reason
+    } else if r.action == Action::Update {
+        let causes: Vec<String> = r
+            .properties
+            .iter()
+            .filter(|p| p.replacement == Replacement::Conditional)
+            .map(|p| property_line(risk.stack, Action::Revision, p))
+            .collect();
+        format!(
+            "may be replaced because {} (its resource schema makes this property create-only under some conditions, and berth does not know they do not hold)",
+            causes.join("; ")
+        )
     } else {
         let how = if risk.stack.status == FileStatus::Removed {
             "destroyed with its stack"
