@@ -21,6 +21,7 @@ const CASES: &[&str] = &[
     "database-multi-az",
     "launch-type",
     "cluster-spot",
+    "remove-database",
 ];
 
 fn fixture(case: &str, side: &str) -> std::path::PathBuf {
@@ -176,7 +177,8 @@ fn fail_on_exits_3_only_for_that_kind_of_change() {
         ("target-port", "replace", 3),
         ("target-port", "data-loss", 2),
         ("remove-instance", "replace", 3),
-        ("remove-instance", "data-loss", 2),
+        ("remove-instance", "data-loss", 3),
+        ("remove-database", "data-loss", 3),
         ("host-rule", "replace", 2),
         ("database-name", "data-loss", 3),
         ("database-user", "data-loss", 3),

@@ -10,7 +10,7 @@ pub enum Action {
     /// Deleted with the stack or the template entry.
     Remove,
     /// Removed from the stack but kept in AWS (`DeletionPolicy` `Retain` or
-    /// `Snapshot`).
+    /// `RetainExceptOnCreate`). `Snapshot` deletes the resource: a removal.
     Orphan,
     Add,
     /// A new physical resource replaces the old one.

@@ -265,9 +265,11 @@ fn finish(draft: &Draft<'_>, table: &Table) -> Option<ResourceChange> {
     let (action, resource) = match (draft.before, draft.after) {
         (None, Some(a)) => (Action::Add, a),
         (Some(b), None) => {
+            // `Snapshot` deletes the live resource after a final snapshot:
+            // a removal, not an orphan.
             let kept = matches!(
                 deletion_policy(b).as_str(),
-                "Retain" | "RetainExceptOnCreate" | "Snapshot"
+                "Retain" | "RetainExceptOnCreate"
             );
             (if kept { Action::Orphan } else { Action::Remove }, b)
         }
@@ -528,7 +530,7 @@ mod tests {
     }
 
     #[test]
-    fn removing_a_kept_database_orphans_it() {
+    fn removing_a_database_deletes_it_even_with_a_final_snapshot() {
         let before = template(&json!({
             "Database": database("mastodon", "db.t4g.micro", Some("Snapshot")),
             "Default": database("other", "db.t4g.micro", None),
@@ -540,11 +542,11 @@ mod tests {
         assert_eq!(
             summary(&found),
             [
+                "[-] Database DataLoss [] []",
+                "[-] Default DataLoss [] []",
                 "[-] Logs Destroy [] []",
                 "[-] Media DataLoss [] []",
                 "[o] Bucket Orphan [] []",
-                "[o] Database Orphan [] []",
-                "[o] Default Orphan [] []",
             ]
         );
         let policies: Vec<_> = found
@@ -553,7 +555,7 @@ mod tests {
             .collect();
         assert_eq!(
             policies,
-            ["Delete", "Delete", "Retain", "Snapshot", "Snapshot"],
+            ["Snapshot", "Snapshot", "Delete", "Delete", "Retain"],
             "RDS instances default to Snapshot"
         );
     }

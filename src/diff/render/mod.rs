@@ -78,8 +78,8 @@ fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
             head.push_str(&format!(" (was {before})"));
         }
         match r.deletion_policy.as_deref() {
-            Some("Snapshot") if r.action == Action::Orphan => head.push_str(
-                " (DeletionPolicy Snapshot: deleted after a final snapshot that keeps the data)",
+            Some("Snapshot") => head.push_str(
+                " (DeletionPolicy Snapshot: the live resource is deleted; a final snapshot is kept)",
             ),
             Some(policy) if r.action == Action::Orphan => {
                 head.push_str(&format!(
@@ -139,10 +139,12 @@ fn risk_reason(risk: &AtRisk<'_>) -> String {
         } else {
             "destroyed: removed from the template"
         };
-        format!(
-            "{how} (DeletionPolicy {})",
-            r.deletion_policy.as_deref().unwrap_or("Delete")
-        )
+        match r.deletion_policy.as_deref().unwrap_or("Delete") {
+            "Snapshot" => format!(
+                "{how} (DeletionPolicy Snapshot: the live resource is deleted, only a final snapshot is kept)"
+            ),
+            policy => format!("{how} (DeletionPolicy {policy})"),
+        }
     }
 }
 
@@ -308,7 +310,7 @@ mod tests {
     }
 
     #[test]
-    fn removed_data_stack_is_orphaned() {
+    fn removed_data_stack_deletes_the_database() {
         let before = data_stack("mastodon", "mastodon", "db.t4g.micro");
         insta::assert_snapshot!(all_formats(Some(before), None));
     }
