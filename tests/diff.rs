@@ -227,12 +227,6 @@ fn errors() {
     );
     git(dir.path(), &["rm", "-q", "-r", "out"]);
     git(dir.path(), &["commit", "-q", "-m", "no out"]);
-    let no_out_at = diff(dir.path(), &["--base", "HEAD"]);
-    assert_eq!(no_out_at.code, 1);
-    assert_eq!(
-        no_out_at.stderr,
-        "error: there is no `out/` in `.` at revision `HEAD`: build and commit it there first\n"
-    );
     let no_out = diff(dir.path(), &[]);
     assert_eq!(no_out.code, 1);
     assert_eq!(
@@ -253,6 +247,26 @@ fn errors() {
         "{}",
         output.stderr
     );
+}
+
+/// The first pull request that commits `out/`: its base has none, so
+/// everything is added, and the summary says why.
+#[test]
+fn a_base_without_out_is_an_empty_baseline() {
+    let fleet = fixture("command", "before");
+    let dir = tempfile::tempdir().unwrap();
+    replace_dir(dir.path(), "instances", &fleet.join("instances"));
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "instances only"]);
+    for format in ["text", "markdown", "json"] {
+        let output = diff(dir.path(), &["--base", "HEAD", "--format", format]);
+        assert_eq!(output.code, 2, "{format}: {}", output.stderr);
+        assert_eq!(output.stderr, "", "{format}");
+        insta::assert_snapshot!(format!("first-out-{format}"), output.stdout);
+    }
+    let fails = diff(dir.path(), &["--base", "HEAD", "--fail-on", "replace"]);
+    assert_eq!(fails.code, 2, "additions replace nothing: {}", fails.stderr);
 }
 
 #[test]
