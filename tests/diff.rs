@@ -188,8 +188,15 @@ fn fail_on_exits_3_only_for_that_kind_of_change() {
         ("database-multi-az", "data-loss", 2),
         ("database-multi-az", "replace", 2),
         ("launch-type", "replace", 3),
-        ("launch-type", "data-loss", 2),
+        ("launch-type", "data-loss", 3),
         ("cluster-spot", "replace", 2),
+        ("database-name", "will-fail", 3),
+        ("database-engine", "will-fail", 3),
+        ("launch-type", "will-fail", 3),
+        ("instance-class", "will-fail", 2),
+        ("remove-instance", "will-fail", 3),
+        ("remove-database", "will-fail", 2),
+        ("target-port", "will-fail", 2),
     ] {
         let dir = repository(&fixture(case, "before"), &fixture(case, "after"));
         let output = diff(dir.path(), &["--fail-on", kind]);

@@ -31,8 +31,9 @@ pub struct DiffArgs {
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     format: DiffFormat,
     /// Exit 3 when a change of this kind is present: `replace` (any
-    /// replacement or deletion) or `data-loss` (a stateful resource replaced
-    /// or deleted).
+    /// replacement or deletion), `data-loss` (a stateful resource replaced
+    /// or deleted, or a change CloudFormation refuses) or `will-fail` (a
+    /// change CloudFormation refuses).
     #[arg(long, value_enum, value_name = "KIND")]
     fail_on: Option<FailOn>,
 }
@@ -48,6 +49,7 @@ enum DiffFormat {
 enum FailOn {
     Replace,
     DataLoss,
+    WillFail,
 }
 
 impl FailOn {
@@ -56,6 +58,7 @@ impl FailOn {
         match self {
             Self::Replace => Impact::Replace,
             Self::DataLoss => Impact::DataLoss,
+            Self::WillFail => Impact::WillFail,
         }
     }
 }

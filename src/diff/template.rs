@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::resource::{
-    Action, Impact, PropertyChange, REVISIONED, Replacement, ResourceChange, is_stateful,
+    Action, Failure, Impact, PropertyChange, REVISIONED, Replacement, ResourceChange, is_stateful,
+    name_property,
 };
 use super::table::{SchemaPath, Table};
 use super::value::{self, Leaf, Path, Segment};
@@ -342,7 +343,10 @@ fn finish(draft: &Draft<'_>, table: &Table) -> Option<ResourceChange> {
         && properties
             .iter()
             .any(|p| p.replacement == Replacement::Conditional);
-    let impact = if stateful && maybe_replaced {
+    let fails = failure(draft, action);
+    let impact = if fails.is_some() {
+        Impact::WillFail
+    } else if stateful && maybe_replaced {
         Impact::DataLoss
     } else {
         action.impact(stateful)
@@ -360,8 +364,35 @@ fn finish(draft: &Draft<'_>, table: &Table) -> Option<ResourceChange> {
         replace_paths,
         properties,
         unknown_type,
+        fails,
         resource_type,
     })
+}
+
+/// Why CloudFormation refuses a change: a replacement that keeps a custom
+/// name, or the deletion of a resource with `DeletionProtection`.
+fn failure(draft: &Draft<'_>, action: Action) -> Option<Failure> {
+    match (action, draft.before, draft.after) {
+        (Action::Replace, Some(before), Some(after)) => {
+            let property = name_property(resource_type(after))?;
+            let name = properties(after).get(property)?;
+            let old = properties(before).get(property)?;
+            value::same(old, name).then(|| Failure::CustomName {
+                property: property.to_owned(),
+                name: match name {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            })
+        }
+        (Action::Remove, Some(before), None) => {
+            let protected = properties(before)
+                .get("DeletionProtection")
+                .is_some_and(|v| value::same(v, &Value::Bool(true)));
+            protected.then_some(Failure::DeletionProtection)
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -561,6 +592,35 @@ mod tests {
     }
 
     #[test]
+    fn replacing_a_custom_named_resource_or_deleting_a_protected_one_fails() {
+        let named = |name: &str, identifier: &str| {
+            let mut db = database(name, "db.t4g.micro", Some("Snapshot"));
+            db["Properties"]["DBInstanceIdentifier"] = json!(identifier);
+            db["Properties"]["DeletionProtection"] = json!(true);
+            template(&json!({"Database": db}))
+        };
+        let found = changes(&named("a", "app"), &named("b", "app"));
+        assert_eq!(found[0].impact, Impact::WillFail);
+        assert_eq!(
+            found[0].fails,
+            Some(Failure::CustomName {
+                property: "DBInstanceIdentifier".to_owned(),
+                name: "app".to_owned()
+            })
+        );
+        // A new name lets CloudFormation replace it.
+        let found = changes(&named("a", "app"), &named("b", "app2"));
+        assert_eq!(
+            (found[0].impact, found[0].fails.clone()),
+            (Impact::DataLoss, None)
+        );
+        let found = changes(&named("a", "app"), &template(&json!({})));
+        assert_eq!(found[0].action, Action::Remove);
+        assert_eq!(found[0].fails, Some(Failure::DeletionProtection));
+        assert_eq!(found[0].impact, Impact::WillFail);
+    }
+
+    #[test]
     fn a_type_change_is_a_replacement() {
         let before = template(&json!({"Thing": {"Type": "AWS::SQS::Queue", "Properties": {}}}));
         let after = template(&json!({"Thing": {"Type": "AWS::SNS::Topic", "Properties": {}}}));
@@ -598,7 +658,7 @@ mod tests {
         assert_eq!(
             summary(&found),
             [
-                "[±] Repository DataLoss [\"EncryptionConfiguration\", \"EncryptionConfiguration.KmsKey\"] [EncryptionConfiguration.KmsKey: \"a\" -> \"b\" (Always)]"
+                "[±] Repository WillFail [\"EncryptionConfiguration\", \"EncryptionConfiguration.KmsKey\"] [EncryptionConfiguration.KmsKey: \"a\" -> \"b\" (Always)]"
             ]
         );
     }

@@ -9,7 +9,9 @@ pub mod text;
 
 use serde_json::Value;
 
-use super::{Action, AtRisk, Diff, FileStatus, PropertyChange, Replacement, StackChange};
+use super::{
+    Action, AtRisk, Diff, Failure, FileStatus, Impact, PropertyChange, Replacement, StackChange,
+};
 
 /// Longest value shown in full in text and Markdown; JSON has every value.
 const VALUE_WIDTH: usize = 120;
@@ -93,7 +95,16 @@ fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
         if r.unknown_type {
             head.push_str(" (type unknown to berth: any change may replace it)");
         }
-        lines.push((r.action, r.impact == super::Impact::DataLoss, head));
+        match &r.fails {
+            Some(Failure::CustomName { property, name }) => {
+                head.push_str(&format!(" (will fail: custom name {property} {name:?})"));
+            }
+            Some(Failure::DeletionProtection) => {
+                head.push_str(" (will fail: DeletionProtection is true)");
+            }
+            None => {}
+        }
+        lines.push((r.action, r.impact >= Impact::DataLoss, head));
         for p in &r.properties {
             lines.push((
                 r.action,
@@ -148,15 +159,35 @@ fn risk_reason(risk: &AtRisk<'_>) -> String {
     }
 }
 
-/// One data-at-risk line: `[±] Database AWS::RDS::DBInstance in stack: …`.
+/// Why CloudFormation refuses a change, then what the change is.
+fn fail_reason(risk: &AtRisk<'_>) -> String {
+    let what = risk_reason(risk);
+    match &risk.resource.fails {
+        Some(Failure::CustomName { property, name }) => format!(
+            "CloudFormation cannot replace a resource with a custom name, and its {property} stays {name:?}: give it a new name or none ({what})"
+        ),
+        Some(Failure::DeletionProtection) => format!(
+            "CloudFormation's delete fails: DeletionProtection is true; turn it off first to delete it ({what})"
+        ),
+        None => what,
+    }
+}
+
+/// One line of the data at risk (or of what will fail):
+/// `[±] Database AWS::RDS::DBInstance in stack: …`.
 fn risk_line(risk: &AtRisk<'_>) -> String {
+    let reason = if risk.resource.impact == Impact::WillFail {
+        fail_reason(risk)
+    } else {
+        risk_reason(risk)
+    };
     format!(
         "{} {} {} in {}: {}",
         risk.resource.action.marker(),
         risk.resource.logical_id,
         risk.resource.resource_type,
         risk.stack.name(),
-        risk_reason(risk)
+        reason
     )
 }
 
@@ -207,6 +238,10 @@ fn summary(diff: &Diff) -> String {
         .map(|(n, word)| format!("{n} {word}"))
         .collect();
     let mut line = String::new();
+    let fail = diff.will_fail().count();
+    if fail > 0 {
+        line.push_str(&format!("{} will fail; ", plural(fail, "change")));
+    }
     let risk = diff.at_risk().count();
     if risk > 0 {
         line.push_str(&format!("{} at risk; ", plural(risk, "stateful resource")));
