@@ -17,6 +17,11 @@ const CASES: &[&str] = &[
     "database-name",
     "database-user",
     "instance-class",
+    "database-engine",
+    "database-multi-az",
+    "launch-type",
+    "cluster-spot",
+    "remove-database",
 ];
 
 fn fixture(case: &str, side: &str) -> std::path::PathBuf {
@@ -172,12 +177,26 @@ fn fail_on_exits_3_only_for_that_kind_of_change() {
         ("target-port", "replace", 3),
         ("target-port", "data-loss", 2),
         ("remove-instance", "replace", 3),
-        ("remove-instance", "data-loss", 2),
+        ("remove-instance", "data-loss", 3),
+        ("remove-database", "data-loss", 3),
         ("host-rule", "replace", 2),
         ("database-name", "data-loss", 3),
         ("database-user", "data-loss", 3),
         ("instance-class", "data-loss", 2),
         ("instance-class", "replace", 2),
+        ("database-engine", "data-loss", 3),
+        ("database-multi-az", "data-loss", 2),
+        ("database-multi-az", "replace", 2),
+        ("launch-type", "replace", 3),
+        ("launch-type", "data-loss", 3),
+        ("cluster-spot", "replace", 2),
+        ("database-name", "will-fail", 3),
+        ("database-engine", "will-fail", 3),
+        ("launch-type", "will-fail", 3),
+        ("instance-class", "will-fail", 2),
+        ("remove-instance", "will-fail", 3),
+        ("remove-database", "will-fail", 2),
+        ("target-port", "will-fail", 2),
     ] {
         let dir = repository(&fixture(case, "before"), &fixture(case, "after"));
         let output = diff(dir.path(), &["--fail-on", kind]);
@@ -215,12 +234,6 @@ fn errors() {
     );
     git(dir.path(), &["rm", "-q", "-r", "out"]);
     git(dir.path(), &["commit", "-q", "-m", "no out"]);
-    let no_out_at = diff(dir.path(), &["--base", "HEAD"]);
-    assert_eq!(no_out_at.code, 1);
-    assert_eq!(
-        no_out_at.stderr,
-        "error: there is no `out/` in `.` at revision `HEAD`: build and commit it there first\n"
-    );
     let no_out = diff(dir.path(), &[]);
     assert_eq!(no_out.code, 1);
     assert_eq!(
@@ -241,6 +254,26 @@ fn errors() {
         "{}",
         output.stderr
     );
+}
+
+/// The first pull request that commits `out/`: its base has none, so
+/// everything is added, and the summary says why.
+#[test]
+fn a_base_without_out_is_an_empty_baseline() {
+    let fleet = fixture("command", "before");
+    let dir = tempfile::tempdir().unwrap();
+    replace_dir(dir.path(), "instances", &fleet.join("instances"));
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "instances only"]);
+    for format in ["text", "markdown", "json"] {
+        let output = diff(dir.path(), &["--base", "HEAD", "--format", format]);
+        assert_eq!(output.code, 2, "{format}: {}", output.stderr);
+        assert_eq!(output.stderr, "", "{format}");
+        insta::assert_snapshot!(format!("first-out-{format}"), output.stdout);
+    }
+    let fails = diff(dir.path(), &["--base", "HEAD", "--fail-on", "replace"]);
+    assert_eq!(fails.code, 2, "additions replace nothing: {}", fails.stderr);
 }
 
 #[test]

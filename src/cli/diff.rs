@@ -31,8 +31,9 @@ pub struct DiffArgs {
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     format: DiffFormat,
     /// Exit 3 when a change of this kind is present: `replace` (any
-    /// replacement or deletion) or `data-loss` (a stateful resource replaced
-    /// or deleted).
+    /// replacement or deletion), `data-loss` (a stateful resource replaced
+    /// or deleted, or a change CloudFormation refuses) or `will-fail` (a
+    /// change CloudFormation refuses).
     #[arg(long, value_enum, value_name = "KIND")]
     fail_on: Option<FailOn>,
 }
@@ -48,6 +49,7 @@ enum DiffFormat {
 enum FailOn {
     Replace,
     DataLoss,
+    WillFail,
 }
 
 impl FailOn {
@@ -56,6 +58,7 @@ impl FailOn {
         match self {
             Self::Replace => Impact::Replace,
             Self::DataLoss => Impact::DataLoss,
+            Self::WillFail => Impact::WillFail,
         }
     }
 }
@@ -68,17 +71,31 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     };
     let after = compiler::render(fleet, &args.root)?;
-    let (before, baseline) = match &diff_args.base {
-        Some(revision) => (
-            git::out_at(&args.root, revision, &after)?,
-            format!("out/ at {revision}"),
+    // The baseline, as plain text and as Markdown.
+    let (before, baseline, markdown) = match &diff_args.base {
+        Some(revision) => match git::out_at(&args.root, revision, &after)? {
+            Some(files) => (
+                files,
+                format!("out/ at {revision}"),
+                format!("`out/` at `{revision}`"),
+            ),
+            // The first change that commits `out/`: everything is new.
+            None => (
+                Files::new(),
+                format!("out/ at {revision} (the base has no out/: everything is added)"),
+                format!("`out/` at `{revision}` (the base has no `out/`: everything is added)"),
+            ),
+        },
+        None => (
+            read_out(&args.root.join("out"))?,
+            "out/".to_owned(),
+            "`out/`".to_owned(),
         ),
-        None => (read_out(&args.root.join("out"))?, "out/".to_owned()),
     };
     let diff = diff::diff(&before, &after);
     let text = match diff_args.format {
         DiffFormat::Text => render::text::render(&diff, &baseline, color(args.color, true)),
-        DiffFormat::Markdown => render::markdown::render(&diff, &code(&baseline)),
+        DiffFormat::Markdown => render::markdown::render(&diff, &markdown),
         DiffFormat::Json => render::json::render(&diff, &baseline),
     };
     write_stdout(&text)?;
@@ -89,14 +106,6 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
         .fail_on
         .is_some_and(|kind| diff.worst().is_some_and(|w| w >= kind.threshold()));
     Ok(ExitCode::from(if failed { FAILED_ON } else { CHANGES }))
-}
-
-/// `out/ at origin/main` → `` `out/` at `origin/main` ``.
-fn code(baseline: &str) -> String {
-    match baseline.split_once(" at ") {
-        Some((out, revision)) => format!("`{out}` at `{revision}`"),
-        None => format!("`{baseline}`"),
-    }
 }
 
 /// Whether to colour: `auto` colours the stream it writes to when it is a

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use artifact::{ArtifactChange, FileStatus, Hunk, Line, LineKind};
-pub use resource::{Action, Impact, PropertyChange, Replacement, ResourceChange};
+pub use resource::{Action, Failure, Impact, PropertyChange, Replacement, ResourceChange};
 
 use crate::emit::MANIFEST;
 
@@ -131,11 +131,20 @@ impl Diff {
 
     /// Stateful resources replaced or deleted, in stack order.
     pub fn at_risk(&self) -> impl Iterator<Item = AtRisk<'_>> {
-        self.stacks.iter().flat_map(|stack| {
+        self.with_impact(Impact::DataLoss)
+    }
+
+    /// Changes CloudFormation refuses, in stack order.
+    pub fn will_fail(&self) -> impl Iterator<Item = AtRisk<'_>> {
+        self.with_impact(Impact::WillFail)
+    }
+
+    fn with_impact(&self, impact: Impact) -> impl Iterator<Item = AtRisk<'_>> {
+        self.stacks.iter().flat_map(move |stack| {
             stack
                 .resources
                 .iter()
-                .filter(|r| r.impact == Impact::DataLoss)
+                .filter(move |r| r.impact == impact)
                 .map(move |resource| AtRisk { stack, resource })
         })
     }

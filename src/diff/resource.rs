@@ -10,7 +10,7 @@ pub enum Action {
     /// Deleted with the stack or the template entry.
     Remove,
     /// Removed from the stack but kept in AWS (`DeletionPolicy` `Retain` or
-    /// `Snapshot`).
+    /// `RetainExceptOnCreate`). `Snapshot` deletes the resource: a removal.
     Orphan,
     Add,
     /// A new physical resource replaces the old one.
@@ -42,6 +42,21 @@ pub enum Impact {
     /// A stateful resource (database, cache, bucket, repository, secret, file
     /// system) replaced or deleted: its data is at risk.
     DataLoss,
+    /// CloudFormation refuses the change and the stack update fails: a
+    /// replacement of a resource with a custom name, or the deletion of a
+    /// resource with `DeletionProtection`.
+    WillFail,
+}
+
+/// Why CloudFormation refuses a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Failure {
+    /// A replacement of a resource whose name is fixed in the template: the
+    /// new resource cannot take the name the old one still has.
+    CustomName { property: String, name: String },
+    /// The deletion of a resource with `DeletionProtection: true`.
+    DeletionProtection,
 }
 
 /// Whether a property change forces a new physical resource.
@@ -106,6 +121,9 @@ pub struct ResourceChange {
     /// The replacement table does not know the type: any change may replace it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unknown_type: bool,
+    /// Why CloudFormation refuses this change, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fails: Option<Failure>,
 }
 
 /// Resource types whose replacement or deletion loses data.
@@ -121,6 +139,41 @@ pub const STATEFUL: &[&str] = &[
     "AWS::S3::Bucket",
     "AWS::SecretsManager::Secret",
 ];
+
+/// The property that holds a resource's custom name, by type. CloudFormation
+/// does not replace a resource whose custom name stays the same ("You can't
+/// perform an update that causes a custom-named resource to be replaced. If
+/// you must replace the resource, specify a new name.":
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html>).
+pub const CUSTOM_NAMES: &[(&str, &str)] = &[
+    ("AWS::DynamoDB::Table", "TableName"),
+    ("AWS::EC2::SecurityGroup", "GroupName"),
+    ("AWS::ECR::Repository", "RepositoryName"),
+    ("AWS::ECS::Cluster", "ClusterName"),
+    ("AWS::ECS::Service", "ServiceName"),
+    ("AWS::EFS::FileSystem", "FileSystemName"),
+    ("AWS::ElastiCache::CacheCluster", "ClusterName"),
+    ("AWS::ElastiCache::ReplicationGroup", "ReplicationGroupId"),
+    ("AWS::ElastiCache::SubnetGroup", "CacheSubnetGroupName"),
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "Name"),
+    ("AWS::ElasticLoadBalancingV2::TargetGroup", "Name"),
+    ("AWS::IAM::Role", "RoleName"),
+    ("AWS::Logs::LogGroup", "LogGroupName"),
+    ("AWS::RDS::DBCluster", "DBClusterIdentifier"),
+    ("AWS::RDS::DBInstance", "DBInstanceIdentifier"),
+    ("AWS::RDS::DBSubnetGroup", "DBSubnetGroupName"),
+    ("AWS::S3::Bucket", "BucketName"),
+    ("AWS::SecretsManager::Secret", "Name"),
+];
+
+/// The property holding a type's custom name, if it has one.
+#[must_use]
+pub fn name_property(resource_type: &str) -> Option<&'static str> {
+    CUSTOM_NAMES
+        .iter()
+        .find(|(t, _)| *t == resource_type)
+        .map(|(_, p)| *p)
+}
 
 /// Resource types that change by new revision, never in place.
 pub const REVISIONED: &[&str] = &["AWS::ECS::TaskDefinition"];
@@ -195,6 +248,7 @@ mod tests {
         assert!(Impact::Revision < Impact::Update);
         assert!(Impact::Orphan < Impact::Replace);
         assert!(Impact::Replace < Impact::Destroy);
+        assert!(Impact::DataLoss < Impact::WillFail);
     }
 
     #[test]

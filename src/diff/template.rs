@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::resource::{
-    Action, PropertyChange, REVISIONED, Replacement, ResourceChange, is_stateful,
+    Action, Failure, Impact, PropertyChange, REVISIONED, Replacement, ResourceChange, is_stateful,
+    name_property,
 };
 use super::table::{SchemaPath, Table};
 use super::value::{self, Leaf, Path, Segment};
@@ -265,9 +266,11 @@ fn finish(draft: &Draft<'_>, table: &Table) -> Option<ResourceChange> {
     let (action, resource) = match (draft.before, draft.after) {
         (None, Some(a)) => (Action::Add, a),
         (Some(b), None) => {
+            // `Snapshot` deletes the live resource after a final snapshot:
+            // a removal, not an orphan.
             let kept = matches!(
                 deletion_policy(b).as_str(),
-                "Retain" | "RetainExceptOnCreate" | "Snapshot"
+                "Retain" | "RetainExceptOnCreate"
             );
             (if kept { Action::Orphan } else { Action::Remove }, b)
         }
@@ -333,11 +336,26 @@ fn finish(draft: &Draft<'_>, table: &Table) -> Option<ResourceChange> {
         });
     }
     let removal = matches!(action, Action::Remove | Action::Orphan);
+    // A change that may replace a stateful resource risks its data: berth
+    // does not know that the condition does not hold (where it does, an
+    // override in the table makes the property a plain update).
+    let maybe_replaced = action == Action::Update
+        && properties
+            .iter()
+            .any(|p| p.replacement == Replacement::Conditional);
+    let fails = failure(draft, action);
+    let impact = if fails.is_some() {
+        Impact::WillFail
+    } else if stateful && maybe_replaced {
+        Impact::DataLoss
+    } else {
+        action.impact(stateful)
+    };
     Some(ResourceChange {
         logical_id: draft.id.to_owned(),
         before_type,
         action,
-        impact: action.impact(stateful),
+        impact,
         stateful,
         deletion_policy: removal.then(|| deletion_policy(resource)),
         update_replace_policy: (action == Action::Replace && stateful).then(|| {
@@ -346,8 +364,35 @@ fn finish(draft: &Draft<'_>, table: &Table) -> Option<ResourceChange> {
         replace_paths,
         properties,
         unknown_type,
+        fails,
         resource_type,
     })
+}
+
+/// Why CloudFormation refuses a change: a replacement that keeps a custom
+/// name, or the deletion of a resource with `DeletionProtection`.
+fn failure(draft: &Draft<'_>, action: Action) -> Option<Failure> {
+    match (action, draft.before, draft.after) {
+        (Action::Replace, Some(before), Some(after)) => {
+            let property = name_property(resource_type(after))?;
+            let name = properties(after).get(property)?;
+            let old = properties(before).get(property)?;
+            value::same(old, name).then(|| Failure::CustomName {
+                property: property.to_owned(),
+                name: match name {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            })
+        }
+        (Action::Remove, Some(before), None) => {
+            let protected = properties(before)
+                .get("DeletionProtection")
+                .is_some_and(|v| value::same(v, &Value::Bool(true)));
+            protected.then_some(Failure::DeletionProtection)
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -355,7 +400,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::diff::resource::Impact;
 
     fn changes(before: &Value, after: &Value) -> Vec<ResourceChange> {
         let (changes, unreadable) = compare(
@@ -465,7 +509,59 @@ mod tests {
     }
 
     #[test]
-    fn removing_a_kept_database_orphans_it() {
+    fn changing_the_engine_replaces_the_database() {
+        let before = template(&json!({"Database": database("mastodon", "db.t4g.micro", None)}));
+        let mut changed = database("mastodon", "db.t4g.micro", None);
+        changed["Properties"]["Engine"] = json!("mysql");
+        let found = changes(&before, &template(&json!({"Database": changed})));
+        assert_eq!(
+            summary(&found),
+            ["[±] Database DataLoss [\"Engine\"] [Engine: \"postgres\" -> \"mysql\" (Always)]"]
+        );
+    }
+
+    #[test]
+    fn multi_az_and_backups_update_the_database_in_place() {
+        let before = template(&json!({"Database": database("mastodon", "db.t4g.micro", None)}));
+        let mut changed = database("mastodon", "db.t4g.micro", None);
+        changed["Properties"]["MultiAZ"] = json!(true);
+        changed["Properties"]["BackupRetentionPeriod"] = json!(14);
+        let found = changes(&before, &template(&json!({"Database": changed})));
+        assert_eq!(
+            summary(&found),
+            [
+                "[~] Database Update [] [BackupRetentionPeriod: - -> 14 (Never); MultiAZ: - -> true (Never)]"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_conditional_replacement_of_a_stateful_resource_risks_its_data() {
+        let before = template(&json!({"Database": database("mastodon", "db.t4g.micro", None)}));
+        let mut changed = database("mastodon", "db.t4g.micro", None);
+        changed["Properties"]["PreferredMaintenanceWindow"] = json!("sun:03:00-sun:04:00");
+        let found = changes(&before, &template(&json!({"Database": changed})));
+        assert_eq!(
+            summary(&found),
+            [
+                "[~] Database DataLoss [] [PreferredMaintenanceWindow: - -> \"sun:03:00-sun:04:00\" (Conditional)]"
+            ]
+        );
+        // The same kind of change of a stateless resource is only an update.
+        let service = |launch: &str| {
+            template(
+                &json!({"Group": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {
+                    "MinSize": "1", "MaxSize": "2", "VPCZoneIdentifier": [launch]
+                }}}),
+            )
+        };
+        let found = changes(&service("a"), &service("b"));
+        assert_eq!(found[0].impact, Impact::Update);
+        assert_eq!(found[0].properties[0].replacement, Replacement::Conditional);
+    }
+
+    #[test]
+    fn removing_a_database_deletes_it_even_with_a_final_snapshot() {
         let before = template(&json!({
             "Database": database("mastodon", "db.t4g.micro", Some("Snapshot")),
             "Default": database("other", "db.t4g.micro", None),
@@ -477,11 +573,11 @@ mod tests {
         assert_eq!(
             summary(&found),
             [
+                "[-] Database DataLoss [] []",
+                "[-] Default DataLoss [] []",
                 "[-] Logs Destroy [] []",
                 "[-] Media DataLoss [] []",
                 "[o] Bucket Orphan [] []",
-                "[o] Database Orphan [] []",
-                "[o] Default Orphan [] []",
             ]
         );
         let policies: Vec<_> = found
@@ -490,9 +586,38 @@ mod tests {
             .collect();
         assert_eq!(
             policies,
-            ["Delete", "Delete", "Retain", "Snapshot", "Snapshot"],
+            ["Snapshot", "Snapshot", "Delete", "Delete", "Retain"],
             "RDS instances default to Snapshot"
         );
+    }
+
+    #[test]
+    fn replacing_a_custom_named_resource_or_deleting_a_protected_one_fails() {
+        let named = |name: &str, identifier: &str| {
+            let mut db = database(name, "db.t4g.micro", Some("Snapshot"));
+            db["Properties"]["DBInstanceIdentifier"] = json!(identifier);
+            db["Properties"]["DeletionProtection"] = json!(true);
+            template(&json!({"Database": db}))
+        };
+        let found = changes(&named("a", "app"), &named("b", "app"));
+        assert_eq!(found[0].impact, Impact::WillFail);
+        assert_eq!(
+            found[0].fails,
+            Some(Failure::CustomName {
+                property: "DBInstanceIdentifier".to_owned(),
+                name: "app".to_owned()
+            })
+        );
+        // A new name lets CloudFormation replace it.
+        let found = changes(&named("a", "app"), &named("b", "app2"));
+        assert_eq!(
+            (found[0].impact, found[0].fails.clone()),
+            (Impact::DataLoss, None)
+        );
+        let found = changes(&named("a", "app"), &template(&json!({})));
+        assert_eq!(found[0].action, Action::Remove);
+        assert_eq!(found[0].fails, Some(Failure::DeletionProtection));
+        assert_eq!(found[0].impact, Impact::WillFail);
     }
 
     #[test]
@@ -533,7 +658,7 @@ mod tests {
         assert_eq!(
             summary(&found),
             [
-                "[±] Repository DataLoss [\"EncryptionConfiguration\", \"EncryptionConfiguration.KmsKey\"] [EncryptionConfiguration.KmsKey: \"a\" -> \"b\" (Always)]"
+                "[±] Repository WillFail [\"EncryptionConfiguration\", \"EncryptionConfiguration.KmsKey\"] [EncryptionConfiguration.KmsKey: \"a\" -> \"b\" (Always)]"
             ]
         );
     }

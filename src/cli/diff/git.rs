@@ -63,9 +63,10 @@ fn blob_id(text: &str, sha256: bool) -> String {
     }
 }
 
-/// The files of `<root>/out` at `revision`. Files whose blob is the text in
-/// `rendered` are taken from there instead of being read.
-pub fn out_at(root: &Path, revision: &str, rendered: &Files) -> Result<Files> {
+/// The files of `<root>/out` at `revision`, or `None` when the revision has
+/// no `out/` (the first change that commits it). Files whose blob is the
+/// text in `rendered` are taken from there instead of being read.
+pub fn out_at(root: &Path, revision: &str, rendered: &Files) -> Result<Option<Files>> {
     let verified = output(
         git(root)
             .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
@@ -86,11 +87,9 @@ pub fn out_at(root: &Path, revision: &str, rendered: &Files) -> Result<Files> {
             .args(["ls-tree", "-r", "-z", "--full-tree", "--end-of-options"])
             .arg(format!("{commit}:./out")),
     )?;
+    // The commit exists (checked above): a failing listing is a missing path.
     let Ok(listing) = listed else {
-        bail!(
-            "there is no `out/` in `{}` at revision `{revision}`: build and commit it there first",
-            root.display()
-        );
+        return Ok(None);
     };
     let mut entries: Vec<(String, String)> = Vec::new();
     for record in listing.split(|b| *b == 0).filter(|r| !r.is_empty()) {
@@ -134,7 +133,7 @@ pub fn out_at(root: &Path, revision: &str, rendered: &Files) -> Result<Files> {
             .map_err(|_| anyhow::anyhow!("`out/{path}` at `{revision}` is not UTF-8 text"))?;
         files.insert(path.clone(), text);
     }
-    Ok(files)
+    Ok(Some(files))
 }
 
 /// The contents of blobs, in order, from one `git cat-file --batch`.

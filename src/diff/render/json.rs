@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use super::{Diff, risk_reason};
+use super::{Diff, fail_reason, risk_reason};
 use crate::diff::{
-    Action, ArtifactChange, Counts, Impact, PropertyChange, Replacement, StackChange,
+    Action, ArtifactChange, AtRisk, Counts, Impact, PropertyChange, Replacement, StackChange,
 };
 
 #[derive(Serialize)]
@@ -17,6 +17,8 @@ struct Document<'a> {
     /// The most destructive impact, `null` without resource changes.
     worst: Option<Impact>,
     summary: Summary,
+    /// Changes CloudFormation refuses, listed before the data at risk.
+    will_fail: Vec<Risk<'a>>,
     data_at_risk: Vec<Risk<'a>>,
     stacks: &'a [StackChange],
     artifacts: &'a [ArtifactChange],
@@ -26,6 +28,7 @@ struct Document<'a> {
 struct Summary {
     resources: Counts,
     artifacts: ArtifactCounts,
+    will_fail: usize,
     data_at_risk: usize,
 }
 
@@ -46,7 +49,7 @@ struct Risk<'a> {
     action: Action,
     /// The same as the text format's explanation.
     reason: String,
-    /// The property changes that force a replacement.
+    /// The property changes that force a replacement (or may, for an update).
     causes: Vec<&'a PropertyChange>,
 }
 
@@ -55,23 +58,14 @@ struct Risk<'a> {
 #[must_use]
 pub fn render(diff: &Diff, baseline: &str) -> String {
     let (added, removed, changed) = diff.artifact_counts();
-    let risks: Vec<Risk<'_>> = diff
-        .at_risk()
-        .map(|risk| Risk {
-            stack: risk.stack.name(),
-            path: &risk.stack.path,
-            logical_id: &risk.resource.logical_id,
-            resource_type: &risk.resource.resource_type,
-            action: risk.resource.action,
-            reason: risk_reason(&risk),
-            causes: risk
-                .resource
-                .properties
-                .iter()
-                .filter(|p| p.replacement == Replacement::Always)
-                .collect(),
+    let fails: Vec<Risk<'_>> = diff
+        .will_fail()
+        .map(|fail| Risk {
+            reason: fail_reason(&fail),
+            ..risk(fail)
         })
         .collect();
+    let risks: Vec<Risk<'_>> = diff.at_risk().map(risk).collect();
     let document = Document {
         version: 1,
         baseline,
@@ -84,8 +78,10 @@ pub fn render(diff: &Diff, baseline: &str) -> String {
                 removed,
                 changed,
             },
+            will_fail: fails.len(),
             data_at_risk: risks.len(),
         },
+        will_fail: fails,
         data_at_risk: risks,
         stacks: &diff.stacks,
         artifacts: &diff.artifacts,
@@ -98,4 +94,25 @@ pub fn render(diff: &Diff, baseline: &str) -> String {
     .expect("the diff serializes");
     text.push('\n');
     text
+}
+
+/// The JSON form of a resource that will fail or whose data is at risk.
+fn risk(risk: AtRisk<'_>) -> Risk<'_> {
+    Risk {
+        stack: risk.stack.name(),
+        path: &risk.stack.path,
+        logical_id: &risk.resource.logical_id,
+        resource_type: &risk.resource.resource_type,
+        action: risk.resource.action,
+        reason: risk_reason(&risk),
+        causes: risk
+            .resource
+            .properties
+            .iter()
+            .filter(|p| match risk.resource.action {
+                Action::Update => p.replacement == Replacement::Conditional,
+                _ => p.replacement == Replacement::Always,
+            })
+            .collect(),
+    }
 }

@@ -1,6 +1,6 @@
-//! The Markdown printer, for a pull-request comment: a one-line summary, a
-//! table of resource counts per stack, the data at risk, then each artifact
-//! in a collapsed `<details>` block (its resource changes and its hunks in a
+//! The Markdown printer, for a pull-request comment: a one-line summary, what
+//! will fail and the data at risk, a table of resource counts per stack, then
+//! each artifact in a collapsed `<details>` block (its resource changes and its hunks in a
 //! `diff` fence). The comment stays under [`LIMIT`] characters (GitHub takes
 //! 65,536): what does not fit is left out, and the comment says what.
 
@@ -125,11 +125,23 @@ fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
     let head = format!("**berth diff** against {baseline}: {}.\n\n", summary(diff));
     take(&head, &mut budget);
 
-    // Data at risk first: it is what must not be missed.
+    // What will fail, then data at risk: what must not be missed.
     let mut risk = String::new();
-    let risks: Vec<_> = diff.at_risk().collect();
-    if !risks.is_empty() {
-        let title = "### ⚠️ Data at risk\n\n";
+    for (risks, title, what) in [
+        (
+            diff.will_fail().collect::<Vec<_>>(),
+            "### ⛔ Will fail\n\n",
+            "will-fail lines",
+        ),
+        (
+            diff.at_risk().collect(),
+            "### ⚠️ Data at risk\n\n",
+            "data-at-risk lines",
+        ),
+    ] {
+        if risks.is_empty() {
+            continue;
+        }
         take(title, &mut budget);
         risk.push_str(title);
         let mut skipped = 0;
@@ -142,7 +154,7 @@ fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
             }
         }
         if skipped > 0 {
-            left_out.push(format!("{skipped} data-at-risk lines"));
+            left_out.push(format!("{skipped} {what}"));
         }
         risk.push('\n');
     }
@@ -227,8 +239,8 @@ fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
     }
 
     let mut out = head;
-    out.push_str(&table);
     out.push_str(&risk);
+    out.push_str(&table);
     if !artifacts.is_empty() || !listed.is_empty() {
         out.push_str("### Artifacts\n\n");
         out.push_str(&artifacts);

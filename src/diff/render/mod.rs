@@ -9,7 +9,9 @@ pub mod text;
 
 use serde_json::Value;
 
-use super::{Action, AtRisk, Diff, FileStatus, PropertyChange, Replacement, StackChange};
+use super::{
+    Action, AtRisk, Diff, Failure, FileStatus, Impact, PropertyChange, Replacement, StackChange,
+};
 
 /// Longest value shown in full in text and Markdown; JSON has every value.
 const VALUE_WIDTH: usize = 120;
@@ -78,8 +80,8 @@ fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
             head.push_str(&format!(" (was {before})"));
         }
         match r.deletion_policy.as_deref() {
-            Some("Snapshot") if r.action == Action::Orphan => head.push_str(
-                " (DeletionPolicy Snapshot: deleted after a final snapshot that keeps the data)",
+            Some("Snapshot") => head.push_str(
+                " (DeletionPolicy Snapshot: the live resource is deleted; a final snapshot is kept)",
             ),
             Some(policy) if r.action == Action::Orphan => {
                 head.push_str(&format!(
@@ -93,7 +95,16 @@ fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
         if r.unknown_type {
             head.push_str(" (type unknown to berth: any change may replace it)");
         }
-        lines.push((r.action, r.impact == super::Impact::DataLoss, head));
+        match &r.fails {
+            Some(Failure::CustomName { property, name }) => {
+                head.push_str(&format!(" (will fail: custom name {property} {name:?})"));
+            }
+            Some(Failure::DeletionProtection) => {
+                head.push_str(" (will fail: DeletionProtection is true)");
+            }
+            None => {}
+        }
+        lines.push((r.action, r.impact >= Impact::DataLoss, head));
         for p in &r.properties {
             lines.push((
                 r.action,
@@ -122,28 +133,61 @@ fn risk_reason(risk: &AtRisk<'_>) -> String {
             ));
         }
         reason
+    } else if r.action == Action::Update {
+        let causes: Vec<String> = r
+            .properties
+            .iter()
+            .filter(|p| p.replacement == Replacement::Conditional)
+            .map(|p| property_line(risk.stack, Action::Revision, p))
+            .collect();
+        format!(
+            "may be replaced because {} (its resource schema makes this property create-only under some conditions, and berth does not know they do not hold)",
+            causes.join("; ")
+        )
     } else {
         let how = if risk.stack.status == FileStatus::Removed {
             "destroyed with its stack"
         } else {
             "destroyed: removed from the template"
         };
-        format!(
-            "{how} (DeletionPolicy {})",
-            r.deletion_policy.as_deref().unwrap_or("Delete")
-        )
+        match r.deletion_policy.as_deref().unwrap_or("Delete") {
+            "Snapshot" => format!(
+                "{how} (DeletionPolicy Snapshot: the live resource is deleted, only a final snapshot is kept)"
+            ),
+            policy => format!("{how} (DeletionPolicy {policy})"),
+        }
     }
 }
 
-/// One data-at-risk line: `[±] Database AWS::RDS::DBInstance in stack: …`.
+/// Why CloudFormation refuses a change, then what the change is.
+fn fail_reason(risk: &AtRisk<'_>) -> String {
+    let what = risk_reason(risk);
+    match &risk.resource.fails {
+        Some(Failure::CustomName { property, name }) => format!(
+            "CloudFormation cannot replace a resource with a custom name, and its {property} stays {name:?}: give it a new name or none ({what})"
+        ),
+        Some(Failure::DeletionProtection) => format!(
+            "CloudFormation's delete fails: DeletionProtection is true; turn it off first to delete it ({what})"
+        ),
+        None => what,
+    }
+}
+
+/// One line of the data at risk (or of what will fail):
+/// `[±] Database AWS::RDS::DBInstance in stack: …`.
 fn risk_line(risk: &AtRisk<'_>) -> String {
+    let reason = if risk.resource.impact == Impact::WillFail {
+        fail_reason(risk)
+    } else {
+        risk_reason(risk)
+    };
     format!(
         "{} {} {} in {}: {}",
         risk.resource.action.marker(),
         risk.resource.logical_id,
         risk.resource.resource_type,
         risk.stack.name(),
-        risk_reason(risk)
+        reason
     )
 }
 
@@ -194,6 +238,10 @@ fn summary(diff: &Diff) -> String {
         .map(|(n, word)| format!("{n} {word}"))
         .collect();
     let mut line = String::new();
+    let fail = diff.will_fail().count();
+    if fail > 0 {
+        line.push_str(&format!("{} will fail; ", plural(fail, "change")));
+    }
     let risk = diff.at_risk().count();
     if risk > 0 {
         line.push_str(&format!("{} at risk; ", plural(risk, "stateful resource")));
@@ -297,7 +345,7 @@ mod tests {
     }
 
     #[test]
-    fn removed_data_stack_is_orphaned() {
+    fn removed_data_stack_deletes_the_database() {
         let before = data_stack("mastodon", "mastodon", "db.t4g.micro");
         insta::assert_snapshot!(all_formats(Some(before), None));
     }

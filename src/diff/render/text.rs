@@ -1,4 +1,4 @@
-//! The text printer, for a terminal: data at risk, each stack's resource
+//! The text printer, for a terminal: what will fail, data at risk, each stack's resource
 //! changes, the changed artifacts and their hunks, then a summary line;
 //! ANSI colours when asked.
 
@@ -46,6 +46,15 @@ pub fn render(diff: &Diff, baseline: &str, color: bool) -> String {
     }
     let paint = Paint { color };
     let mut out = String::new();
+    let fails: Vec<_> = diff.will_fail().collect();
+    if !fails.is_empty() {
+        out.push_str(&paint.paint(BOLD_RED, "Will fail:"));
+        out.push('\n');
+        for fail in &fails {
+            let _ = writeln!(out, "  {}", paint.paint(BOLD_RED, &risk_line(fail)));
+        }
+        out.push('\n');
+    }
     let risks: Vec<_> = diff.at_risk().collect();
     if !risks.is_empty() {
         out.push_str(&paint.paint(BOLD_RED, "Data at risk:"));
