@@ -253,7 +253,7 @@ fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
         let _ = writeln!(
             out,
             "_Left out to stay under {} characters: {}. Run `berth diff` locally to see everything._",
-            group_thousands(limit),
+            crate::limits::thousands(limit as u64),
             left_out.join(", ")
         );
     }
@@ -274,18 +274,6 @@ fn code_span(text: &str) -> String {
     }
 }
 
-fn group_thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,8 +292,8 @@ mod tests {
         assert_eq!(fence("a ```` b"), "`````");
         assert_eq!(code_span("a"), "`a`");
         assert_eq!(code_span("a `b`"), "`` a `b` ``");
-        assert_eq!(group_thousands(60_000), "60,000");
-        assert_eq!(group_thousands(999), "999");
+        assert_eq!(crate::limits::thousands(60_000), "60,000");
+        assert_eq!(crate::limits::thousands(999), "999");
     }
 
     #[test]
