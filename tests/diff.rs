@@ -22,6 +22,7 @@ const CASES: &[&str] = &[
     "launch-type",
     "cluster-spot",
     "remove-database",
+    "secret-length",
 ];
 
 fn fixture(case: &str, side: &str) -> std::path::PathBuf {

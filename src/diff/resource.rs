@@ -124,7 +124,18 @@ pub struct ResourceChange {
     /// Why CloudFormation refuses this change, when it does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fails: Option<Failure>,
+    /// The update makes CloudFormation generate the resource's value anew
+    /// (see [`REGENERATES`]): the old value is lost.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub regenerates: bool,
 }
+
+/// Properties whose change makes CloudFormation generate a stateful
+/// resource's value anew, an update in place that loses the old value: a
+/// secret's `GenerateSecretString` ("Update requires: No interruption", yet
+/// a new random value is generated;
+/// <https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/2210>).
+pub const REGENERATES: &[(&str, &str)] = &[("AWS::SecretsManager::Secret", "GenerateSecretString")];
 
 /// Resource types whose replacement or deletion loses data.
 pub const STATEFUL: &[&str] = &[

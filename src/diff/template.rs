@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::resource::{
-    Action, Failure, Impact, PropertyChange, REVISIONED, Replacement, ResourceChange, is_stateful,
-    name_property,
+    Action, Failure, Impact, PropertyChange, REGENERATES, REVISIONED, Replacement, ResourceChange,
+    is_stateful, name_property,
 };
 use super::table::{SchemaPath, Table};
 use super::value::{self, Leaf, Path, Segment};
@@ -343,10 +343,17 @@ fn finish(draft: &Draft<'_>, table: &Table) -> Option<ResourceChange> {
         && properties
             .iter()
             .any(|p| p.replacement == Replacement::Conditional);
+    let regenerates = action == Action::Update
+        && properties.iter().any(|p| {
+            REGENERATES.iter().any(|(kind, property)| {
+                *kind == resource_type
+                    && (p.path == *property || p.path.starts_with(&format!("{property}.")))
+            })
+        });
     let fails = failure(draft, action);
     let impact = if fails.is_some() {
         Impact::WillFail
-    } else if stateful && maybe_replaced {
+    } else if stateful && (maybe_replaced || regenerates) {
         Impact::DataLoss
     } else {
         action.impact(stateful)
@@ -365,6 +372,7 @@ fn finish(draft: &Draft<'_>, table: &Table) -> Option<ResourceChange> {
         properties,
         unknown_type,
         fails,
+        regenerates,
         resource_type,
     })
 }

@@ -133,6 +133,16 @@ fn risk_reason(risk: &AtRisk<'_>) -> String {
             ));
         }
         reason
+    } else if r.regenerates {
+        let causes: Vec<String> = r
+            .properties
+            .iter()
+            .map(|p| property_line(risk.stack, Action::Revision, p))
+            .collect();
+        format!(
+            "generated anew because {} (CloudFormation generates a new value; the old one is lost)",
+            causes.join("; ")
+        )
     } else if r.action == Action::Update {
         let causes: Vec<String> = r
             .properties
