@@ -50,6 +50,26 @@ pub const RULES_PER_ALB: Limit = Limit {
     source: ALB_QUOTAS,
 };
 
+/// Certificates per Application Load Balancer besides its listeners' default
+/// ones: the instances' own (`certificate_arn` of a listener), added by SNI.
+pub const CERTIFICATES_PER_ALB: Limit = Limit {
+    what: "certificates per Application Load Balancer (default certificates not counted)",
+    value: 25,
+    adjustable: true,
+    quota: Some("certificates_per_load_balancer"),
+    source: ALB_QUOTAS,
+};
+
+/// Application Load Balancers per region: every load balancer of a
+/// district's endpoints (a district is one region of one account).
+pub const ALBS_PER_REGION: Limit = Limit {
+    what: "Application Load Balancers per region",
+    value: 50,
+    adjustable: true,
+    quota: Some("load_balancers_per_region"),
+    source: ALB_QUOTAS,
+};
+
 /// Condition values per rule: every host name and path pattern counts.
 pub const CONDITION_VALUES_PER_RULE: Limit = Limit {
     what: "condition values per rule",
@@ -109,6 +129,8 @@ pub const TEMPLATE_BYTES: Limit = Limit {
 pub const ALL: &[Limit] = &[
     TARGET_GROUPS_PER_ALB,
     RULES_PER_ALB,
+    CERTIFICATES_PER_ALB,
+    ALBS_PER_REGION,
     CONDITION_VALUES_PER_RULE,
     CONDITION_WILDCARDS_PER_RULE,
     TEMPLATE_RESOURCES,

@@ -80,6 +80,9 @@ pub struct HeritagePlan<'a> {
     pub services: Vec<ServicePlan<'a>>,
     /// Every service's listener rules, in service order.
     pub rules: Vec<ListenerPlan<'a>>,
+    /// The instance's own certificates, each added to the HTTPS listener of
+    /// the load balancer its rules are on.
+    pub certificates: Vec<CertificatePlan>,
     pub scheduled_tasks: Vec<TaskPlan>,
     pub before_deploy: Option<TaskPlan>,
     /// Scheduled tasks and `before_deploy`: every task definition that is not a service's.
@@ -389,6 +392,18 @@ pub struct ListenerPlan<'a> {
     pub target_group_arn_placeholder: String,
     #[serde(flatten)]
     pub listener: &'a Listener,
+}
+
+/// A certificate of the instance's own, on one load balancer's HTTPS listener (SNI).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificatePlan {
+    /// Logical id, e.g. `ListenerCertificate1`, and Terraform name, e.g. `certificate_1`.
+    pub id: String,
+    pub tf: String,
+    pub certificate_arn: String,
+    /// The HTTPS listener's export and Terraform variable.
+    pub listener_export: String,
+    pub listener_variable: String,
 }
 
 /// One listener rule of a [`ListenerPlan`], on one of the endpoint's listeners.
@@ -726,7 +741,7 @@ fn service_plan<'a>(
         listeners.push(ListenerPlan {
             routes: routes(
                 &district.name,
-                &listener.endpoint,
+                &listener.load_balancer,
                 &id,
                 &tf,
                 service.force_ssl,
@@ -1124,6 +1139,31 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
             }
         }
     }
+    let mut certificates: Vec<CertificatePlan> = Vec::new();
+    for rule in &rules {
+        let (Some(arn), Some(https)) = (&rule.listener.certificate_arn, rule.routes.first()) else {
+            continue;
+        };
+        let default = district
+            .endpoints
+            .iter()
+            .any(|e| e.name == rule.endpoint && e.certificate_arn == *arn);
+        if default
+            || certificates
+                .iter()
+                .any(|c| c.certificate_arn == *arn && c.listener_export == https.listener_export)
+        {
+            continue;
+        }
+        let n = certificates.len() + 1;
+        certificates.push(CertificatePlan {
+            id: format!("ListenerCertificate{n}"),
+            tf: format!("certificate_{n}"),
+            certificate_arn: arn.clone(),
+            listener_export: https.listener_export.clone(),
+            listener_variable: https.listener_variable.clone(),
+        });
+    }
     let tags = vec![
         Tag {
             key: "berth:district",
@@ -1167,6 +1207,7 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         read_secrets,
         services,
         rules,
+        certificates,
         scheduled_tasks,
         before_deploy,
         task_definitions,
@@ -1190,22 +1231,16 @@ pub fn district_terraform(district: &District) -> DistrictTerraform {
         capacity_provider: format!("berth-{}", district.name),
         refresh: Refresh::new(district.cluster.size, district.cluster.max_size),
         endpoints: district
-            .endpoints
+            .load_balancers
             .iter()
-            .map(|e| {
-                let tf = terraform_name(&e.name);
+            .map(|lb| {
+                let tf = terraform_name(&lb.name);
                 let plain = tf.trim_start_matches('_');
-                let full = format!("{}-{}", district.name, e.name);
                 EndpointTerraform {
-                    name: e.name.clone(),
-                    load_balancer_name: full
-                        .chars()
-                        .take(32)
-                        .collect::<String>()
-                        .trim_end_matches('-')
-                        .to_owned(),
-                    https_listener_output: listener_variable(&e.name),
-                    http_listener_output: http_listener_variable(&e.name),
+                    name: lb.name.clone(),
+                    load_balancer_name: lb.aws_name.clone(),
+                    https_listener_output: listener_variable(&lb.name),
+                    http_listener_output: http_listener_variable(&lb.name),
                     load_balancer_output: format!("load_balancer_arn_{plain}"),
                     dns_name_output: format!("dns_name_{plain}"),
                     tf,

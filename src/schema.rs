@@ -602,6 +602,12 @@ pub struct Listener {
     /// assigned from the rule's names when absent.
     #[schemars(range(min = 1, max = 50000))]
     pub rule_priority: Option<u32>,
+    /// An ACM certificate of the instance's own domain, in the endpoint's region:
+    /// added to the HTTPS listener of its load balancer (SNI), besides the endpoint's.
+    #[schemars(regex(
+        pattern = "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$"
+    ))]
+    pub certificate_arn: Option<String>,
 }
 
 /// One condition of a listener rule.
@@ -646,6 +652,10 @@ pub struct DistrictFile {
     pub targets: Option<Vec<Target>>,
     /// AWS quotas the district's account has had raised above their defaults.
     pub quotas: Option<Quotas>,
+    /// The AWS account the district belongs to (12 digits): `berth apply` refuses
+    /// credentials of another account, and every stack fails to deploy elsewhere.
+    #[schemars(regex(pattern = "^[0-9]{12}$"))]
+    pub account_id: Option<String>,
 }
 
 /// Adjustable AWS quotas, where the account's are higher than AWS's defaults.
@@ -655,6 +665,12 @@ pub struct Quotas {
     /// Rules per Application Load Balancer, default rules not counted (AWS's default 100).
     #[schemars(range(min = 1, max = 10000))]
     pub rules_per_load_balancer: Option<u32>,
+    /// Certificates per Application Load Balancer, default certificates not counted (AWS's default 25).
+    #[schemars(range(min = 1, max = 10000))]
+    pub certificates_per_load_balancer: Option<u32>,
+    /// Application Load Balancers per region (AWS's default 50).
+    #[schemars(range(min = 1, max = 10000))]
+    pub load_balancers_per_region: Option<u32>,
 }
 
 /// A kind of infrastructure-as-code artifact berth writes: `cloudformation` or `terraform`.
@@ -723,6 +739,12 @@ pub struct Endpoint {
     /// The TLS policy of the HTTPS listener (default `ELBSecurityPolicy-TLS13-1-2-2021-06`).
     #[schemars(regex(pattern = "^ELBSecurityPolicy-[A-Za-z0-9-]+$"))]
     pub ssl_policy: Option<String>,
+    /// How many Application Load Balancers the endpoint is (default 1). Each
+    /// heritage routed through it is placed on one of them by a hash of its
+    /// name, so adding or removing heritages never moves another; raising the
+    /// count moves about one heritage in (count) to the new load balancers.
+    #[schemars(range(min = 1, max = 50))]
+    pub load_balancers: Option<u32>,
 }
 
 /// Which input file a schema is for.

@@ -98,7 +98,7 @@ impl Cfn {
                     format!("secret.{}", id.strip_prefix("Secret").unwrap())
                 }
                 "AWS::ApplicationAutoScaling::ScalableTarget" => format!("scalable_target.{id}"),
-                "AWS::ElasticLoadBalancingV2::LoadBalancer" => lb_token(&p["Tags"]),
+                "AWS::ElasticLoadBalancingV2::LoadBalancer" => lb_token(&p["Tags"], &p["Name"]),
                 "AWS::EC2::Subnet" => format!("subnet.{}", tag(&p["Tags"], "Name")),
                 "AWS::EC2::RouteTable" => format!("route_table.{}", tag(&p["Tags"], "Name")),
                 "AWS::EC2::NetworkAcl" => format!("acl.{}", tag(&p["Tags"], "Name")),
@@ -295,11 +295,11 @@ impl Cfn {
     }
 }
 
-/// An endpoint's load balancer by its endpoint, a service's network load
-/// balancer by its service.
-fn lb_token(tags: &Value) -> String {
+/// An endpoint's load balancer by its name (an endpoint may be a pool of
+/// several), a service's network load balancer by its service.
+fn lb_token(tags: &Value, name: &Value) -> String {
     match tag(tags, "berth:endpoint") {
-        endpoint if !endpoint.is_empty() => format!("lb.{endpoint}"),
+        endpoint if !endpoint.is_empty() => format!("lb.{endpoint}.{}", text(name)),
         _ => format!("nlb.{}", tag(tags, "berth:service")),
     }
 }
@@ -387,7 +387,7 @@ impl Tf {
                     format!("secret.{}", logical_id(name))
                 }
                 "aws_cloudwatch_log_group" => "log_group".into(),
-                "aws_lb" => lb_token(&body["tags"]),
+                "aws_lb" => lb_token(&body["tags"], &body["name"]),
                 "aws_subnet" => format!("subnet.{}", tag(&body["tags"], "Name")),
                 "aws_route_table" => format!("route_table.{}", tag(&body["tags"], "Name")),
                 "aws_network_acl" => format!("acl.{}", tag(&body["tags"], "Name")),
@@ -881,6 +881,13 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
                    "action": [p["Actions"][0]["Type"], p["Actions"][0]["TargetGroupArn"]]}),
         );
     }
+    for (_, _, p) in cfn.of_type("AWS::ElasticLoadBalancingV2::ListenerCertificate") {
+        let certificate = &p["Certificates"][0]["CertificateArn"];
+        facts.insert(
+            format!("listener certificate {}", text(certificate)),
+            json!({"listener": p["ListenerArn"], "count": p["Certificates"].as_array().unwrap().len()}),
+        );
+    }
     for (_, _, p) in cfn.of_type("AWS::Events::Rule") {
         let t = &p["Targets"][0];
         facts.insert(
@@ -1118,6 +1125,12 @@ fn tf_heritage(dir: &Path) -> Facts {
             format!("rule {}", tf.tokens[&format!("aws_lb_listener_rule.{name}")]),
             json!({"listener": b["listener_arn"], "priority": b["priority"], "conditions": conditions,
                    "action": [b["action"][0]["type"], b["action"][0]["target_group_arn"]]}),
+        );
+    }
+    for (_, _, b) in tf.of_type("aws_lb_listener_certificate") {
+        facts.insert(
+            format!("listener certificate {}", text(&b["certificate_arn"])),
+            json!({"listener": b["listener_arn"], "count": 1}),
         );
     }
     for (name, _, b) in tf.of_type("aws_cloudwatch_event_rule") {

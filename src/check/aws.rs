@@ -130,11 +130,48 @@ pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
                     let base = ["environments", key.as_str(), "resources"];
                     resources_values(table, instance, &base, resources, region, &mut out);
                 }
+                listener_certificates(instance, key, env, region, &mut out);
             }
             fixed_names(instance, &mut buckets, &mut out);
         }
     }
     out
+}
+
+/// An instance's own certificates are attached to its district's load
+/// balancers, so they must be in the district's region too.
+fn listener_certificates(
+    instance: &Checked<crate::schema::InstanceFile>,
+    key: &str,
+    env: &crate::schema::Environment,
+    region: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (s, service) in env.services.iter().enumerate() {
+        for (l, listener) in service.listeners.iter().enumerate() {
+            let Some(arn) = &listener.certificate_arn else {
+                continue;
+            };
+            let arn_region = arn.split(':').nth(3).unwrap_or_default();
+            if arn_region != region {
+                let (s, l) = (s.to_string(), l.to_string());
+                let at = pointer(&[
+                    "environments",
+                    key,
+                    "services",
+                    &s,
+                    "listeners",
+                    &l,
+                    "certificate_arn",
+                ]);
+                out.push(
+                    Diagnostic::error("certificate-region", format!("the certificate of a listener of `{}` is in `{arn_region}`, its district in `{region}`", service.name))
+                        .at(instance.at(&at), "another region")
+                        .help(format!("a load balancer uses ACM certificates of its own region: request or import the certificate in `{region}`")),
+                );
+            }
+        }
+    }
 }
 
 fn resources_values<T>(

@@ -7,6 +7,7 @@
 
 pub mod capacity;
 pub mod command;
+pub mod pool;
 pub mod priority;
 pub mod rules;
 
@@ -60,6 +61,11 @@ pub struct District {
     pub network: Network,
     pub cluster: Cluster,
     pub endpoints: Vec<Endpoint>,
+    /// The Application Load Balancers of the endpoints, in order: each
+    /// endpoint's first, then the rest of its pool.
+    pub load_balancers: Vec<pool::LoadBalancer>,
+    /// The account the district's stacks must be deployed in, when it says.
+    pub account_id: Option<String>,
     /// Which kinds of artifacts are built for the district and its heritages.
     pub targets: Targets,
     /// The adjustable AWS quotas of the district's account.
@@ -74,6 +80,8 @@ pub struct District {
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Quotas {
     pub rules_per_load_balancer: u64,
+    pub certificates_per_load_balancer: u64,
+    pub load_balancers_per_region: u64,
 }
 
 /// The artifact kinds a district chose (`targets:`); both by default.
@@ -120,6 +128,8 @@ pub struct Endpoint {
     pub certificate_arn: String,
     pub public: bool,
     pub ssl_policy: String,
+    /// How many load balancers the endpoint's pool holds.
+    pub load_balancers: u32,
 }
 
 /// One environment of an instance file: one application stack.
@@ -344,6 +354,11 @@ pub struct Autoscaling {
 #[derive(Debug, Clone, Serialize)]
 pub struct Listener {
     pub endpoint: String,
+    /// The load balancer of the endpoint's pool the rule is on, by its pool
+    /// name (the endpoint's for the first): see [`pool`].
+    pub load_balancer: String,
+    /// The instance's own certificate, added to that load balancer's HTTPS listener.
+    pub certificate_arn: Option<String>,
     pub priority: u32,
     /// Whether berth assigned the priority.
     pub priority_assigned: bool,
@@ -414,8 +429,11 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                         .ssl_policy
                         .clone()
                         .unwrap_or_else(|| DEFAULT_SSL_POLICY.to_owned()),
+                    load_balancers: e.load_balancers.unwrap_or(1),
                 })
                 .collect(),
+            load_balancers: Vec::new(),
+            account_id: spec.account_id.clone(),
             targets: Targets::resolve(spec.targets.as_deref()),
             quotas: Quotas {
                 rules_per_load_balancer: spec
@@ -423,6 +441,16 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                     .as_ref()
                     .and_then(|q| q.rules_per_load_balancer)
                     .map_or(limits::RULES_PER_ALB.value, u64::from),
+                certificates_per_load_balancer: spec
+                    .quotas
+                    .as_ref()
+                    .and_then(|q| q.certificates_per_load_balancer)
+                    .map_or(limits::CERTIFICATES_PER_ALB.value, u64::from),
+                load_balancers_per_region: spec
+                    .quotas
+                    .as_ref()
+                    .and_then(|q| q.load_balancers_per_region)
+                    .map_or(limits::ALBS_PER_REGION.value, u64::from),
             },
             heritages: Vec::new(),
             cluster_use: None,
@@ -442,6 +470,9 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
             }
         }
         district.heritages.sort_by(|a, b| a.name.cmp(&b.name));
+        district.load_balancers = pool::load_balancers(&district);
+        pool::place(&mut district);
+        diagnostics.extend(pool::check_names(&district, &|p| file.at(p)));
         let sites = rule_sites(&district, &spans);
         diagnostics.extend(rules::check(&district, &sites));
         let (found, cluster_use) = capacity::check(&district, &|p| file.at(p));
@@ -454,7 +485,8 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
 }
 
 /// Where each listener's priority was set (or its rule was written), by heritage and service.
-type ListenerSpans = (String, Vec<(String, Vec<Span>)>);
+/// With each, where its `certificate_arn` was written.
+type ListenerSpans = (String, Vec<(String, Vec<(Span, Option<Span>)>)>);
 
 fn heritage(
     district: &str,
@@ -511,7 +543,8 @@ fn heritage(
                         .root
                         .locate_key(&base, "rule_priority")
                         .unwrap_or_else(|| instance.at(&base));
-                    listener_spans.push(span);
+                    let certificate = instance.root.locate_key(&base, "certificate_arn");
+                    listener_spans.push((span, certificate));
                     resolve_listener(district, &env.name, &service.name, l, listener)
                 })
                 .collect();
@@ -626,6 +659,9 @@ fn resolve_listener(
     let key = format!("{district}/{heritage}/{service}/{index}");
     Listener {
         endpoint: listener.endpoint.clone(),
+        // Placed on its endpoint's pool once the district's heritages are known.
+        load_balancer: listener.endpoint.clone(),
+        certificate_arn: listener.certificate_arn.clone(),
         priority: listener
             .rule_priority
             .unwrap_or_else(|| priority::assign(&key, specificity)),
@@ -806,12 +842,13 @@ fn rule_sites<'a>(district: &'a District, spans: &[ListenerSpans]) -> Vec<rules:
             let Some((_, listeners)) = services.iter().find(|(s, _)| *s == service.name) else {
                 continue;
             };
-            for (listener, span) in service.listeners.iter().zip(listeners) {
+            for (listener, (span, certificate)) in service.listeners.iter().zip(listeners) {
                 sites.push(rules::Site {
                     heritage,
                     service,
                     listener,
                     span: span.clone(),
+                    certificate: certificate.clone(),
                 });
             }
         }

@@ -19,6 +19,8 @@ pub struct Site<'a> {
     pub service: &'a Service,
     pub listener: &'a Listener,
     pub span: Span,
+    /// Where its `certificate_arn` was written.
+    pub certificate: Option<Span>,
 }
 
 impl Site<'_> {
@@ -81,52 +83,217 @@ pub fn check(district: &District, sites: &[Site<'_>]) -> Vec<Diagnostic> {
     out
 }
 
-/// What one load balancer holds: a target group per listener, and its rules
-/// (one per listener on HTTPS, and a second on HTTP for `force_ssl: false`).
+/// What one load balancer holds: a target group per listener, its rules
+/// (one per listener on HTTPS, and a second on HTTP for `force_ssl: false`)
+/// and the instances' own certificates. Each load balancer of the
+/// endpoint's pool is counted on its own.
 fn load_balancer_limits(
     district: &District,
     endpoint: &str,
     sites: &[&Site<'_>],
     out: &mut Vec<Diagnostic>,
 ) {
-    let rules_of = |site: &Site<'_>| if site.service.force_ssl { 1 } else { 2 };
-    let groups_limit = limits::TARGET_GROUPS_PER_ALB.value;
-    let rules_limit = district.quotas.rules_per_load_balancer;
-    let total_groups = sites.len() as u64;
-    let total_rules: u64 = sites.iter().map(|s| rules_of(s)).sum();
-    // Each error points at the listener that goes over the limit.
-    let (mut groups, mut rules) = (0, 0);
+    let Some(pool) = district.endpoints.iter().find(|e| e.name == endpoint) else {
+        return;
+    };
+    let mut by_load_balancer: BTreeMap<&str, Vec<&Site<'_>>> = BTreeMap::new();
     for site in sites {
-        groups += 1;
-        rules += rules_of(site);
-        if groups == groups_limit + 1 {
+        by_load_balancer
+            .entry(&site.listener.load_balancer)
+            .or_default()
+            .push(site);
+    }
+    let fitting = || fitting_pool(district, pool, sites);
+    for (name, sites) in by_load_balancer {
+        let lb = district.load_balancers.iter().find(|lb| lb.name == name);
+        let what = match lb {
+            Some(lb) if lb.count > 1 => format!(
+                "load balancer {} of {} of endpoint `{endpoint}` (`{name}`)",
+                lb.index, lb.count
+            ),
+            _ => format!("endpoint `{endpoint}`"),
+        };
+        one_load_balancer(district, pool, &what, &sites, &fitting, out);
+    }
+}
+
+/// The load one heritage puts on its load balancer: target groups, rules and its own certificates.
+#[derive(Default)]
+struct Load<'a> {
+    groups: u64,
+    rules: u64,
+    certificates: BTreeSet<&'a str>,
+}
+
+impl<'a> Load<'a> {
+    fn add(&mut self, site: &Site<'a>, default_certificate: &str) {
+        self.groups += 1;
+        self.rules += if site.service.force_ssl { 1 } else { 2 };
+        if let Some(arn) = &site.listener.certificate_arn
+            && arn != default_certificate
+        {
+            self.certificates.insert(arn);
+        }
+    }
+
+    fn fits(&self, district: &District) -> bool {
+        self.groups <= limits::TARGET_GROUPS_PER_ALB.value
+            && self.rules <= district.quotas.rules_per_load_balancer
+            && self.certificates.len() as u64 <= district.quotas.certificates_per_load_balancer
+    }
+}
+
+/// The smallest pool, larger than the endpoint's, on which every load
+/// balancer stays within its limits; `None` when no pool of up to 50 does.
+fn fitting_pool(
+    district: &District,
+    endpoint: &super::Endpoint,
+    sites: &[&Site<'_>],
+) -> Option<u32> {
+    (endpoint.load_balancers + 1..=50).find(|&count| {
+        let mut loads: BTreeMap<u32, Load<'_>> = BTreeMap::new();
+        for site in sites {
+            let index = super::pool::place_index(
+                &district.name,
+                &endpoint.name,
+                &site.heritage.name,
+                count,
+            );
+            loads
+                .entry(index)
+                .or_default()
+                .add(site, &endpoint.certificate_arn);
+        }
+        loads.values().all(|load| load.fits(district))
+    })
+}
+
+fn one_load_balancer(
+    district: &District,
+    endpoint: &super::Endpoint,
+    what: &str,
+    sites: &[&Site<'_>],
+    fitting: &dyn Fn() -> Option<u32>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let pool_help = || match fitting() {
+        Some(count) => format!(
+            "set `load_balancers: {count}` on endpoint `{}` in district `{}` (each heritage goes to one load balancer by a hash of its name; raising the count moves about 1 in {count} to a new one)",
+            endpoint.name, district.name
+        ),
+        None => format!(
+            "route some heritages through another endpoint of district `{}`",
+            district.name
+        ),
+    };
+    let mut total = Load::default();
+    for site in sites {
+        total.add(site, &endpoint.certificate_arn);
+    }
+    // Each error points at the listener that goes over the limit.
+    let mut load = Load::default();
+    let (groups_limit, rules_limit) = (
+        limits::TARGET_GROUPS_PER_ALB.value,
+        district.quotas.rules_per_load_balancer,
+    );
+    let certificates_limit = district.quotas.certificates_per_load_balancer;
+    let mut owners: BTreeMap<&str, &Site<'_>> = BTreeMap::new();
+    for site in sites {
+        shared_certificate(endpoint, what, site, &mut owners, out);
+        let (rules_before, certificates_before) = (load.rules, load.certificates.len() as u64);
+        load.add(site, &endpoint.certificate_arn);
+        if load.groups == groups_limit + 1 {
             out.push(
                 Diagnostic::error(
                     "load-balancer-limit",
                     format!(
-                        "endpoint `{endpoint}` would hold {total_groups} target groups, one per listener; an Application Load Balancer holds {}",
+                        "{what} would hold {} target groups, one per listener; an Application Load Balancer holds {}",
+                        total.groups,
                         limits::allowed(&limits::TARGET_GROUPS_PER_ALB, groups_limit)
                     ),
                 )
-                .at(site.span.clone(), format!("target group {groups}, of {}", site.name()))
-                .help(format!("route some heritages through another endpoint of district `{}`", district.name)),
+                .at(site.span.clone(), format!("target group {}, of {}", load.groups, site.name()))
+                .help(pool_help()),
             );
         }
-        if rules > rules_limit && rules - rules_of(site) <= rules_limit {
+        if load.rules > rules_limit && rules_before <= rules_limit {
             out.push(
                 Diagnostic::error(
                     "load-balancer-limit",
                     format!(
-                        "endpoint `{endpoint}` would hold {total_rules} listener rules; an Application Load Balancer holds {}",
+                        "{what} would hold {} listener rules; an Application Load Balancer holds {}",
+                        total.rules,
                         limits::allowed(&limits::RULES_PER_ALB, rules_limit)
                     ),
                 )
-                .at(site.span.clone(), format!("rule {rules}, of {}", site.name()))
+                .at(site.span.clone(), format!("rule {}, of {}", load.rules, site.name()))
                 .help(format!(
-                    "route some heritages through another endpoint, or set `quotas.rules_per_load_balancer` in district `{}` if its account's quota is higher",
+                    "{}; or set `quotas.rules_per_load_balancer` in district `{}` if its account's quota is higher",
+                    pool_help(),
                     district.name
                 )),
             );
+        }
+        let certificates = load.certificates.len() as u64;
+        if certificates > certificates_limit && certificates_before <= certificates_limit {
+            out.push(
+                Diagnostic::error(
+                    "load-balancer-limit",
+                    format!(
+                        "{what} would hold {} certificates besides its default one; an Application Load Balancer holds {}",
+                        total.certificates.len(),
+                        limits::allowed(&limits::CERTIFICATES_PER_ALB, certificates_limit)
+                    ),
+                )
+                .at(
+                    site.certificate.clone().unwrap_or_else(|| site.span.clone()),
+                    format!("certificate {certificates}, of {}", site.name()),
+                )
+                .help(format!(
+                    "{}; or set `quotas.certificates_per_load_balancer` in district `{}` if its account's quota is higher",
+                    pool_help(),
+                    district.name
+                )),
+            );
+        }
+    }
+}
+
+/// A certificate two heritages add to the same load balancer: each app
+/// stack adds it, and deleting either would take it off the listener for both.
+fn shared_certificate<'a>(
+    endpoint: &super::Endpoint,
+    what: &str,
+    site: &'a Site<'a>,
+    owners: &mut BTreeMap<&'a str, &'a Site<'a>>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(arn) = site.listener.certificate_arn.as_deref() else {
+        return;
+    };
+    if arn == endpoint.certificate_arn {
+        return;
+    }
+    match owners.get(arn) {
+        Some(first) if first.heritage.name != site.heritage.name => out.push(
+            Diagnostic::error(
+                "shared-certificate",
+                format!(
+                    "{} and {} both add certificate `{arn}` to {what}; removing either would take it off the listener for both",
+                    first.name(),
+                    site.name()
+                ),
+            )
+            .at(site.certificate.clone().unwrap_or_else(|| site.span.clone()), "added here")
+            .also(first.certificate.clone().unwrap_or_else(|| first.span.clone()), "and here")
+            .help(format!(
+                "a certificate several instances share belongs to the endpoint: make it `certificate_arn` of endpoint `{}`, and drop it from the listeners",
+                endpoint.name
+            )),
+        ),
+        Some(_) => {}
+        None => {
+            owners.insert(arn, site);
         }
     }
 }
