@@ -174,6 +174,8 @@ pub struct EndpointTerraform {
 pub struct DistrictRef<'a> {
     pub name: &'a str,
     pub region: &'a str,
+    /// The account its stacks must be deployed in, when the district names one.
+    pub account_id: Option<&'a str>,
     /// Prefix of the district stack's export names: `<district>-`.
     pub export_prefix: String,
 }
@@ -1178,6 +1180,7 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         district: DistrictRef {
             name: &district.name,
             region: &district.region,
+            account_id: district.account_id.as_deref(),
             export_prefix: format!("{}-", district.name),
         },
         name: &heritage.name,

@@ -65,6 +65,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "partials/image.cfn.json",
         include_str!("../templates/partials/image.cfn.json"),
     ),
+    (
+        "partials/guard.cfn.json",
+        include_str!("../templates/partials/guard.cfn.json"),
+    ),
 ];
 
 /// Top-level sections, in the order they are written: CloudFormation's, then
@@ -73,6 +77,7 @@ const SECTIONS: &[&str] = &[
     "AWSTemplateFormatVersion",
     "Description",
     "Parameters",
+    "Rules",
     "Resources",
     "Outputs",
     "terraform",

@@ -1587,3 +1587,37 @@ fn district_templates_stay_under_the_inline_limit() {
         }
     }
 }
+
+#[test]
+fn credentials_of_another_account_than_the_districts_are_refused() {
+    // District `zones` names account 123456789012.
+    let fleet = network_fleet();
+    let other = json!({"UserId": "AIDA", "Account": "210987654321", "Arn": "arn:aws:iam::210987654321:user/deployer"});
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], other.clone(), 0)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--district", "zones", "--yes"]);
+    assert_eq!(output.code, 9, "{}", transcript(&output, &aws));
+    assert_eq!(
+        aws.calls().lines().count(),
+        1,
+        "only the identity is asked: {}",
+        aws.calls()
+    );
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], other, 0)
+        .ready();
+    let destroy = berth(
+        fleet.path(),
+        &aws,
+        &["destroy", "--heritage", "api", "--yes"],
+    );
+    assert_eq!(destroy.code, 9, "{}", transcript(&destroy, &aws));
+    assert_eq!(
+        aws.calls().lines().count(),
+        1,
+        "only the identity is asked: {}",
+        aws.calls()
+    );
+    snapshot!(format!("{}{}", output.transcript(), destroy.transcript()));
+}

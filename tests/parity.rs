@@ -756,6 +756,43 @@ fn tf_security_groups(tf: &Tf, facts: &mut Facts) {
     );
 }
 
+/// Where a CloudFormation template deploys: the region and account of its `Rules`.
+fn cfn_guard(files: &[Value]) -> Value {
+    let guards: std::collections::BTreeSet<String> = files
+        .iter()
+        .map(|t| {
+            let value =
+                |rule: &str| t["Rules"][rule]["Assertions"][0]["Assert"]["Fn::Equals"][1].clone();
+            json!({"region": value("DistrictRegion"), "account": value("DistrictAccount")})
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        guards.len(),
+        1,
+        "the stacks of one heritage disagree: {guards:?}"
+    );
+    serde_json::from_str(guards.first().unwrap()).unwrap()
+}
+
+/// Where a Terraform configuration deploys: the region and account its preconditions demand.
+fn tf_guard(files: &[Value]) -> Value {
+    let mut guard = json!({"region": null, "account": null});
+    let text = files.iter().map(Value::to_string).collect::<String>();
+    for (key, expression) in [
+        ("region", "data.aws_region.current.region == \\\""),
+        (
+            "account",
+            "data.aws_caller_identity.current.account_id == \\\"",
+        ),
+    ] {
+        if let Some(rest) = text.split(expression).nth(1) {
+            guard[key] = json!(rest.split('\\').next().unwrap());
+        }
+    }
+    guard
+}
+
 fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
     let files = [
         read(&dir.join("data.cfn.json")),
@@ -763,6 +800,7 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
     ];
     let cfn = Cfn::new(&files, district, Some(heritage));
     let mut facts = Facts::new();
+    facts.insert("guard".into(), cfn_guard(&files));
     for (_, _, p) in cfn.of_type("AWS::ECS::TaskDefinition") {
         let containers: Vec<Value> = p["ContainerDefinitions"]
             .as_array()
@@ -1018,6 +1056,7 @@ fn tf_heritage(dir: &Path) -> Facts {
     ];
     let tf = Tf::new(&files);
     let mut facts = Facts::new();
+    facts.insert("guard".into(), tf_guard(&files));
     for (_, _, b) in tf.of_type("aws_ecs_task_definition") {
         let containers: Vec<Value> = b["container_definitions"]
             .as_array()
@@ -1277,6 +1316,7 @@ fn tf_heritage(dir: &Path) -> Facts {
 fn cfn_district(path: &Path, district: &str) -> Facts {
     let cfn = Cfn::new(&[read(path)], district, None);
     let mut facts = Facts::new();
+    facts.insert("guard".into(), cfn_guard(&[read(path)]));
     for (_, _, p) in cfn.of_type("AWS::EC2::VPC") {
         facts.insert(
             "vpc".into(),
@@ -1444,6 +1484,7 @@ fn tf_district(path: &Path) -> Facts {
     let json = read(path);
     let tf = Tf::new(std::slice::from_ref(&json));
     let mut facts = Facts::new();
+    facts.insert("guard".into(), tf_guard(std::slice::from_ref(&json)));
     let cidr_block = |expression: &Value| -> Value {
         let s = expression.as_str().unwrap();
         let k = s.trim_end_matches(")}").rsplit(", ").next().unwrap();

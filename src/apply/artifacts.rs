@@ -136,6 +136,9 @@ pub struct DistrictArtifacts {
     /// The district's region, from the `berth` metadata of its stack's
     /// template; `None` when `out/` has no district stack.
     pub region: Option<String>,
+    /// The account its stacks belong to, from the same metadata, when the
+    /// district names one.
+    pub account_id: Option<String>,
     pub stack: Option<StackArtifact>,
     pub heritages: Vec<HeritageArtifacts>,
 }
@@ -241,6 +244,7 @@ fn assemble(
             artifacts.districts.push(DistrictArtifacts {
                 name: district.to_owned(),
                 region: None,
+                account_id: None,
                 stack: None,
                 heritages: Vec::new(),
             });
@@ -285,9 +289,9 @@ fn assemble(
         match (entry.kind.as_str(), parts.as_slice()) {
             ("cloudformation-stack", [_, "district.cfn.json"]) => {
                 let stack = stack()?;
-                d.region = stack.template["Metadata"]["berth"]["Region"]
-                    .as_str()
-                    .map(str::to_owned);
+                let berth = &stack.template["Metadata"]["berth"];
+                d.region = berth["Region"].as_str().map(str::to_owned);
+                d.account_id = berth["AccountId"].as_str().map(str::to_owned);
                 d.stack = Some(stack);
             }
             ("cloudformation-stack", [_, heritage, file @ ("app.cfn.json" | "data.cfn.json")]) => {

@@ -71,7 +71,9 @@ fn select<'a>(
     Ok(chosen)
 }
 
-fn whoami(ctx: &mut Ctx<'_>) -> Result<(), ApplyError> {
+/// Says who the caller is; refuses credentials of another account than one
+/// of `accounts` (district and its account, as the districts name them).
+fn whoami(ctx: &mut Ctx<'_>, accounts: &[(&str, &str)]) -> Result<(), ApplyError> {
     let command = args(["sts", "get-caller-identity"]);
     if ctx.settings.dry_run {
         ctx.print(&command);
@@ -84,7 +86,14 @@ fn whoami(ctx: &mut Ctx<'_>) -> Result<(), ApplyError> {
         identity.arn
     );
     ctx.ui.say(&line);
-    Ok(())
+    match accounts.iter().find(|(_, want)| *want != identity.account) {
+        Some((district, want)) => Err(ApplyError::Account {
+            district: (*district).to_owned(),
+            want: (*want).to_owned(),
+            got: identity.account,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Runs a whole stack: prepare, then execute. Returns its outputs and
@@ -130,7 +139,11 @@ pub fn apply(
     // The caller's identity is the same in every region: ask the first
     // district's.
     ctx.region = chosen.first().and_then(|(d, _)| d.region.clone());
-    whoami(&mut ctx)?;
+    let accounts: Vec<(&str, &str)> = chosen
+        .iter()
+        .filter_map(|(d, _)| Some((d.name.as_str(), d.account_id.as_deref()?)))
+        .collect();
+    whoami(&mut ctx, &accounts)?;
     let (mut changed, mut unchanged) = (0, 0);
     let mut count = |did: bool| if did { changed += 1 } else { unchanged += 1 };
     for (district, heritages) in chosen {
@@ -250,11 +263,9 @@ pub fn destroy(
             )));
         }
     };
-    let region = artifacts
-        .districts
-        .iter()
-        .find(|d| d.name == district)
-        .and_then(|d| d.region.clone());
+    let found_district = artifacts.districts.iter().find(|d| d.name == district);
+    let region = found_district.and_then(|d| d.region.clone());
+    let account = found_district.and_then(|d| d.account_id.as_deref());
     check_region(settings, &district, region.as_deref())?;
     let app = found
         .and_then(|h| h.app.as_ref().map(|s| s.name.clone()))
@@ -275,7 +286,11 @@ pub fn destroy(
     if settings.dry_run {
         ctx.ui.say("# berth destroy --dry-run: the AWS CLI commands destroy would run; nothing was changed");
     }
-    whoami(&mut ctx)?;
+    let accounts: Vec<(&str, &str)> = account
+        .map(|a| (district.as_str(), a))
+        .into_iter()
+        .collect();
+    whoami(&mut ctx, &accounts)?;
     let mut targets = vec![app.clone()];
     if settings.allow_data_loss {
         targets.push(data.clone());

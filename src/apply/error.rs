@@ -19,6 +19,15 @@ pub enum ApplyError {
         district: String,
         region: String,
     },
+    /// The credentials belong to another account than a district's `account_id`.
+    #[error(
+        "the AWS credentials are of account {got}, but district `{district}` belongs to account {want}: berth deploys a district only with its own account's credentials\n  help: switch to that account's credentials (`--profile`, `AWS_PROFILE`), or correct `account_id` in the district's district.yml"
+    )]
+    Account {
+        district: String,
+        want: String,
+        got: String,
+    },
     #[error(
         "the AWS CLI `{program}` was not found: {reason}\n  help: install it (https://aws.amazon.com/cli/) or pass `--aws PATH`"
     )]

@@ -88,7 +88,7 @@ fn exit_code(error: &ApplyError) -> u8 {
         ApplyError::Stack(_) => 6,
         ApplyError::BeforeDeploy(_) => 7,
         ApplyError::CliMissing { .. } => 8,
-        ApplyError::Credentials { .. } => 9,
+        ApplyError::Credentials { .. } | ApplyError::Account { .. } => 9,
         ApplyError::Throttled { .. } => 10,
         ApplyError::Network { .. } => 11,
         ApplyError::Timeout { .. } => 12,
