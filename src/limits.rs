@@ -70,6 +70,28 @@ pub const ALBS_PER_REGION: Limit = Limit {
     source: ALB_QUOTAS,
 };
 
+const ECS_QUOTAS: &str =
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html";
+
+/// Target groups one ECS service may register its tasks with: one per
+/// listener, and one per port mapping of its network load balancer.
+pub const TARGET_GROUPS_PER_SERVICE: Limit = Limit {
+    what: "target groups per ECS service",
+    value: 5,
+    adjustable: false,
+    quota: None,
+    source: ECS_QUOTAS,
+};
+
+/// ECS services in one cluster: every service of every heritage of a district.
+pub const SERVICES_PER_CLUSTER: Limit = Limit {
+    what: "services per ECS cluster",
+    value: 5_000,
+    adjustable: true,
+    quota: Some("services_per_cluster"),
+    source: ECS_QUOTAS,
+};
+
 /// Condition values per rule: every host name and path pattern counts.
 pub const CONDITION_VALUES_PER_RULE: Limit = Limit {
     what: "condition values per rule",
@@ -131,6 +153,8 @@ pub const ALL: &[Limit] = &[
     RULES_PER_ALB,
     CERTIFICATES_PER_ALB,
     ALBS_PER_REGION,
+    TARGET_GROUPS_PER_SERVICE,
+    SERVICES_PER_CLUSTER,
     CONDITION_VALUES_PER_RULE,
     CONDITION_WILDCARDS_PER_RULE,
     TEMPLATE_RESOURCES,

@@ -671,6 +671,9 @@ pub struct Quotas {
     /// Application Load Balancers per region (AWS's default 50).
     #[schemars(range(min = 1, max = 10000))]
     pub load_balancers_per_region: Option<u32>,
+    /// Services per ECS cluster (AWS's default 5,000).
+    #[schemars(range(min = 1, max = 100000))]
+    pub services_per_cluster: Option<u32>,
 }
 
 /// A kind of infrastructure-as-code artifact berth writes: `cloudformation` or `terraform`.

@@ -442,3 +442,38 @@ fn an_instance_certificate_in_another_region_is_an_error() {
     let output = fleet.run(&["validate"]);
     insta::assert_snapshot!(output.transcript());
 }
+
+#[test]
+fn an_ecs_service_takes_five_target_groups() {
+    let listeners: String = (1..=6)
+        .map(|i| format!("          - {{endpoint: mstdn, hosts: [h{i}.example.social]}}\n"))
+        .collect();
+    let instance = format!(
+        "environments:
+  production:
+    name: app
+    image_name: registry.example/app
+    image_tag: v1
+    services:
+      - name: web
+        service_type: web
+        listeners:
+{listeners}"
+    );
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", DISTRICT)
+        .file("instances/mstdn/app.yml", &instance)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}
+
+#[test]
+fn a_cluster_holds_the_services_of_every_heritage() {
+    // Three heritages of one service each, on a cluster said to hold two.
+    let district = format!("{DISTRICT}quotas:\n  services_per_cluster: 2\n");
+    let output = fleet(3, true, &district).run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+    let district = format!("{DISTRICT}quotas:\n  services_per_cluster: 3\n");
+    let output = fleet(3, true, &district).run(&["validate"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+}

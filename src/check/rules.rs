@@ -4,6 +4,7 @@
 //! need more than one file live in [`super::fleet`].
 
 use crate::diagnostic::{Diagnostic, Span};
+use crate::limits;
 use crate::schema::{
     Command, ConditionType, DistrictFile, EnvironmentVars, InstanceFile, LaunchType, PlainValue,
     PortProtocol, Service, ServiceType,
@@ -119,6 +120,25 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
                 at(&["scheduled_tasks", &i, "command"]),
                 &mut out,
             );
+        }
+
+        for (i, service) in env.services.iter().enumerate() {
+            let groups = (service.listeners.len() + service.port_mappings.len()) as u64;
+            let limit = limits::TARGET_GROUPS_PER_SERVICE.value;
+            if groups > limit {
+                out.push(
+                    Diagnostic::error(
+                        "service-limit",
+                        format!(
+                            "service `{}` would have {groups} target groups, one per listener and port mapping; an ECS service takes {}",
+                            service.name,
+                            limits::allowed(&limits::TARGET_GROUPS_PER_SERVICE, limit)
+                        ),
+                    )
+                    .at(at(&["services", &i.to_string(), "name"]), "too many target groups")
+                    .help("give a listener several hosts or paths instead of one listener each, or split the service"),
+                );
+            }
         }
 
         if let crate::schema::ImageName::Repository(image) = &env.image_name {

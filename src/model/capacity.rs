@@ -101,6 +101,34 @@ fn fits(tasks: &[Task], hosts: u32, host: Task) -> bool {
     true
 }
 
+/// More ECS services than one cluster holds: every service of every
+/// heritage of the district runs on its cluster.
+#[must_use]
+pub fn services_per_cluster(district: &District, at: &dyn Fn(&str) -> Span) -> Vec<Diagnostic> {
+    let count: u64 = district
+        .heritages
+        .iter()
+        .map(|h| h.services.len() as u64)
+        .sum();
+    let limit = district.quotas.services_per_cluster;
+    if count <= limit {
+        return Vec::new();
+    }
+    vec![
+        Diagnostic::error(
+            "cluster-limit",
+            format!(
+                "the cluster of district `{}` would run {} services; an ECS cluster holds {}",
+                district.name,
+                crate::limits::thousands(count),
+                crate::limits::allowed(&crate::limits::SERVICES_PER_CLUSTER, limit)
+            ),
+        )
+        .at(at("/cluster"), "one cluster for every heritage of the district")
+        .help("move some instances to another district, or set `quotas.services_per_cluster` if the account's quota is higher"),
+    ]
+}
+
 /// An error when the district's tasks cannot be placed, a warning when a
 /// deploy's surge may not fit, and the cluster's use when the instance
 /// type's size is known; `at` locates a key of the district file.

@@ -82,6 +82,7 @@ pub struct Quotas {
     pub rules_per_load_balancer: u64,
     pub certificates_per_load_balancer: u64,
     pub load_balancers_per_region: u64,
+    pub services_per_cluster: u64,
 }
 
 /// The artifact kinds a district chose (`targets:`); both by default.
@@ -451,6 +452,11 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                     .as_ref()
                     .and_then(|q| q.load_balancers_per_region)
                     .map_or(limits::ALBS_PER_REGION.value, u64::from),
+                services_per_cluster: spec
+                    .quotas
+                    .as_ref()
+                    .and_then(|q| q.services_per_cluster)
+                    .map_or(limits::SERVICES_PER_CLUSTER.value, u64::from),
             },
             heritages: Vec::new(),
             cluster_use: None,
@@ -473,6 +479,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
         district.load_balancers = pool::load_balancers(&district);
         pool::place(&mut district);
         diagnostics.extend(pool::check_names(&district, &|p| file.at(p)));
+        diagnostics.extend(capacity::services_per_cluster(&district, &|p| file.at(p)));
         let sites = rule_sites(&district, &spans);
         diagnostics.extend(rules::check(&district, &sites));
         let (found, cluster_use) = capacity::check(&district, &|p| file.at(p));
