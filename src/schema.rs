@@ -672,7 +672,7 @@ pub struct Quotas {
     #[schemars(range(min = 1, max = 10000))]
     pub load_balancers_per_region: Option<u32>,
     /// Services per ECS cluster (AWS's default 5,000).
-    #[schemars(range(min = 1, max = 100000))]
+    #[schemars(range(min = 1, max = 100_000))]
     pub services_per_cluster: Option<u32>,
 }
 
