@@ -445,9 +445,10 @@ fn an_instance_certificate_in_another_region_is_an_error() {
 
 #[test]
 fn an_ecs_service_takes_five_target_groups() {
-    let listeners: String = (1..=6)
-        .map(|i| format!("          - {{endpoint: mstdn, hosts: [h{i}.example.social]}}\n"))
-        .collect();
+    let mut listeners = String::new();
+    for i in 1..=6 {
+        listeners += &format!("          - {{endpoint: mstdn, hosts: [h{i}.example.social]}}\n");
+    }
     let instance = format!(
         "environments:
   production:
