@@ -70,6 +70,16 @@ pub const ALBS_PER_REGION: Limit = Limit {
     source: ALB_QUOTAS,
 };
 
+/// Target groups per region, of Application and Network Load Balancers
+/// alike: every listener's and every port mapping's of a district.
+pub const TARGET_GROUPS_PER_REGION: Limit = Limit {
+    what: "target groups per region (Application and Network Load Balancers)",
+    value: 3_000,
+    adjustable: true,
+    quota: Some("target_groups_per_region"),
+    source: ALB_QUOTAS,
+};
+
 const ECS_QUOTAS: &str =
     "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html";
 
@@ -153,6 +163,7 @@ pub const ALL: &[Limit] = &[
     RULES_PER_ALB,
     CERTIFICATES_PER_ALB,
     ALBS_PER_REGION,
+    TARGET_GROUPS_PER_REGION,
     TARGET_GROUPS_PER_SERVICE,
     SERVICES_PER_CLUSTER,
     CONDITION_VALUES_PER_RULE,

@@ -671,6 +671,9 @@ pub struct Quotas {
     /// Application Load Balancers per region (AWS's default 50).
     #[schemars(range(min = 1, max = 10000))]
     pub load_balancers_per_region: Option<u32>,
+    /// Target groups per region, of Application and Network Load Balancers (AWS's default 3,000).
+    #[schemars(range(min = 1, max = 100_000))]
+    pub target_groups_per_region: Option<u32>,
     /// Services per ECS cluster (AWS's default 5,000).
     #[schemars(range(min = 1, max = 100_000))]
     pub services_per_cluster: Option<u32>,

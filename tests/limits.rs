@@ -478,3 +478,10 @@ fn a_cluster_holds_the_services_of_every_heritage() {
     let output = fleet(3, true, &district).run(&["validate"]);
     assert_eq!(output.code, 0, "{}", output.stderr);
 }
+
+#[test]
+fn a_region_holds_3000_target_groups() {
+    let district = format!("{DISTRICT}quotas:\n  target_groups_per_region: 2\n");
+    let output = fleet(3, true, &district).run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}

@@ -122,25 +122,6 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
             );
         }
 
-        for (i, service) in env.services.iter().enumerate() {
-            let groups = (service.listeners.len() + service.port_mappings.len()) as u64;
-            let limit = limits::TARGET_GROUPS_PER_SERVICE.value;
-            if groups > limit {
-                out.push(
-                    Diagnostic::error(
-                        "service-limit",
-                        format!(
-                            "service `{}` would have {groups} target groups, one per listener and port mapping; an ECS service takes {}",
-                            service.name,
-                            limits::allowed(&limits::TARGET_GROUPS_PER_SERVICE, limit)
-                        ),
-                    )
-                    .at(at(&["services", &i.to_string(), "name"]), "too many target groups")
-                    .help("give a listener several hosts or paths instead of one listener each, or split the service"),
-                );
-            }
-        }
-
         if let crate::schema::ImageName::Repository(image) = &env.image_name {
             let declared: Vec<&String> = env
                 .resources
@@ -288,6 +269,24 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
                 );
             }
             check_port_mappings(service, &sat, &mut out);
+            let groups = (service.port_mappings.len() + service.listeners.len()) as u64;
+            let limit = limits::TARGET_GROUPS_PER_SERVICE.value;
+            if groups > limit {
+                let key = if service.port_mappings.is_empty() {
+                    "listeners"
+                } else {
+                    "port_mappings"
+                };
+                out.push(
+                    Diagnostic::error("too-many-target-groups", format!(
+                        "`{}` needs {groups} target groups, one per port mapping and per listener; an ECS service takes {}",
+                        service.name,
+                        limits::allowed(&limits::TARGET_GROUPS_PER_SERVICE, limit)
+                    ))
+                    .at(sat(&[key]), "one target group per mapping and per listener")
+                    .help("give a listener several hosts or paths instead of one listener each, remove port mappings, or split the service"),
+                );
+            }
             for (l, listener) in service.listeners.iter().enumerate() {
                 let l = l.to_string();
                 let lat = |rest: &[&str]| sat(&[&["listeners", l.as_str()][..], rest].concat());
@@ -322,9 +321,6 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
     }
     out
 }
-
-/// Target groups one ECS service can be registered with (an ECS service quota).
-pub const MAX_SERVICE_TARGET_GROUPS: usize = 5;
 
 /// `port_mappings`, `public` and `health_check`: what Barcelona accepted for
 /// its Classic ELB, checked for the network load balancer berth deploys.
@@ -474,14 +470,6 @@ fn check_port_mappings(
                     .help("each task's ports are dynamic on EC2, so a target group can only check its own; with `launch_type: FARGATE` every target group checks this port"),
             );
         }
-    }
-    let groups = service.port_mappings.len() + service.listeners.len();
-    if groups > MAX_SERVICE_TARGET_GROUPS {
-        out.push(
-            Diagnostic::error("too-many-target-groups", format!("`{name}` needs {groups} target groups; an ECS service takes at most {MAX_SERVICE_TARGET_GROUPS}"))
-                .at(sat(&["port_mappings"]), "one target group per mapping and per listener")
-                .help("remove port mappings or listeners, or split the service"),
-        );
     }
 }
 

@@ -254,7 +254,7 @@ impl std::fmt::Display for ClusterUse {
         write!(
             f,
             "{} task{} use{} {} of {} MiB ({} %) and {} of {} CPU units ({} %) on {}",
-            self.tasks,
+            thousands(self.tasks as u64),
             if self.tasks == 1 { "" } else { "s" },
             if self.tasks == 1 { "s" } else { "" },
             thousands(self.memory),

@@ -83,6 +83,7 @@ pub struct Quotas {
     pub certificates_per_load_balancer: u64,
     pub load_balancers_per_region: u64,
     pub services_per_cluster: u64,
+    pub target_groups_per_region: u64,
 }
 
 /// The artifact kinds a district chose (`targets:`); both by default.
@@ -457,6 +458,11 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                     .as_ref()
                     .and_then(|q| q.services_per_cluster)
                     .map_or(limits::SERVICES_PER_CLUSTER.value, u64::from),
+                target_groups_per_region: spec
+                    .quotas
+                    .as_ref()
+                    .and_then(|q| q.target_groups_per_region)
+                    .map_or(limits::TARGET_GROUPS_PER_REGION.value, u64::from),
             },
             heritages: Vec::new(),
             cluster_use: None,

@@ -110,7 +110,7 @@ pub fn place(district: &mut District) {
 
 /// Names a pool would give that an endpoint already has, or load balancer
 /// names that coincide once cut to 32 characters; and more load balancers
-/// than the region allows. `at` locates a key of the district file.
+/// or target groups than the region allows. `at` locates a key of the district file.
 #[must_use]
 pub fn check_names(district: &District, at: &dyn Fn(&str) -> Span) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -153,6 +153,28 @@ pub fn check_names(district: &District, at: &dyn Fn(&str) -> Span) -> Vec<Diagno
                 .help("give the endpoints names that differ in their first characters"),
             );
         }
+    }
+    let groups: u64 = district
+        .heritages
+        .iter()
+        .flat_map(|h| &h.services)
+        .map(|s| (s.listeners.len() + s.nlb.as_ref().map_or(0, |n| n.mappings.len())) as u64)
+        .sum();
+    let limit = district.quotas.target_groups_per_region;
+    if groups > limit {
+        out.push(
+            Diagnostic::error(
+                "load-balancer-limit",
+                format!(
+                    "district `{}` would have {} target groups; a region holds {}",
+                    district.name,
+                    crate::limits::thousands(groups),
+                    crate::limits::allowed(&crate::limits::TARGET_GROUPS_PER_REGION, limit)
+                ),
+            )
+            .at(at("/region"), "one region for every heritage of the district")
+            .help("move some instances to a district in another region or account, or set `quotas.target_groups_per_region` if the account's quota is higher"),
+        );
     }
     let limit = district.quotas.load_balancers_per_region;
     let count = district.load_balancers.len() as u64;
