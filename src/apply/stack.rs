@@ -106,6 +106,7 @@ fn upload(ctx: &mut Ctx<'_>, stack: &StackArtifact) -> Result<Option<String>, Ap
         }
     };
     let key = format!("templates/{}/{}.json", stack.name, stack.sha256);
+    let body = ctx.handed(&stack.template_path)?;
     let command = args([
         "s3api",
         "put-object",
@@ -114,7 +115,7 @@ fn upload(ctx: &mut Ctx<'_>, stack: &StackArtifact) -> Result<Option<String>, Ap
         "--key",
         &key,
         "--body",
-        &stack.template_path,
+        &body,
         "--content-type",
         "application/json",
         "--checksum-sha256",
@@ -231,7 +232,7 @@ fn create_args(
     stack: &StackArtifact,
     kind: Kind,
     url: Option<String>,
-) -> Vec<String> {
+) -> Result<Vec<String>, ApplyError> {
     let mut command = args([
         "cloudformation",
         "create-change-set",
@@ -246,7 +247,7 @@ fn create_args(
         Some(url) => command.extend(["--template-url".to_owned(), url]),
         None => command.extend([
             "--template-body".to_owned(),
-            format!("file://{}", stack.template_path),
+            format!("file://{}", ctx.handed(&stack.template_path)?),
         ]),
     }
     if !stack.parameters.is_empty() {
@@ -273,7 +274,7 @@ fn create_args(
     }
     command.push("--description".to_owned());
     command.push(format!("berth apply of {}", stack.template_path));
-    command
+    Ok(command)
 }
 
 fn follow_stack(name: &str) -> String {
@@ -406,7 +407,7 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, stack: &StackArtifact) -> Result<Plan, 
         ));
     }
     let url = upload(ctx, stack)?;
-    let create = create_args(ctx, stack, kind, url);
+    let create = create_args(ctx, stack, kind, url)?;
     if ctx.settings.dry_run {
         let name = ctx.settings.change_set_name.clone();
         let by_name = |verb: &str| {
