@@ -77,17 +77,103 @@ pub fn files(artifacts: &[Artifact], texts: &[String]) -> BTreeMap<String, Strin
 
 /// A problem writing `out/`.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write `{path}`: {source}")]
-pub struct EmitError {
-    pub path: PathBuf,
-    pub source: std::io::Error,
+pub enum EmitError {
+    #[error("cannot write `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `out/` holds files berth did not write (none, when it has no manifest).
+    #[error("{}", unknown_message(out, *manifest, files))]
+    Unknown {
+        out: PathBuf,
+        /// Whether `out/` has a berth manifest (listing what berth wrote).
+        manifest: bool,
+        files: Vec<String>,
+    },
+}
+
+/// At most this many unknown files are listed; the rest are counted.
+const LISTED: usize = 20;
+
+fn unknown_message(out: &Path, manifest: bool, files: &[String]) -> String {
+    let shown = out.display();
+    let mut text = if manifest {
+        format!(
+            "refusing to replace `{shown}`: it holds {} file{} berth did not write (not in `{shown}/{MANIFEST}`), which the build would delete\n",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        )
+    } else {
+        format!(
+            "refusing to replace `{shown}`: it is not empty and holds no berth manifest (`{shown}/{MANIFEST}`), so berth did not write it; the build would delete {} file{}\n",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        )
+    };
+    for file in files.iter().take(LISTED) {
+        text.push_str(&format!("  not written by berth: {shown}/{file}\n"));
+    }
+    if files.len() > LISTED {
+        text.push_str(&format!("  … and {} more\n", files.len() - LISTED));
+    }
+    if manifest {
+        text.push_str("  help: move these files out of the output directory (keep hand-written Terraform beside it), or pass `--delete-unknown-files` to delete them");
+    } else {
+        text.push_str("  help: build into a new or empty directory (`--out DIR`), or pass `--delete-unknown-files` to replace this one and everything in it");
+    }
+    text
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EmitError + '_ {
-    move |source| EmitError {
+    move |source| EmitError::Io {
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// The paths under `out` that berth wrote: the manifest's artifacts and the
+/// manifest itself; `None` when `out` has no manifest berth can read.
+fn written_by_berth(out: &Path) -> Option<std::collections::BTreeSet<String>> {
+    let text = std::fs::read_to_string(out.join(MANIFEST)).ok()?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let artifacts = manifest.get("artifacts")?.as_array()?;
+    let mut paths: std::collections::BTreeSet<String> = artifacts
+        .iter()
+        .filter_map(|a| a.get("path")?.as_str().map(str::to_owned))
+        .collect();
+    paths.insert(MANIFEST.to_owned());
+    Some(paths)
+}
+
+/// Refuses an existing `out` that holds files berth did not write: every
+/// file, when it has no manifest; those its manifest does not list, when it
+/// has one. Empty folders do not count.
+pub fn check_replaceable(out: &Path) -> Result<(), EmitError> {
+    if !out.is_dir() {
+        return Ok(());
+    }
+    let known = written_by_berth(out);
+    let mut unknown = Vec::new();
+    for entry in walkdir::WalkDir::new(out).min_depth(1).sort_by_file_name() {
+        let entry = entry.map_err(|e| io(out)(e.into()))?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(out).unwrap_or(entry.path());
+        let relative = relative.to_string_lossy().replace('\\', "/");
+        if !known.as_ref().is_some_and(|k| k.contains(&relative)) {
+            unknown.push(relative);
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(EmitError::Unknown {
+        out: out.to_path_buf(),
+        manifest: known.is_some(),
+        files: unknown,
+    })
 }
 
 /// Replaces `out` with exactly `files`. On any error `out` is left unchanged.
@@ -131,7 +217,7 @@ pub fn write(out: &Path, files: &BTreeMap<String, String>) -> Result<(), EmitErr
         // Put the previous tree back before reporting.
         let _ = std::fs::rename(&previous, out);
         let _ = std::fs::remove_dir_all(&staging);
-        return Err(EmitError {
+        return Err(EmitError::Io {
             path: out.to_path_buf(),
             source,
         });
@@ -215,7 +301,10 @@ mod tests {
         write(&out, &tree(&[("a/x.json", "1")])).unwrap();
         // `a/x.json/z.json` cannot be written after `a/x.json` is a file: the write fails midway.
         let error = write(&out, &tree(&[("a/x.json", "2"), ("a/x.json/z.json", "3")])).unwrap_err();
-        assert!(error.path.ends_with("x.json"), "{error}");
+        assert!(
+            matches!(&error, EmitError::Io { path, .. } if path.ends_with("x.json")),
+            "{error}"
+        );
         assert_eq!(std::fs::read_to_string(out.join("a/x.json")).unwrap(), "1");
         assert!(
             !dir.path().join(".out.new").exists(),

@@ -165,3 +165,64 @@ fn build_refuses_a_fleet_with_errors() {
     );
     assert!(!fleet.path().join("out").exists());
 }
+
+// ---- what `build` may replace ----------------------------------------------
+
+#[test]
+fn build_refuses_to_replace_the_sources() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    let before = read_tree(&fleet.path().join("instances"));
+    let output = run_in(fleet.path(), &["build", "--out", "instances"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert_eq!(read_tree(&fleet.path().join("instances")), before);
+    insta::assert_snapshot!(output.stderr);
+    for out in ["instances", "."] {
+        let forced = run_in(
+            fleet.path(),
+            &["build", "--out", out, "--delete-unknown-files"],
+        );
+        assert_eq!(forced.code, 1, "{out}: the flag does not delete sources");
+    }
+    assert_eq!(read_tree(&fleet.path().join("instances")), before);
+}
+
+#[test]
+fn build_refuses_a_directory_it_did_not_write() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    std::fs::create_dir(fleet.path().join("docs")).unwrap();
+    std::fs::write(fleet.path().join("docs/notes.md"), "# notes\n").unwrap();
+    let output = run_in(fleet.path(), &["build", "--out", "docs"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert_eq!(
+        std::fs::read_to_string(fleet.path().join("docs/notes.md")).unwrap(),
+        "# notes\n"
+    );
+    assert!(!fleet.path().join("docs/manifest.json").exists());
+    insta::assert_snapshot!(output.stderr);
+}
+
+#[test]
+fn build_into_a_new_or_empty_directory_is_fine() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    std::fs::create_dir_all(fleet.path().join("empty/sub")).unwrap();
+    for dir in ["empty", "new"] {
+        let output = run_in(fleet.path(), &["build", "--out", dir]);
+        assert_eq!(output.code, 0, "{dir}: {}", output.stderr);
+        assert!(fleet.path().join(dir).join("manifest.json").is_file());
+    }
+}
+
+#[test]
+fn build_refuses_to_delete_a_file_it_did_not_write() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    let backend = fleet.path().join("out/tutorial/backend.tf");
+    std::fs::write(&backend, "terraform {}\n").unwrap();
+    let output = run_in(fleet.path(), &["build"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(backend.is_file(), "the hand-added file is kept");
+    insta::assert_snapshot!(output.stderr);
+    let output = run_in(fleet.path(), &["build", "--delete-unknown-files"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert!(!backend.exists(), "deleted when asked to");
+    assert_eq!(run_in(fleet.path(), &["build", "--check"]).code, 0);
+}

@@ -70,6 +70,10 @@ enum Command {
         /// Write nothing; exit 1 and list the artifacts that differ when `out/` is stale.
         #[arg(long)]
         check: bool,
+        /// Delete files in the output directory that berth did not write
+        /// (not in its manifest); without it, build refuses and lists them.
+        #[arg(long, conflicts_with = "check")]
+        delete_unknown_files: bool,
     },
     /// Print the JSON Schema of an input file.
     Schema {
@@ -185,7 +189,11 @@ fn run(args: &Args) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Build { out, check } => {
+        Command::Build {
+            out,
+            check,
+            delete_unknown_files,
+        } => {
             let analysis = analyze(args)?;
             report(
                 &analysis,
@@ -218,6 +226,11 @@ fn run(args: &Args) -> Result<ExitCode> {
                     "{shown} is not what the sources produce: run `berth build` and commit the result"
                 );
                 return Ok(ExitCode::FAILURE);
+            }
+            let out = out.strip_prefix(".").unwrap_or(&out).to_path_buf();
+            refuse_sources(&args.root, &out)?;
+            if !delete_unknown_files {
+                emit::check_replaceable(&out)?;
             }
             emit::write(&out, &files)?;
             eprintln!("wrote {} files to {shown}", files.len());
@@ -265,6 +278,25 @@ fn run(args: &Args) -> Result<ExitCode> {
         Command::Apply(apply_args) => Ok(apply::apply(&args.root, apply_args)),
         Command::Destroy(destroy_args) => Ok(apply::destroy(&args.root, destroy_args)),
     }
+}
+
+/// Refuses an output directory that is the fleet's root or holds its
+/// `instances/`: building would delete the sources, flag or not.
+fn refuse_sources(root: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    let sources = root.join("instances");
+    let (Ok(out_path), Ok(instances)) =
+        (std::fs::canonicalize(out), std::fs::canonicalize(&sources))
+    else {
+        return Ok(());
+    };
+    if instances.starts_with(&out_path) {
+        bail!(
+            "refusing to write into `{}`: it holds the fleet's sources (`{}`), which the build would delete\n  help: build into `out/` (the default) or another directory with `--out DIR`",
+            out.display(),
+            sources.strip_prefix(".").unwrap_or(&sources).display()
+        );
+    }
+    Ok(())
 }
 
 fn analyze(args: &Args) -> Result<Analysis> {
