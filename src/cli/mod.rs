@@ -8,6 +8,7 @@ mod diff;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -74,6 +75,9 @@ enum Command {
         /// (not in its manifest); without it, build refuses and lists them.
         #[arg(long, conflicts_with = "check")]
         delete_unknown_files: bool,
+        /// How long to wait for another build writing the same directory.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        lock_timeout: u64,
     },
     /// Print the JSON Schema of an input file.
     Schema {
@@ -193,6 +197,7 @@ fn run(args: &Args) -> Result<ExitCode> {
             out,
             check,
             delete_unknown_files,
+            lock_timeout,
         } => {
             let analysis = analyze(args)?;
             report(
@@ -228,11 +233,14 @@ fn run(args: &Args) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
             let out = out.strip_prefix(".").unwrap_or(&out).to_path_buf();
+            let lock = lock(&out, Duration::from_secs(*lock_timeout))?;
             refuse_sources(&args.root, &out)?;
             if !delete_unknown_files {
                 emit::check_replaceable(&out)?;
             }
-            emit::write(&out, &files)?;
+            for warning in emit::write(&out, &files, &lock, &mut abort_hook())? {
+                eprintln!("warning: {warning}");
+            }
             eprintln!("wrote {} files to {shown}", files.len());
             Ok(ExitCode::SUCCESS)
         }
@@ -277,6 +285,54 @@ fn run(args: &Args) -> Result<ExitCode> {
         Command::Diff(diff_args) => diff::run(args, diff_args),
         Command::Apply(apply_args) => Ok(apply::apply(&args.root, apply_args)),
         Command::Destroy(destroy_args) => Ok(apply::destroy(&args.root, destroy_args)),
+    }
+}
+
+/// Takes the lock on `out`, waiting up to `timeout` for another build to
+/// release it.
+fn lock(out: &std::path::Path, timeout: Duration) -> Result<emit::Lock> {
+    let start = Instant::now();
+    let mut said = false;
+    loop {
+        match emit::Lock::try_acquire(out)? {
+            emit::Acquired::Held(lock) => return Ok(lock),
+            emit::Acquired::Busy { path, holder } => {
+                let who = holder.map_or_else(
+                    || "another berth build".to_owned(),
+                    |h| format!("another berth build ({h})"),
+                );
+                if start.elapsed() >= timeout {
+                    bail!(
+                        "`{}` is being written by {who}, which holds `{}`; gave up waiting after {} s\n  help: let that build finish and run `berth build` again, or wait longer with `--lock-timeout SECONDS`",
+                        out.display(),
+                        path.display(),
+                        timeout.as_secs()
+                    );
+                }
+                if !said {
+                    eprintln!(
+                        "waiting for {who} to finish writing `{}` (it holds `{}`)",
+                        out.display(),
+                        path.display()
+                    );
+                    said = true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+/// A test hook: `BERTH_TEST_ABORT_AT=<step>` aborts the process (no
+/// clean-up runs, as with `kill -9`) right after that step of writing
+/// `out/` (`staged`, `moved-aside`, `swapped`, `cleaned`), so tests can show
+/// that `out/` is always a whole tree. Not meant for users.
+fn abort_hook() -> impl FnMut(emit::Step) {
+    let at = std::env::var("BERTH_TEST_ABORT_AT").ok();
+    move |step| {
+        if at.as_deref() == Some(step.name()) {
+            std::process::abort();
+        }
     }
 }
 
