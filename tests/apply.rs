@@ -1778,3 +1778,32 @@ fn a_task_definition_edited_while_apply_waits_is_not_registered() {
     assert!(register.contains("db:migrate"), "{register}");
     assert!(!register.contains("db:drop"), "{register}");
 }
+
+#[test]
+fn a_stateful_modify_without_a_replacement_field_is_at_risk() {
+    let fleet = fleet();
+    let aws = update_rules(FakeAws::new())
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(
+            &["describe-change-set", APP],
+            change_set(
+                "CREATE_COMPLETE",
+                &[
+                    ("Modify", "Database", "AWS::RDS::DBInstance", None),
+                    ("Dynamic", "Media", "AWS::S3::Bucket", None),
+                    ("Modify", "WebService", "AWS::ECS::Service", None),
+                ],
+            ),
+            1,
+        )
+        .on(&["delete-change-set", APP], json!({}), 1)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 4, "{}", transcript(&output, &aws));
+    assert!(!aws.calls().contains("execute-change-set"));
+    snapshot!(transcript(&output, &aws));
+}
