@@ -59,6 +59,25 @@ impl FakeAws {
         self
     }
 
+    /// Answers the first call matching `when` with `stdout`, after writing
+    /// `text` to `path` (to edit `out/` while berth waits).
+    pub fn editing(mut self, when: &[&str], stdout: Value, path: &Path, text: &str) -> Self {
+        let mut rule = json!({"when": when, "times": 1});
+        rule["stdout"] = stdout;
+        rule["write"] = json!({"path": path, "text": text});
+        self.rules.push(rule);
+        self
+    }
+
+    /// Every file a call handed the CLI, as the CLI read it at call time.
+    pub fn files(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join("files.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     /// Writes the rules; call before berth runs.
     pub fn ready(self) -> Self {
         std::fs::write(
@@ -266,6 +285,11 @@ macro_rules! snapshot {
         settings.add_filter(r"\[\d+:\d\d\]", "[m:ss]");
         settings.add_filter(r"\(\d+:\d\d\)", "(m:ss)");
         settings.add_filter(r", \d+:\d\d", ", m:ss");
+        // apply hands the CLI its private copy of the verified artifacts.
+        settings.add_filter(
+            r"/[^\s/]+(?:/[^\s/]+)*?/berth-apply-[^/\s]+/",
+            "[private copy]/",
+        );
         settings.bind(|| insta::assert_snapshot!($text));
     }};
 }
@@ -1120,6 +1144,7 @@ fn library_run_with(
         region: None,
         change_set_name: "berth-test".to_owned(),
         timing: berth::apply::Timing::every(std::time::Duration::ZERO),
+        scratch: std::env::temp_dir(),
     };
     adjust(&mut settings);
     let mut runner = berth::apply::ProcessRunner {
@@ -1534,7 +1559,10 @@ fn a_large_template_is_uploaded_and_passed_by_url() {
     result.unwrap();
     let calls = aws.calls();
     assert!(
-        calls.contains("--template-body file://out/d/district.cfn.json"),
+        calls
+            .lines()
+            .any(|l| l.contains("--template-body file:///")
+                && l.contains("/out/d/district.cfn.json")),
         "the district stack stays inline:\n{calls}"
     );
     let upload = calls.find("s3api put-object").expect("an upload");
@@ -1620,4 +1648,196 @@ fn credentials_of_another_account_than_the_districts_are_refused() {
         aws.calls()
     );
     snapshot!(format!("{}{}", output.transcript(), destroy.transcript()));
+}
+
+// ---- what is deployed is what was verified ---------------------------------
+
+/// The file a call handed the CLI whose argument ends with `suffix`.
+fn handed(aws: &FakeAws, suffix: &str) -> Value {
+    let files = aws.files();
+    files
+        .iter()
+        .find(|f| f["arg"].as_str().unwrap().ends_with(suffix))
+        .unwrap_or_else(|| panic!("no call handed `{suffix}`: {files:#?}"))
+        .clone()
+}
+
+/// Asserts a handed file is berth's private copy of `expected`: the
+/// verified text, owner-only, outside `out/` and gone after the run.
+fn assert_private_copy(file: &Value, root: &Path, expected: &str) {
+    assert_eq!(
+        file["text"].as_str(),
+        Some(expected),
+        "the CLI got the bytes apply verified, not the edited file: {file:#}"
+    );
+    assert_eq!(file["mode"], "600", "{file:#}");
+    assert_eq!(file["dir_mode"], "700", "{file:#}");
+    let path = Path::new(file["path"].as_str().unwrap());
+    assert!(path.is_absolute(), "{file:#}");
+    assert!(!path.starts_with(root), "not a file of the fleet: {file:#}");
+    assert!(!path.exists(), "the private copy is removed: {file:#}");
+}
+
+#[test]
+fn an_artifact_edited_while_apply_waits_is_not_deployed() {
+    let fleet = fleet();
+    let template = fleet.path().join("out/tutorial/bcn-users/app.cfn.json");
+    let verified = std::fs::read_to_string(&template).unwrap();
+    let edited = verified.replacen("\"DesiredCount\": 1", "\"DesiredCount\": 9", 1);
+    assert_ne!(verified, edited);
+    // The fake edits out/ while berth waits for its first call, after
+    // berth checked every sha256.
+    let aws = update_rules(FakeAws::new().editing(
+        &["sts", "get-caller-identity"],
+        identity(),
+        &template,
+        &edited,
+    ))
+    .on(
+        &["describe-stacks", APP],
+        stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+        0,
+    )
+    .on(&["describe-change-set", APP], no_changes(), 1)
+    .on(&["delete-change-set", APP], json!({}), 1)
+    .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    assert_eq!(std::fs::read_to_string(&template).unwrap(), edited);
+    assert_private_copy(
+        &handed(&aws, "/tutorial/bcn-users/app.cfn.json"),
+        fleet.path(),
+        &verified,
+    );
+}
+
+#[test]
+fn an_upload_sends_the_verified_bytes() {
+    let root = out_with_large_app(0);
+    let template = root.path().join("out/d/h/app.cfn.json");
+    let verified = std::fs::read_to_string(&template).unwrap();
+    let edited = verified.replace("WebService", "Miner");
+    let aws = FakeAws::new()
+        .editing(
+            &["sts", "get-caller-identity"],
+            identity(),
+            &template,
+            &edited,
+        )
+        .on(
+            &["describe-stacks", "d-district"],
+            stack("d-district", "UPDATE_COMPLETE", &bucket_outputs()),
+            0,
+        )
+        .on(
+            &["create-change-set", "d-district"],
+            created("d-district"),
+            1,
+        )
+        .on(&["describe-change-set", "d-district"], no_changes(), 1)
+        .on(&["delete-change-set", "d-district"], json!({}), 1)
+        .fail(&["describe-stacks", "d-h-app"], &missing("d-h-app"), 1)
+        .on(&["s3api", "put-object"], json!({"ETag": "\"e\""}), 1)
+        .on(&["create-change-set", "d-h-app"], created("d-h-app"), 1)
+        .on(&["describe-change-set", "d-h-app"], no_changes(), 1)
+        .on(&["delete-change-set", "d-h-app"], json!({}), 1)
+        .ready();
+    let (result, _) = library_run(root.path(), &aws, false);
+    result.unwrap();
+    assert_private_copy(&handed(&aws, "/d/h/app.cfn.json"), root.path(), &verified);
+}
+
+#[test]
+fn a_task_definition_edited_while_apply_waits_is_not_registered() {
+    let root = out_with_data_stack();
+    let path = root
+        .path()
+        .join("out/d/h/task-definitions/before-deploy.json");
+    let verified = std::fs::read_to_string(&path).unwrap();
+    let edited = verified.replace("db:migrate", "db:drop");
+    let aws = FakeAws::new()
+        .editing(&["sts", "get-caller-identity"], identity(), &path, &edited)
+        .on(
+            &["describe-stacks", "d-district"],
+            stack("d-district", "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(
+            &["create-change-set", "d-district"],
+            created("d-district"),
+            1,
+        )
+        .on(&["describe-change-set", "d-district"], no_changes(), 1)
+        .on(&["delete-change-set", "d-district"], json!({}), 1)
+        .on(
+            &["describe-stacks", "d-h-data"],
+            stack("d-h-data", "UPDATE_COMPLETE", &data_outputs()),
+            0,
+        )
+        .on(&["create-change-set", "d-h-data"], created("d-h-data"), 1)
+        .on(&["describe-change-set", "d-h-data"], no_changes(), 1)
+        .on(&["delete-change-set", "d-h-data"], json!({}), 1)
+        .fail(&["describe-stacks", "d-h-app"], &missing("d-h-app"), 1)
+        .on(&["create-change-set", "d-h-app"], created("d-h-app"), 1)
+        .on(
+            &["describe-change-set", "d-h-app"],
+            change_set(
+                "CREATE_COMPLETE",
+                &[("Add", "WebService", "AWS::ECS::Service", None)],
+            ),
+            1,
+        )
+        .on(
+            &["ecs", "register-task-definition"],
+            json!({"taskDefinition": {"taskDefinitionArn": "arn:td:h-before-deploy:1"}}),
+            1,
+        )
+        .on(&["ecs", "run-task"], task("PENDING", None), 1)
+        .on(&["ecs", "describe-tasks"], task("STOPPED", Some(0)), 1)
+        .on(&["execute-change-set", "d-h-app"], json!({}), 1)
+        .on(
+            &["describe-stacks", "d-h-app"],
+            stack("d-h-app", "CREATE_COMPLETE", &[]),
+            0,
+        )
+        .on(&["describe-stack-events", "d-h-app"], events(&[]), 0)
+        .ready();
+    let (result, _) = library_run(root.path(), &aws, false);
+    result.unwrap();
+    let calls = aws.calls();
+    let register = calls
+        .lines()
+        .find(|l| l.contains("register-task-definition"))
+        .expect("registered");
+    assert!(register.contains("db:migrate"), "{register}");
+    assert!(!register.contains("db:drop"), "{register}");
+}
+
+#[test]
+fn a_stateful_modify_without_a_replacement_field_is_at_risk() {
+    let fleet = fleet();
+    let aws = update_rules(FakeAws::new())
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(
+            &["describe-change-set", APP],
+            change_set(
+                "CREATE_COMPLETE",
+                &[
+                    ("Modify", "Database", "AWS::RDS::DBInstance", None),
+                    ("Dynamic", "Media", "AWS::S3::Bucket", None),
+                    ("Modify", "WebService", "AWS::ECS::Service", None),
+                ],
+            ),
+            1,
+        )
+        .on(&["delete-change-set", APP], json!({}), 1)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 4, "{}", transcript(&output, &aws));
+    assert!(!aws.calls().contains("execute-change-set"));
+    snapshot!(transcript(&output, &aws));
 }

@@ -165,3 +165,251 @@ fn build_refuses_a_fleet_with_errors() {
     );
     assert!(!fleet.path().join("out").exists());
 }
+
+// ---- what `build` may replace ----------------------------------------------
+
+#[test]
+fn build_refuses_to_replace_the_sources() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    let before = read_tree(&fleet.path().join("instances"));
+    let output = run_in(fleet.path(), &["build", "--out", "instances"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert_eq!(read_tree(&fleet.path().join("instances")), before);
+    insta::assert_snapshot!(output.stderr);
+    for out in ["instances", "."] {
+        let forced = run_in(
+            fleet.path(),
+            &["build", "--out", out, "--delete-unknown-files"],
+        );
+        assert_eq!(forced.code, 1, "{out}: the flag does not delete sources");
+    }
+    assert_eq!(read_tree(&fleet.path().join("instances")), before);
+}
+
+#[test]
+fn build_refuses_a_directory_it_did_not_write() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    std::fs::create_dir(fleet.path().join("docs")).unwrap();
+    std::fs::write(fleet.path().join("docs/notes.md"), "# notes\n").unwrap();
+    let output = run_in(fleet.path(), &["build", "--out", "docs"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert_eq!(
+        std::fs::read_to_string(fleet.path().join("docs/notes.md")).unwrap(),
+        "# notes\n"
+    );
+    assert!(!fleet.path().join("docs/manifest.json").exists());
+    insta::assert_snapshot!(output.stderr);
+}
+
+#[test]
+fn build_into_a_new_or_empty_directory_is_fine() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    std::fs::create_dir_all(fleet.path().join("empty/sub")).unwrap();
+    for dir in ["empty", "new"] {
+        let output = run_in(fleet.path(), &["build", "--out", dir]);
+        assert_eq!(output.code, 0, "{dir}: {}", output.stderr);
+        assert!(fleet.path().join(dir).join("manifest.json").is_file());
+    }
+}
+
+#[test]
+fn build_refuses_to_delete_a_file_it_did_not_write() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    let backend = fleet.path().join("out/tutorial/backend.tf");
+    std::fs::write(&backend, "terraform {}\n").unwrap();
+    let output = run_in(fleet.path(), &["build"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(backend.is_file(), "the hand-added file is kept");
+    insta::assert_snapshot!(output.stderr);
+    let output = run_in(fleet.path(), &["build", "--delete-unknown-files"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert!(!backend.exists(), "deleted when asked to");
+    assert_eq!(run_in(fleet.path(), &["build", "--check"]).code, 0);
+}
+
+// ---- the swap and the lock -------------------------------------------------
+
+/// The tutorial fleet with a built out/, and the tree its changed sources give.
+fn fleet_with_a_change() -> (tempfile::TempDir, Tree, Tree) {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    let old = read_tree(&fleet.path().join("out"));
+    let instance = fleet.path().join("instances/tutorial/bcn-users.yml");
+    let text = std::fs::read_to_string(&instance)
+        .unwrap()
+        .replace("rake db:migrate", "rake db:migrate:status");
+    std::fs::write(&instance, text).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let new_out = elsewhere.path().join("new");
+    let built = run_in(fleet.path(), &["build", "--out", new_out.to_str().unwrap()]);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    let new = read_tree(&new_out);
+    assert_ne!(old, new);
+    (fleet, old, new)
+}
+
+type Tree = std::collections::BTreeMap<String, Vec<u8>>;
+
+/// What berth left beside out/: staging folders must not survive a build.
+fn beside_out(root: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".out"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_build_killed_at_each_step_of_the_swap_leaves_the_old_or_the_new_tree() {
+    // `BERTH_TEST_ABORT_AT` is a test hook: the binary aborts (no clean-up
+    // runs, as with `kill -9`) at the named step of writing out/.
+    for (step, expect_new) in [("staged", false), ("swapped", true), ("cleaned", true)] {
+        let (fleet, old, new) = fleet_with_a_change();
+        let killed = run_with(fleet.path(), &["build"], &[("BERTH_TEST_ABORT_AT", step)]);
+        assert_ne!(killed.code, 0, "{step}: the build was stopped");
+        let tree = read_tree(&fleet.path().join("out"));
+        let expected = if expect_new { &new } else { &old };
+        assert!(
+            &tree == expected,
+            "{step}: out/ is exactly the {} tree",
+            if expect_new { "new" } else { "old" }
+        );
+        let again = run_in(fleet.path(), &["build"]);
+        assert_eq!(
+            again.code, 0,
+            "{step}: the next build works: {}",
+            again.stderr
+        );
+        assert_eq!(read_tree(&fleet.path().join("out")), new);
+        assert_eq!(
+            beside_out(fleet.path()),
+            [".out.lock"],
+            "{step}: stale staging folders are cleaned"
+        );
+    }
+}
+
+#[test]
+fn out_as_a_file_fails_before_the_swap_and_does_not_wedge() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    let out = fleet.path().join("out");
+    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::write(&out, "not a folder\n").unwrap();
+    let output = run_in(fleet.path(), &["build"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "not a folder\n");
+    insta::assert_snapshot!(output.stderr.lines().last().unwrap());
+    std::fs::remove_file(&out).unwrap();
+    let output = run_in(fleet.path(), &["build"]);
+    assert_eq!(output.code, 0, "the next build works: {}", output.stderr);
+    assert_eq!(run_in(fleet.path(), &["build", "--check"]).code, 0);
+}
+
+fn running_as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        == b"0\n"
+}
+
+/// Makes `dir` read-only: mode 0555, and immutable when running as root
+/// (whom permission bits do not stop).
+fn make_read_only(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if running_as_root() {
+        let status = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "chattr +i");
+    }
+}
+
+/// Undoes [`make_read_only`] wherever a build may have moved the folder.
+fn make_writable(root: &std::path::Path) {
+    if running_as_root() {
+        let _ = std::process::Command::new("chattr")
+            .args(["-R", "-i"])
+            .arg(root)
+            .status();
+    }
+    let _ = std::process::Command::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(root)
+        .status();
+}
+
+#[test]
+fn a_read_only_out_fails_before_the_swap_and_does_not_wedge() {
+    let (fleet, old, new) = fleet_with_a_change();
+    let district = fleet.path().join("out/tutorial");
+    make_read_only(&district);
+    let output = run_in(fleet.path(), &["build"]);
+    make_writable(fleet.path());
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert_eq!(
+        read_tree(&fleet.path().join("out")),
+        old,
+        "out/ is left as it was"
+    );
+    insta::assert_snapshot!(output.stderr.lines().last().unwrap());
+    let output = run_in(fleet.path(), &["build"]);
+    assert_eq!(output.code, 0, "the next build works: {}", output.stderr);
+    assert_eq!(read_tree(&fleet.path().join("out")), new);
+}
+
+#[test]
+fn a_second_build_says_who_holds_the_lock() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    let lock = std::fs::File::create(fleet.path().join(".out.lock")).unwrap();
+    lock.try_lock().unwrap();
+    std::fs::write(fleet.path().join(".out.lock"), "pid 4242\n").unwrap();
+    let output = run_in(fleet.path(), &["build", "--lock-timeout", "0"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    insta::assert_snapshot!(
+        output
+            .stderr
+            .lines()
+            .skip_while(|l| !l.starts_with("error"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    drop(lock);
+    assert_eq!(
+        run_in(fleet.path(), &["build", "--lock-timeout", "0"]).code,
+        0
+    );
+}
+
+#[test]
+fn two_builds_at_once_never_leave_a_broken_out() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    let berth = env!("CARGO_BIN_EXE_berth");
+    for round in 0..12 {
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                std::process::Command::new(berth)
+                    .args(["build"])
+                    .current_dir(fleet.path())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let check = run_in(fleet.path(), &["build", "--check"]);
+        assert_eq!(check.code, 0, "round {round}: {}", check.stderr);
+    }
+}

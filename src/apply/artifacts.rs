@@ -113,6 +113,9 @@ pub struct StackArtifact {
     pub sha256: String,
     /// The template's size in bytes.
     pub bytes: usize,
+    /// The template's text: the bytes whose sha256 was checked, which are
+    /// the bytes apply hands the AWS CLI (through a [`crate::apply::PrivateCopy`]).
+    pub text: String,
     pub parameters: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
 }
@@ -147,9 +150,24 @@ pub struct DistrictArtifacts {
 #[derive(Debug, Clone, Default)]
 pub struct Artifacts {
     pub districts: Vec<DistrictArtifacts>,
+    /// Every file the manifest lists, and the manifest, as read (once) and
+    /// verified, by path under `out/`.
+    pub files: BTreeMap<String, String>,
 }
 
 impl Artifacts {
+    /// Every stack template: its `out/` path and the text that was verified.
+    pub fn templates(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.districts
+            .iter()
+            .flat_map(|d| {
+                d.stack
+                    .iter()
+                    .chain(d.heritages.iter().flat_map(|h| h.data.iter().chain(&h.app)))
+            })
+            .map(|s| (s.template_path.as_str(), s.text.as_str()))
+    }
+
     /// Reads `root/out` and checks every artifact's sha256 against the manifest.
     pub fn read(root: &Path) -> Result<Self, ArtifactError> {
         let out = root.join("out");
@@ -200,7 +218,10 @@ impl Artifacts {
         if !problems.is_empty() {
             return Err(ArtifactError::Tampered(problems));
         }
-        assemble(&manifest.artifacts, &texts)
+        let mut artifacts = assemble(&manifest.artifacts, &texts)?;
+        texts.insert(emit::MANIFEST.to_owned(), text);
+        artifacts.files = texts;
+        Ok(artifacts)
     }
 
     /// The heritage named `name`, if `out/` has it.
@@ -261,6 +282,7 @@ fn assemble(
                 template: parse(&entry.path, &texts[&entry.path])?,
                 sha256: entry.sha256.clone(),
                 bytes: texts[&entry.path].len(),
+                text: texts[&entry.path].clone(),
                 parameters: BTreeMap::new(),
                 tags: BTreeMap::new(),
                 name,
@@ -327,9 +349,11 @@ fn heritage_mut<'a>(district: &'a mut DistrictArtifacts, name: &str) -> &'a mut 
     district.heritages.last_mut().expect("just pushed")
 }
 
-/// Checks that `root/out` is what the sources under `root/instances` produce
-/// (what `berth build --check` does).
-pub fn check_fresh(root: &Path) -> Result<(), ArtifactError> {
+/// Checks that the verified files of `artifacts` are what the sources under
+/// `root/instances` produce (what `berth build --check` does), comparing the
+/// bytes read once by [`Artifacts::read`], not a second read of `out/`;
+/// `out/` itself is only walked for files the sources do not produce.
+pub fn check_fresh(root: &Path, artifacts: &Artifacts) -> Result<(), ArtifactError> {
     let analysis = compiler::analyze(root).map_err(|e| ArtifactError::Sources(e.to_string()))?;
     let Some(fleet) = &analysis.fleet else {
         return Err(ArtifactError::Sources(format!(
@@ -338,8 +362,17 @@ pub fn check_fresh(root: &Path) -> Result<(), ArtifactError> {
         )));
     };
     let files = compiler::render(fleet, root).map_err(|e| ArtifactError::Sources(e.to_string()))?;
-    let drift = emit::check(&root.join("out"), &files)
+    let mut drift = emit::check(&root.join("out"), &files)
         .map_err(|e| ArtifactError::Sources(e.to_string()))?;
+    drift.changed.clear();
+    drift.missing.clear();
+    for (path, text) in &files {
+        match artifacts.files.get(path) {
+            Some(verified) if verified == text => {}
+            Some(_) => drift.changed.push(path.clone()),
+            None => drift.missing.push(path.clone()),
+        }
+    }
     if drift.is_empty() {
         Ok(())
     } else {

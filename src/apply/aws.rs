@@ -28,6 +28,9 @@ pub(crate) struct Ctx<'a> {
     /// Whether a dry run already printed `export ARTIFACTS_BUCKET=…` for
     /// the current district.
     pub bucket_exported: bool,
+    /// The private copy of the verified artifacts the CLI reads (`None` in
+    /// a dry run, which prints `out/` paths for a person to run by hand).
+    pub copy: Option<&'a crate::apply::PrivateCopy>,
 }
 
 /// What went wrong in one call, as far as its caller may care.
@@ -141,6 +144,21 @@ fn quote(arg: &str) -> String {
 }
 
 impl Ctx<'_> {
+    /// The file to hand the CLI for the artifact at `path` (`out/...`): its
+    /// private copy, or in a dry run the `out/` path itself.
+    pub fn handed(&self, path: &str) -> Result<String, ApplyError> {
+        let Some(copy) = self.copy else {
+            return Ok(path.to_owned());
+        };
+        copy.path(path)
+            .map(|p| p.display().to_string())
+            .ok_or_else(|| {
+                ApplyError::Stack(format!(
+                    "`{path}` has no private copy, so apply will not hand it to the AWS CLI"
+                ))
+            })
+    }
+
     /// The arguments of a call: the command, `--output json`, profile, region.
     fn full(&self, args: &[String]) -> Vec<String> {
         let mut full = args.to_vec();

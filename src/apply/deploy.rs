@@ -6,7 +6,9 @@ use crate::apply::artifacts::DistrictArtifacts;
 use crate::apply::aws::{Ctx, Identity, args};
 use crate::apply::stack::{self, Plan, STATEFUL};
 use crate::apply::task::{self, Job, Value};
-use crate::apply::{ApplyError, Artifacts, HeritageArtifacts, Runner, Selection, Settings, Ui};
+use crate::apply::{
+    ApplyError, Artifacts, HeritageArtifacts, PrivateCopy, Runner, Selection, Settings, Ui,
+};
 
 fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
     let names: Vec<String> = items.map(|n| format!("`{n}`")).collect();
@@ -124,6 +126,20 @@ pub fn apply(
             stack::fits_inline(stack)?;
         }
     }
+    // The AWS CLI reads template files itself, at call time: hand it a
+    // private copy of the bytes checked against the manifest, never `out/`.
+    let copy = if settings.dry_run {
+        None
+    } else {
+        Some(
+            PrivateCopy::new(&settings.scratch, artifacts.templates()).map_err(|e| {
+                ApplyError::PrivateCopy {
+                    dir: settings.scratch.display().to_string(),
+                    reason: e.to_string(),
+                }
+            })?,
+        )
+    };
     let mut ctx = Ctx {
         runner,
         ui,
@@ -132,6 +148,7 @@ pub fn apply(
         region: None,
         bucket: None,
         bucket_exported: false,
+        copy: copy.as_ref(),
     };
     if settings.dry_run {
         ctx.ui.say("# berth apply --dry-run: the AWS CLI commands apply would run, in order; nothing was changed");
@@ -281,6 +298,7 @@ pub fn destroy(
         region: region.clone(),
         bucket: None,
         bucket_exported: false,
+        copy: None,
     };
     let hash = if settings.dry_run { "# " } else { "" };
     if settings.dry_run {

@@ -7,6 +7,11 @@ pub enum ApplyError {
     /// `out/` is stale, edited or unreadable.
     #[error(transparent)]
     Artifacts(#[from] ArtifactError),
+    /// apply could not write its private copy of the verified artifacts.
+    #[error(
+        "cannot make a private copy of the artifacts in `{dir}`: {reason}\n  help: apply hands the AWS CLI a copy of the bytes it verified; set `TMPDIR` to a writable directory"
+    )]
+    PrivateCopy { dir: String, reason: String },
     /// The selection names a district or heritage `out/` does not have.
     #[error("{0}")]
     Selection(String),

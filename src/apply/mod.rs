@@ -14,6 +14,7 @@ pub mod artifacts;
 mod aws;
 mod deploy;
 mod error;
+mod private;
 mod runner;
 mod stack;
 mod task;
@@ -22,6 +23,7 @@ mod ui;
 pub use artifacts::{ArtifactError, Artifacts, HeritageArtifacts, StackArtifact};
 pub use deploy::{apply, destroy};
 pub use error::ApplyError;
+pub use private::PrivateCopy;
 pub use runner::{Finished, ProcessRunner, Runner};
 pub use ui::{Answer, Ui};
 
@@ -42,6 +44,9 @@ pub struct Settings {
     /// The name of the change sets this run creates (`berth-<time>`).
     pub change_set_name: String,
     pub timing: Timing,
+    /// Where apply makes its private copy of the verified artifacts (the
+    /// CLI passes the system's temporary directory).
+    pub scratch: std::path::PathBuf,
 }
 
 /// How long to wait between polls and how often to try.

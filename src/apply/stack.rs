@@ -106,6 +106,7 @@ fn upload(ctx: &mut Ctx<'_>, stack: &StackArtifact) -> Result<Option<String>, Ap
         }
     };
     let key = format!("templates/{}/{}.json", stack.name, stack.sha256);
+    let body = ctx.handed(&stack.template_path)?;
     let command = args([
         "s3api",
         "put-object",
@@ -114,7 +115,7 @@ fn upload(ctx: &mut Ctx<'_>, stack: &StackArtifact) -> Result<Option<String>, Ap
         "--key",
         &key,
         "--body",
-        &stack.template_path,
+        &body,
         "--content-type",
         "application/json",
         "--checksum-sha256",
@@ -231,7 +232,7 @@ fn create_args(
     stack: &StackArtifact,
     kind: Kind,
     url: Option<String>,
-) -> Vec<String> {
+) -> Result<Vec<String>, ApplyError> {
     let mut command = args([
         "cloudformation",
         "create-change-set",
@@ -246,7 +247,7 @@ fn create_args(
         Some(url) => command.extend(["--template-url".to_owned(), url]),
         None => command.extend([
             "--template-body".to_owned(),
-            format!("file://{}", stack.template_path),
+            format!("file://{}", ctx.handed(&stack.template_path)?),
         ]),
     }
     if !stack.parameters.is_empty() {
@@ -273,7 +274,7 @@ fn create_args(
     }
     command.push("--description".to_owned());
     command.push(format!("berth apply of {}", stack.template_path));
-    command
+    Ok(command)
 }
 
 fn follow_stack(name: &str) -> String {
@@ -406,7 +407,7 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, stack: &StackArtifact) -> Result<Plan, 
         ));
     }
     let url = upload(ctx, stack)?;
-    let create = create_args(ctx, stack, kind, url);
+    let create = create_args(ctx, stack, kind, url)?;
     if ctx.settings.dry_run {
         let name = ctx.settings.change_set_name.clone();
         let by_name = |verb: &str| {
@@ -513,21 +514,7 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, stack: &StackArtifact) -> Result<Plan, 
     let losses: Vec<String> = changes
         .iter()
         .filter(|c| STATEFUL.contains(&c.resource_type.as_str()))
-        .filter_map(|c| match (c.action.as_str(), c.replacement.as_deref()) {
-            ("Remove", _) => Some(format!(
-                "remove `{}` ({})",
-                c.logical_resource_id, c.resource_type
-            )),
-            ("Modify", Some("True")) => Some(format!(
-                "replace `{}` ({})",
-                c.logical_resource_id, c.resource_type
-            )),
-            ("Modify", Some("Conditional")) => Some(format!(
-                "maybe replace `{}` ({}, replacement: Conditional)",
-                c.logical_resource_id, c.resource_type
-            )),
-            _ => None,
-        })
+        .filter_map(risk)
         .collect();
     if !losses.is_empty() {
         let what = losses.join(" and ");
@@ -559,6 +546,33 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, stack: &StackArtifact) -> Result<Plan, 
         change_set: Some(id),
         outputs,
     }))
+}
+
+/// What a change to a stateful resource may do to its data, or `None` when
+/// it is known to keep it. Unknown means at risk: only `Add`, `Import` and a
+/// `Modify` whose `Replacement` is `False` are safe. CloudFormation's
+/// `ResourceChange` (API reference) documents `Action` as `Add | Modify |
+/// Remove | Import | Dynamic | SyncWithActual` and `Replacement` as `True |
+/// False | Conditional`, present only for `Modify`; a `Modify` without it,
+/// a `Dynamic` change (decided at run time) or a value this berth does not
+/// know is treated as a possible replacement.
+fn risk(c: &ResourceChange) -> Option<String> {
+    let (id, kind) = (&c.logical_resource_id, &c.resource_type);
+    match (c.action.as_str(), c.replacement.as_deref()) {
+        ("Add" | "Import", _) | ("Modify", Some("False")) => None,
+        ("Remove", _) => Some(format!("remove `{id}` ({kind})")),
+        ("Modify", Some("True")) => Some(format!("replace `{id}` ({kind})")),
+        ("Modify", Some("Conditional")) => Some(format!(
+            "maybe replace `{id}` ({kind}, replacement: Conditional)"
+        )),
+        ("Modify", None) => Some(format!(
+            "maybe replace `{id}` ({kind}, the change set does not say whether it is replaced)"
+        )),
+        (action, replacement) => Some(format!(
+            "maybe replace `{id}` ({kind}, action `{action}`, replacement: {})",
+            replacement.unwrap_or("unknown")
+        )),
+    }
 }
 
 /// How CloudFormation says a change set would change nothing.
@@ -601,10 +615,7 @@ fn show_changes(ctx: &mut Ctx<'_>, stack: &str, kind: Kind, changes: &[ResourceC
                     change.replacement.as_deref().unwrap_or("unknown")
                 ));
             }
-            if STATEFUL.contains(&change.resource_type.as_str())
-                && (action == "Remove"
-                    || matches!(change.replacement.as_deref(), Some("True" | "Conditional")))
-            {
+            if STATEFUL.contains(&change.resource_type.as_str()) && risk(change).is_some() {
                 line.push_str("  <- stateful: its data would be lost");
             }
             ctx.ui.say(&line);

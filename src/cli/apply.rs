@@ -80,7 +80,7 @@ static PROMPTING: AtomicBool = AtomicBool::new(false);
 /// Exit codes, documented in the README.
 fn exit_code(error: &ApplyError) -> u8 {
     match error {
-        ApplyError::Aws { .. } => 1,
+        ApplyError::Aws { .. } | ApplyError::PrivateCopy { .. } => 1,
         ApplyError::Selection(_) | ApplyError::Region { .. } => 64,
         ApplyError::Artifacts(_) => 3,
         ApplyError::DataLoss { .. } => 4,
@@ -241,6 +241,7 @@ fn settings(aws: &AwsArgs, dry_run: bool, yes: bool, allow_data_loss: bool) -> S
         region: aws.region.clone(),
         change_set_name: change_set_name(),
         timing: timing(),
+        scratch: std::env::temp_dir(),
     }
 }
 
@@ -262,7 +263,7 @@ fn runner(root: &Path, aws: &AwsArgs) -> ProcessRunner {
 
 pub fn apply(root: &Path, args: &ApplyArgs) -> ExitCode {
     let artifacts = match Artifacts::read(root)
-        .and_then(|artifacts| apply::artifacts::check_fresh(root).map(|()| artifacts))
+        .and_then(|artifacts| apply::artifacts::check_fresh(root, &artifacts).map(|()| artifacts))
     {
         Ok(artifacts) => artifacts,
         Err(error) => return fail(&error.into()),

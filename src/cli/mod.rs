@@ -8,6 +8,7 @@ mod diff;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -70,6 +71,13 @@ enum Command {
         /// Write nothing; exit 1 and list the artifacts that differ when `out/` is stale.
         #[arg(long)]
         check: bool,
+        /// Delete files in the output directory that berth did not write
+        /// (not in its manifest); without it, build refuses and lists them.
+        #[arg(long, conflicts_with = "check")]
+        delete_unknown_files: bool,
+        /// How long to wait for another build writing the same directory.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        lock_timeout: u64,
     },
     /// Print the JSON Schema of an input file.
     Schema {
@@ -185,7 +193,12 @@ fn run(args: &Args) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Build { out, check } => {
+        Command::Build {
+            out,
+            check,
+            delete_unknown_files,
+            lock_timeout,
+        } => {
             let analysis = analyze(args)?;
             report(
                 &analysis,
@@ -219,7 +232,15 @@ fn run(args: &Args) -> Result<ExitCode> {
                 );
                 return Ok(ExitCode::FAILURE);
             }
-            emit::write(&out, &files)?;
+            let out = out.strip_prefix(".").unwrap_or(&out).to_path_buf();
+            let lock = lock(&out, Duration::from_secs(*lock_timeout))?;
+            refuse_sources(&args.root, &out)?;
+            if !delete_unknown_files {
+                emit::check_replaceable(&out)?;
+            }
+            for warning in emit::write(&out, &files, &lock, &mut abort_hook())? {
+                eprintln!("warning: {warning}");
+            }
             eprintln!("wrote {} files to {shown}", files.len());
             Ok(ExitCode::SUCCESS)
         }
@@ -265,6 +286,73 @@ fn run(args: &Args) -> Result<ExitCode> {
         Command::Apply(apply_args) => Ok(apply::apply(&args.root, apply_args)),
         Command::Destroy(destroy_args) => Ok(apply::destroy(&args.root, destroy_args)),
     }
+}
+
+/// Takes the lock on `out`, waiting up to `timeout` for another build to
+/// release it.
+fn lock(out: &std::path::Path, timeout: Duration) -> Result<emit::Lock> {
+    let start = Instant::now();
+    let mut said = false;
+    loop {
+        match emit::Lock::try_acquire(out)? {
+            emit::Acquired::Held(lock) => return Ok(lock),
+            emit::Acquired::Busy { path, holder } => {
+                let who = holder.map_or_else(
+                    || "another berth build".to_owned(),
+                    |h| format!("another berth build ({h})"),
+                );
+                if start.elapsed() >= timeout {
+                    bail!(
+                        "`{}` is being written by {who}, which holds `{}`; gave up waiting after {} s\n  help: let that build finish and run `berth build` again, or wait longer with `--lock-timeout SECONDS`",
+                        out.display(),
+                        path.display(),
+                        timeout.as_secs()
+                    );
+                }
+                if !said {
+                    eprintln!(
+                        "waiting for {who} to finish writing `{}` (it holds `{}`)",
+                        out.display(),
+                        path.display()
+                    );
+                    said = true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+/// A test hook: `BERTH_TEST_ABORT_AT=<step>` aborts the process (no
+/// clean-up runs, as with `kill -9`) right after that step of writing
+/// `out/` (`staged`, `moved-aside`, `swapped`, `cleaned`), so tests can show
+/// that `out/` is always a whole tree. Not meant for users.
+fn abort_hook() -> impl FnMut(emit::Step) {
+    let at = std::env::var("BERTH_TEST_ABORT_AT").ok();
+    move |step| {
+        if at.as_deref() == Some(step.name()) {
+            std::process::abort();
+        }
+    }
+}
+
+/// Refuses an output directory that is the fleet's root or holds its
+/// `instances/`: building would delete the sources, flag or not.
+fn refuse_sources(root: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    let sources = root.join("instances");
+    let (Ok(out_path), Ok(instances)) =
+        (std::fs::canonicalize(out), std::fs::canonicalize(&sources))
+    else {
+        return Ok(());
+    };
+    if instances.starts_with(&out_path) {
+        bail!(
+            "refusing to write into `{}`: it holds the fleet's sources (`{}`), which the build would delete\n  help: build into `out/` (the default) or another directory with `--out DIR`",
+            out.display(),
+            sources.strip_prefix(".").unwrap_or(&sources).display()
+        );
+    }
+    Ok(())
 }
 
 fn analyze(args: &Args) -> Result<Analysis> {
