@@ -138,6 +138,8 @@ golden! {
     udp_port_mapping_on_ec2: with(PORTS_AT, "port_mappings:\n          - protocol: udp\n            lb_port: 514\n            container_port: 514\n            enable_proxy_protocol: true\n        listeners:");
     health_check_port_not_mapped_on_ec2: with(PORTS_AT, "health_check:\n          port: 9000\n        port_mappings:\n          - lb_port: 25\n            container_port: 2525\n        listeners:");
     public_without_port_mappings: with(PORTS_AT, "public: true\n        listeners:");
+    integral_floats_are_integers: with("cpu: 256\n        memory: 512", "cpu: 2.56e2\n        memory: 512.0");
+    fractional_cpu: with("cpu: 256", "cpu: 256.5");
     too_many_target_groups: with(PORTS_AT, "port_mappings:\n          - {lb_port: 1, container_port: 1}\n          - {lb_port: 2, container_port: 2}\n          - {lb_port: 3, container_port: 3}\n          - {lb_port: 4, container_port: 4}\n          - {lb_port: 5, container_port: 5}\n        listeners:");
 }
 
@@ -260,6 +262,16 @@ fn district_with_unknown_key_and_bad_values() {
             "size: 2\n  max_size: 1\n  instance_typ: t3.small",
         )
         .replace("10.1.0.0/16", "10.1.0.0/8");
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .file("instances/mstdn/app.yml", APP)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}
+
+#[test]
+fn integral_float_in_a_district() {
+    let district = crate::support::DISTRICT.replace("size: 2", "size: 2.0");
     let output = Fleet::new()
         .file("instances/mstdn/district.yml", &district)
         .file("instances/mstdn/app.yml", APP)

@@ -179,6 +179,7 @@ fn validate<T: DeserializeOwned>(
     let mut diagnostics = Vec::new();
     let mut shadowed = Vec::new();
     let mut json = root.to_json();
+    validators.integers(kind, &mut json);
     for round in 0..REPAIR_ROUNDS {
         let findings = validators.validate(kind, &root, &json);
         if findings.is_empty() {
@@ -241,6 +242,7 @@ fn validate<T: DeserializeOwned>(
             break;
         }
         json = root.to_json();
+        validators.integers(kind, &mut json);
     }
     if !diagnostics.iter().any(Diagnostic::is_error) {
         diagnostics.push(

@@ -33,6 +33,19 @@ impl Validators {
         }
     }
 
+    /// Reads integral numbers written as floats (`512.0`, `2.56e2`) as the
+    /// integers they are, where the schema of `kind` asks for an integer and
+    /// not for any number. JSON Schema's `integer` accepts them (2020-12
+    /// validation §6.1.1: "any number with a zero fractional part"), and so
+    /// do editors reading `schema/`; berth's reader agrees.
+    pub fn integers(&self, kind: SchemaKind, value: &mut Json) {
+        let schema = match kind {
+            SchemaKind::Instance => &self.instance.1,
+            SchemaKind::District => &self.district.1,
+        };
+        integers(schema, schema, value);
+    }
+
     /// Validates `value` (the JSON form of `root`) against the schema of `kind`.
     #[must_use]
     pub fn validate(&self, kind: SchemaKind, root: &Node, value: &Json) -> Vec<Finding> {
@@ -105,6 +118,58 @@ pub fn yaml11_boolean(text: &str) -> Option<bool> {
 impl Default for Validators {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The largest integer an `f64` holds exactly (2^53).
+const EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+fn integers(root: &Json, node: &Json, value: &mut Json) {
+    let Some(node) = resolve(root, node) else {
+        return;
+    };
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(branches) = node.get(key).and_then(Json::as_array) {
+            if value.is_number() {
+                break;
+            }
+            for branch in branches {
+                integers(root, branch, value);
+            }
+        }
+    }
+    match value {
+        Json::Number(n) if n.is_f64() => {
+            let words = accepted(root, node);
+            let float = n.as_f64().unwrap_or(f64::NAN);
+            if words.contains(&"an integer")
+                && !words.contains(&"a number")
+                && float.fract() == 0.0
+                && float.abs() <= EXACT_INTEGER
+            {
+                // Exact: the value is integral and within f64's exact range.
+                #[allow(clippy::cast_possible_truncation)]
+                let integer = float as i64;
+                *value = Json::from(integer);
+            }
+        }
+        Json::Object(entries) => {
+            let properties = node.get("properties").and_then(Json::as_object);
+            let additional = node.get("additionalProperties").filter(|a| a.is_object());
+            for (key, item) in entries.iter_mut() {
+                if let Some(sub) = properties.and_then(|p| p.get(key)).or(additional) {
+                    integers(root, sub, item);
+                }
+            }
+        }
+        Json::Array(items) => {
+            if let Some(sub) = node.get("items").filter(|i| i.is_object()) {
+                for item in items {
+                    integers(root, sub, item);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
