@@ -306,3 +306,96 @@ fn deny_warnings_fails_on_the_tutorial() {
     assert_eq!(fleet.run(&["validate"]).code, 0);
     assert_eq!(fleet.run(&["validate", "--deny-warnings"]).code, 1);
 }
+
+/// The file system as berth reads it: links, look-alike names, stray files.
+mod file_system {
+    use super::{APP, Fleet};
+
+    fn other(name: &str) -> String {
+        APP.replace("name: app", &format!("name: {name}"))
+            .replace("app.example", &format!("{name}.example"))
+    }
+
+    #[test]
+    fn district_yaml_beside_district_yml() {
+        let output = Fleet::new()
+            .file("instances/mstdn/district.yaml", crate::support::DISTRICT)
+            .file("instances/mstdn/app.yml", APP)
+            .run(&["validate"]);
+        insta::assert_snapshot!(output.transcript());
+    }
+
+    #[test]
+    fn instance_written_twice() {
+        let output = Fleet::new()
+            .file("instances/mstdn/app.yml", APP)
+            .file("instances/mstdn/app.yaml", &other("copy"))
+            .run(&["validate"]);
+        insta::assert_snapshot!(output.transcript());
+    }
+
+    #[test]
+    fn folder_named_like_an_instance_file() {
+        let fleet = Fleet::new().file("instances/mstdn/app.yml", APP);
+        std::fs::create_dir(fleet.path().join("instances/mstdn/web.yml")).unwrap();
+        insta::assert_snapshot!(fleet.run(&["validate"]).transcript());
+    }
+
+    #[test]
+    fn instance_file_outside_a_district() {
+        let output = Fleet::new()
+            .file("instances/mstdn/app.yml", APP)
+            .file("instances/stray.yml", &other("stray"))
+            .run(&["validate"]);
+        insta::assert_snapshot!(output.transcript());
+    }
+
+    #[test]
+    fn district_folder_with_an_invalid_name() {
+        let output = Fleet::new()
+            .file(
+                "instances/my district/district.yml",
+                crate::support::DISTRICT,
+            )
+            .file("instances/my district/app.yml", APP)
+            .run(&["validate"]);
+        insta::assert_snapshot!(output.transcript());
+    }
+
+    #[test]
+    fn symlinked_district_folder_and_instance_file_are_read() {
+        let fleet = Fleet::new()
+            .file("instances/mstdn/app.yml", APP)
+            .file("shared/other/district.yml", crate::support::DISTRICT)
+            .file("shared/other/other.yml", &other("other"))
+            .file("shared/linked.yml", &other("linked"));
+        let root = fleet.path();
+        std::os::unix::fs::symlink("../shared/other", root.join("instances/other")).unwrap();
+        std::os::unix::fs::symlink(
+            "../../shared/linked.yml",
+            root.join("instances/mstdn/linked.yml"),
+        )
+        .unwrap();
+        insta::assert_snapshot!(fleet.run(&["validate"]).transcript());
+    }
+
+    #[test]
+    fn dangling_symlink() {
+        let fleet = Fleet::new().file("instances/mstdn/app.yml", APP);
+        std::os::unix::fs::symlink("gone.yml", fleet.path().join("instances/mstdn/old.yml"))
+            .unwrap();
+        insta::assert_snapshot!(fleet.run(&["validate"]).transcript());
+    }
+
+    #[test]
+    fn symlink_loop() {
+        let fleet = Fleet::new().file("instances/mstdn/app.yml", APP);
+        std::os::unix::fs::symlink(".", fleet.path().join("instances/loop")).unwrap();
+        insta::assert_snapshot!(fleet.run(&["validate"]).transcript());
+    }
+}
+
+golden! {
+    infinite_number: with("memory: 512", "memory: .inf");
+    not_a_number: with("cpu: 256", "cpu: .nan");
+}

@@ -77,6 +77,7 @@ pub fn check(loaded: &Loaded, validators: &Validators) -> (CheckedFleet, Vec<Dia
     let mut diagnostics = Vec::new();
     let mut fleet = CheckedFleet::default();
     for district in &loaded.districts {
+        diagnostics.extend(rules::check_district_name(&district.name));
         let (district_file, mut found) = match &district.district {
             Some(file) => {
                 let (checked, found) =

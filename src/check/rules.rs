@@ -1009,6 +1009,21 @@ fn fargate_pair(
     )))
 }
 
+/// A district's folder name names its cluster, VPC and stacks, so it follows
+/// the rule of heritage names.
+#[must_use]
+pub fn check_district_name(name: &str) -> Option<Diagnostic> {
+    (!is_name(name)).then(|| {
+        Diagnostic::error(
+            "invalid-name",
+            format!("district folder `instances/{name}/` has an invalid name"),
+        )
+        .help(
+            "a district's folder names its cluster and stacks: rename it to letters, digits and `-`, at least 2 characters, starting and ending with a letter or digit (e.g. `my-district`)",
+        )
+    })
+}
+
 /// Barcelona's name rule: `[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]`.
 #[must_use]
 pub fn is_name(name: &str) -> bool {

@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use crate::diagnostic::Diagnostic;
 use crate::load::Node;
+use crate::load::yaml::Value;
 use crate::schema::{SchemaKind, validation_schema};
 
 /// Compiled validators for both input files.
@@ -298,6 +299,25 @@ fn explain(
         .and_then(Json::as_str)
         .map(str::to_owned);
     let actual = value.pointer(pointer);
+    // JSON has no infinity or NaN: such a YAML number is `null` in `actual`;
+    // say what was written instead of "nothing".
+    let non_finite = match root.at(pointer).map(|n| &n.value) {
+        Some(Value::Float(f)) if !f.is_finite() => Some(if f.is_nan() {
+            "`.nan`, not a number"
+        } else if *f > 0.0 {
+            "`.inf`, an infinite number"
+        } else {
+            "`-.inf`, an infinite number"
+        }),
+        _ => None,
+    };
+    let type_found = non_finite.unwrap_or_else(|| type_of(actual));
+    let value_found = non_finite.map_or_else(|| shown(actual), str::to_owned);
+    let label_found = if non_finite.is_some() {
+        "not a finite number here".to_owned()
+    } else {
+        format!("{} here", type_of(actual))
+    };
     let key = key_name(pointer);
     let diagnostic = match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -375,10 +395,10 @@ fn explain(
                 format!(
                     "`{key}` must be {}, found {}",
                     either(&expected),
-                    type_of(actual)
+                    type_found
                 ),
             )
-            .at(root.locate(pointer), format!("{} here", type_of(actual)))
+            .at(root.locate(pointer), label_found)
         }
         ValidationErrorKind::Enum { options } => {
             let options: Vec<&str> = options
@@ -391,7 +411,7 @@ fn explain(
                 format!(
                     "`{key}` must be one of {}, found {}",
                     either(&listed.iter().map(String::as_str).collect::<Vec<_>>()),
-                    shown(actual)
+                    value_found
                 ),
             )
             .at(root.locate(pointer), "not an accepted value");
@@ -430,24 +450,20 @@ fn explain(
             }
             Diagnostic::error(
                 "wrong-type",
-                format!(
-                    "`{key}` must be {}, found {}",
-                    either(&words),
-                    type_of(actual)
-                ),
+                format!("`{key}` must be {}, found {}", either(&words), type_found),
             )
-            .at(root.locate(pointer), format!("{} here", type_of(actual)))
+            .at(root.locate(pointer), label_found)
         }
         ValidationErrorKind::Minimum { limit }
         | ValidationErrorKind::ExclusiveMinimum { limit } => Diagnostic::error(
             "out-of-range",
-            format!("`{key}` must be at least {limit}, found {}", shown(actual)),
+            format!("`{key}` must be at least {limit}, found {value_found}"),
         )
         .at(root.locate(pointer), "too small"),
         ValidationErrorKind::Maximum { limit }
         | ValidationErrorKind::ExclusiveMaximum { limit } => Diagnostic::error(
             "out-of-range",
-            format!("`{key}` must be at most {limit}, found {}", shown(actual)),
+            format!("`{key}` must be at most {limit}, found {value_found}"),
         )
         .at(root.locate(pointer), "too large"),
         ValidationErrorKind::MinLength { limit } => Diagnostic::error(
@@ -470,7 +486,7 @@ fn explain(
         .at(root.locate(pointer), "too few items"),
         ValidationErrorKind::Pattern { pattern } => Diagnostic::error(
             "invalid-value",
-            format!("`{key}` has an invalid value {}", shown(actual)),
+            format!("`{key}` has an invalid value {value_found}"),
         )
         .at(root.locate(pointer), format!("does not match `{pattern}`")),
         _ => Diagnostic::error("invalid-value", format!("`{key}`: {error}"))
