@@ -399,3 +399,12 @@ golden! {
     infinite_number: with("memory: 512", "memory: .inf");
     not_a_number: with("cpu: 256", "cpu: .nan");
 }
+
+golden! {
+    password_assignment_in_before_deploy: with("    services:", "    before_deploy: PGPASSWORD=hunter2 rake db:migrate\n    services:");
+    password_flag_in_a_command: with("memory: 512", "memory: 512\n        command: [rake, db:migrate, --password, hunter2]");
+    password_in_a_scheduled_command: with("    services:", "    scheduled_tasks:\n      - schedule: rate(1 hour)\n        command: env SMTP_PASSWD=s3cret rake mail\n    services:");
+    password_in_the_image_name: with("image_name: registry.example/app", "image_name: deploy:hunter2@registry.example/app");
+    access_key_id_in_a_value: with("    services:", "    environment:\n      AWS_ACCESS_KEY_ID: AKIAABCDEFGHIJKLMNOP\n    services:");
+    private_key_in_a_value: with("    services:", "    environment:\n      TLS_CERT: \"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\"\n    services:");
+}
