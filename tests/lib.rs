@@ -8,6 +8,7 @@
 //! - `contract`: the example and fixture Mastodon fleets give each process what Mastodon 4.3.2 reads.
 //! - `diff`: golden before/after fleets, baselines, formats and exit codes of `berth diff`.
 //! - `fleet`: rules across instances, name limits, data stacks, secrets.
+//! - `fuzz`: mutated golden fleets never panic, never fail inside berth, always render when accepted.
 //! - `schema`: the committed schemas are what the code generates.
 //! - `terraform`: the Terraform configurations: listing, escaping, wiring, safety, targets.
 //! - `provider_schema`: every Terraform resource against the AWS provider's argument schema.
@@ -24,6 +25,7 @@ mod contract;
 mod diff;
 mod e2e;
 mod fleet;
+mod fuzz;
 mod limits;
 mod parity;
 mod provider_schema;

@@ -138,6 +138,8 @@ golden! {
     udp_port_mapping_on_ec2: with(PORTS_AT, "port_mappings:\n          - protocol: udp\n            lb_port: 514\n            container_port: 514\n            enable_proxy_protocol: true\n        listeners:");
     health_check_port_not_mapped_on_ec2: with(PORTS_AT, "health_check:\n          port: 9000\n        port_mappings:\n          - lb_port: 25\n            container_port: 2525\n        listeners:");
     public_without_port_mappings: with(PORTS_AT, "public: true\n        listeners:");
+    integral_floats_are_integers: with("cpu: 256\n        memory: 512", "cpu: 2.56e2\n        memory: 512.0");
+    fractional_cpu: with("cpu: 256", "cpu: 256.5");
     too_many_target_groups: with(PORTS_AT, "port_mappings:\n          - {lb_port: 1, container_port: 1}\n          - {lb_port: 2, container_port: 2}\n          - {lb_port: 3, container_port: 3}\n          - {lb_port: 4, container_port: 4}\n          - {lb_port: 5, container_port: 5}\n        listeners:");
 }
 
@@ -268,6 +270,16 @@ fn district_with_unknown_key_and_bad_values() {
 }
 
 #[test]
+fn integral_float_in_a_district() {
+    let district = crate::support::DISTRICT.replace("size: 2", "size: 2.0");
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .file("instances/mstdn/app.yml", APP)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}
+
+#[test]
 fn many_errors_are_reported_together() {
     let text = APP
         .replace("cpu: 256", "cpu: -1")
@@ -293,4 +305,106 @@ fn deny_warnings_fails_on_the_tutorial() {
     let fleet = Fleet::new().file("instances/mstdn/bcn-users.yml", TUTORIAL);
     assert_eq!(fleet.run(&["validate"]).code, 0);
     assert_eq!(fleet.run(&["validate", "--deny-warnings"]).code, 1);
+}
+
+/// The file system as berth reads it: links, look-alike names, stray files.
+mod file_system {
+    use super::{APP, Fleet};
+
+    fn other(name: &str) -> String {
+        APP.replace("name: app", &format!("name: {name}"))
+            .replace("app.example", &format!("{name}.example"))
+    }
+
+    #[test]
+    fn district_yaml_beside_district_yml() {
+        let output = Fleet::new()
+            .file("instances/mstdn/district.yaml", crate::support::DISTRICT)
+            .file("instances/mstdn/app.yml", APP)
+            .run(&["validate"]);
+        insta::assert_snapshot!(output.transcript());
+    }
+
+    #[test]
+    fn instance_written_twice() {
+        let output = Fleet::new()
+            .file("instances/mstdn/app.yml", APP)
+            .file("instances/mstdn/app.yaml", &other("copy"))
+            .run(&["validate"]);
+        insta::assert_snapshot!(output.transcript());
+    }
+
+    #[test]
+    fn folder_named_like_an_instance_file() {
+        let fleet = Fleet::new().file("instances/mstdn/app.yml", APP);
+        std::fs::create_dir(fleet.path().join("instances/mstdn/web.yml")).unwrap();
+        insta::assert_snapshot!(fleet.run(&["validate"]).transcript());
+    }
+
+    #[test]
+    fn instance_file_outside_a_district() {
+        let output = Fleet::new()
+            .file("instances/mstdn/app.yml", APP)
+            .file("instances/stray.yml", &other("stray"))
+            .run(&["validate"]);
+        insta::assert_snapshot!(output.transcript());
+    }
+
+    #[test]
+    fn district_folder_with_an_invalid_name() {
+        let output = Fleet::new()
+            .file(
+                "instances/my district/district.yml",
+                crate::support::DISTRICT,
+            )
+            .file("instances/my district/app.yml", APP)
+            .run(&["validate"]);
+        insta::assert_snapshot!(output.transcript());
+    }
+
+    #[test]
+    fn symlinked_district_folder_and_instance_file_are_read() {
+        let fleet = Fleet::new()
+            .file("instances/mstdn/app.yml", APP)
+            .file("shared/other/district.yml", crate::support::DISTRICT)
+            .file("shared/other/other.yml", &other("other"))
+            .file("shared/linked.yml", &other("linked"));
+        let root = fleet.path();
+        std::os::unix::fs::symlink("../shared/other", root.join("instances/other")).unwrap();
+        std::os::unix::fs::symlink(
+            "../../shared/linked.yml",
+            root.join("instances/mstdn/linked.yml"),
+        )
+        .unwrap();
+        insta::assert_snapshot!(fleet.run(&["validate"]).transcript());
+    }
+
+    #[test]
+    fn dangling_symlink() {
+        let fleet = Fleet::new().file("instances/mstdn/app.yml", APP);
+        std::os::unix::fs::symlink("gone.yml", fleet.path().join("instances/mstdn/old.yml"))
+            .unwrap();
+        insta::assert_snapshot!(fleet.run(&["validate"]).transcript());
+    }
+
+    #[test]
+    fn symlink_loop() {
+        let fleet = Fleet::new().file("instances/mstdn/app.yml", APP);
+        std::os::unix::fs::symlink(".", fleet.path().join("instances/loop")).unwrap();
+        insta::assert_snapshot!(fleet.run(&["validate"]).transcript());
+    }
+}
+
+golden! {
+    infinite_number: with("memory: 512", "memory: .inf");
+    not_a_number: with("cpu: 256", "cpu: .nan");
+}
+
+golden! {
+    password_assignment_in_before_deploy: with("    services:", "    before_deploy: PGPASSWORD=hunter2 rake db:migrate\n    services:");
+    password_flag_in_a_command: with("memory: 512", "memory: 512\n        command: [rake, db:migrate, --password, hunter2]");
+    password_in_a_scheduled_command: with("    services:", "    scheduled_tasks:\n      - schedule: rate(1 hour)\n        command: env SMTP_PASSWD=s3cret rake mail\n    services:");
+    password_in_the_image_name: with("image_name: registry.example/app", "image_name: deploy:hunter2@registry.example/app");
+    access_key_id_in_a_value: with("    services:", "    environment:\n      AWS_ACCESS_KEY_ID: AKIAABCDEFGHIJKLMNOP\n    services:");
+    private_key_in_a_value: with("    services:", "    environment:\n      TLS_CERT: \"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\"\n    services:");
 }

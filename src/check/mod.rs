@@ -77,6 +77,7 @@ pub fn check(loaded: &Loaded, validators: &Validators) -> (CheckedFleet, Vec<Dia
     let mut diagnostics = Vec::new();
     let mut fleet = CheckedFleet::default();
     for district in &loaded.districts {
+        diagnostics.extend(rules::check_district_name(&district.name));
         let (district_file, mut found) = match &district.district {
             Some(file) => {
                 let (checked, found) =
@@ -179,6 +180,7 @@ fn validate<T: DeserializeOwned>(
     let mut diagnostics = Vec::new();
     let mut shadowed = Vec::new();
     let mut json = root.to_json();
+    validators.integers(kind, &mut json);
     for round in 0..REPAIR_ROUNDS {
         let findings = validators.validate(kind, &root, &json);
         if findings.is_empty() {
@@ -241,6 +243,7 @@ fn validate<T: DeserializeOwned>(
             break;
         }
         json = root.to_json();
+        validators.integers(kind, &mut json);
     }
     if !diagnostics.iter().any(Diagnostic::is_error) {
         diagnostics.push(

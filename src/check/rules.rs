@@ -62,6 +62,132 @@ pub fn url_has_password(value: &str) -> bool {
             .is_some_and(|(_user, password)| !password.is_empty())
 }
 
+/// A credential written into a string berth copies into artifacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// Where the secret part sits in the string.
+    pub range: std::ops::Range<usize>,
+    /// What it is, for the message (`` `PGPASSWORD=…` ``).
+    pub what: String,
+}
+
+/// Finds a credential in a command line, argument, image name or value:
+/// an assignment or flag of a secret-looking name (`PGPASSWORD=x`,
+/// `--password x`, `--db-password=x`; names as [`looks_secret`] reads them,
+/// values other than a `$VARIABLE` reference), a URL with a password, a PEM
+/// private key block, or an AWS access key id (`AKIA…`/`ASIA…` and 16
+/// uppercase letters or digits, the shape of IAM's key ids).
+#[must_use]
+pub fn find_credential(text: &str) -> Option<Credential> {
+    let words: Vec<(usize, &str)> = text
+        .split_whitespace()
+        .map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
+        .collect();
+    let secret_name = |name: &str| {
+        let name = name.trim_start_matches('-').replace('-', "_");
+        let upper = name.to_ascii_uppercase();
+        !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && looks_secret(&name)
+            && !["_FILE", "_PATH", "_ARN", "_NAME"]
+                .iter()
+                .any(|s| upper.ends_with(s))
+    };
+    let literal = |value: &str| {
+        let value = value.trim_matches(['"', '\'']);
+        !value.is_empty() && !value.starts_with('$')
+    };
+    for (i, &(at, word)) in words.iter().enumerate() {
+        let bare = word.trim_start_matches(['"', '\'']);
+        let quote = word.len() - bare.len();
+        if let Some((name, value)) = bare.split_once('=')
+            && secret_name(name)
+            && literal(value)
+        {
+            let start = at + quote + name.len() + 1;
+            return Some(Credential {
+                range: start..at + word.len(),
+                what: format!("`{name}=…`"),
+            });
+        }
+        if bare.starts_with("--")
+            && !bare.contains('=')
+            && secret_name(bare)
+            && let Some(&(next_at, next)) = words.get(i + 1)
+            && !next.starts_with('-')
+            && literal(next)
+        {
+            return Some(Credential {
+                range: next_at..next_at + next.len(),
+                what: format!("`{bare} …`"),
+            });
+        }
+        if url_has_password(bare)
+            && let Some(authority_at) = bare.find("://")
+        {
+            let rest = &bare[authority_at + 3..];
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            if let Some((userinfo, _)) = authority.rsplit_once('@')
+                && let Some((user, password)) = userinfo.split_once(':')
+            {
+                let start = at + quote + authority_at + 3 + user.len() + 1;
+                return Some(Credential {
+                    range: start..start + password.len(),
+                    what: "a URL with a password".to_owned(),
+                });
+            }
+        }
+    }
+    if let Some(begin) = text.find("-----BEGIN ")
+        && text[begin..].contains("PRIVATE KEY-----")
+    {
+        let end = text[begin..].find('\n').map_or(text.len(), |e| begin + e);
+        return Some(Credential {
+            range: begin..end,
+            what: "a PEM private key".to_owned(),
+        });
+    }
+    access_key_id(text).map(|range| Credential {
+        range,
+        what: "an AWS access key id".to_owned(),
+    })
+}
+
+/// Where an AWS access key id (`AKIA` or `ASIA` and 16 uppercase letters or
+/// digits, as IAM's `AccessKeyId` is shaped) sits in `text`, as a word.
+fn access_key_id(text: &str) -> Option<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let key = |b: &u8| b.is_ascii_uppercase() || b.is_ascii_digit();
+    (0..bytes.len().saturating_sub(19)).find_map(|i| {
+        let candidate = &bytes[i..i + 20];
+        let prefix = &candidate[..4] == b"AKIA" || &candidate[..4] == b"ASIA";
+        let before = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        let after = bytes.get(i + 20).is_none_or(|b| !b.is_ascii_alphanumeric());
+        (prefix && before && after && candidate.iter().all(key)).then(|| i..i + 20)
+    })
+}
+
+/// Where the password of an image name's userinfo (`user:pw@registry/app`)
+/// sits: registries take credentials from `docker login`, never the name.
+#[must_use]
+pub fn image_password(image: &str) -> Option<std::ops::Range<usize>> {
+    let (userinfo, _) = image.split_once('@')?;
+    let (user, password) = userinfo.split_once(':')?;
+    (!userinfo.contains('/') && !password.is_empty()).then(|| user.len() + 1..userinfo.len())
+}
+
+/// The error for a credential found in a string berth writes into artifacts.
+fn credential_error(where_: &str, credential: &Credential, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "secret-literal",
+        format!("{where_} holds {}, a secret in plain text", credential.what),
+    )
+    .at(span, "this would be written into artifacts in plain text")
+    .help(
+        "keep secrets out of commands, names and values: give the process the secret as an environment variable with `value_from: <parameter or secret ARN>` or `ssm_path: <path>` (or `resources.secrets`), and refer to it as `$NAME` in a command",
+    )
+}
+
 /// The span of a scalar's text without its quotes, and the byte offset of a
 /// range inside the text, for carets inside a value.
 fn inside(file_text: &str, span: &Span, range: std::ops::Range<usize>) -> Span {
@@ -98,7 +224,7 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
         }
 
         if let Some(command) = &env.before_deploy {
-            check_command(command, at(&["before_deploy"]), &mut out);
+            check_command(command, at(&["before_deploy"]), text, &mut out);
         }
 
         for (i, task) in env.scheduled_tasks.iter().enumerate() {
@@ -118,10 +244,27 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
             check_command(
                 &task.command,
                 at(&["scheduled_tasks", &i, "command"]),
+                text,
                 &mut out,
             );
         }
 
+        if let crate::schema::ImageName::Name(image) = &env.image_name {
+            let span = at(&["image_name"]);
+            if let Some(range) = image_password(image) {
+                out.push(
+                    Diagnostic::error(
+                        "secret-literal",
+                        "the image name holds a registry password",
+                    )
+                    .at(inside(text, &span, range), "this would be written into artifacts in plain text")
+                    .help("remove `user:password@` from `image_name`: ECS pulls from ECR with the execution role; for another private registry, store the credentials in Secrets Manager (ECS's `repositoryCredentials`)"),
+                );
+            } else if let Some(found) = find_credential(image) {
+                let at = inside(text, &span, found.range.clone());
+                out.push(credential_error("the image name", &found, at));
+            }
+        }
         if let crate::schema::ImageName::Repository(image) = &env.image_name {
             let declared: Vec<&String> = env
                 .resources
@@ -195,7 +338,7 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
                 );
             }
             if let Some(command) = &service.command {
-                check_command(command, sat(&["command"]), &mut out);
+                check_command(command, sat(&["command"]), text, &mut out);
             }
             check_environment(
                 file,
@@ -482,7 +625,21 @@ fn protocol_name(protocol: PortProtocol) -> &'static str {
     }
 }
 
-fn check_command(command: &Command, span: Span, out: &mut Vec<Diagnostic>) {
+fn check_command(command: &Command, span: Span, text: &str, out: &mut Vec<Diagnostic>) {
+    match command {
+        Command::Line(line) => {
+            if let Some(found) = find_credential(line) {
+                let at = inside(text, &span, found.range.clone());
+                out.push(credential_error("the command", &found, at));
+            }
+        }
+        Command::Args(args) => {
+            // Joined, so a flag and its value in two arguments are seen together.
+            if let Some(found) = find_credential(&args.join(" ")) {
+                out.push(credential_error("the command", &found, span.clone()));
+            }
+        }
+    }
     if let Command::Line(line) = command
         && shlex::split(line).is_none()
     {
@@ -645,6 +802,14 @@ fn check_environment(
             );
         } else if literal && looks_secret(var.name) {
             out.push(secret_literal(var.name, at(&value_at)));
+        } else if let Some(PlainValue::Text(value)) = var.value
+            && let Some(found) = find_credential(value)
+        {
+            out.push(credential_error(
+                &format!("the value of `{}`", var.name),
+                &found,
+                at(&value_at),
+            ));
         }
     }
 }
@@ -1017,6 +1182,21 @@ fn fargate_pair(
     )))
 }
 
+/// A district's folder name names its cluster, VPC and stacks, so it follows
+/// the rule of heritage names.
+#[must_use]
+pub fn check_district_name(name: &str) -> Option<Diagnostic> {
+    (!is_name(name)).then(|| {
+        Diagnostic::error(
+            "invalid-name",
+            format!("district folder `instances/{name}/` has an invalid name"),
+        )
+        .help(
+            "a district's folder names its cluster and stacks: rename it to letters, digits and `-`, at least 2 characters, starting and ending with a letter or digit (e.g. `my-district`)",
+        )
+    })
+}
+
 /// Barcelona's name rule: `[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]`.
 #[must_use]
 pub fn is_name(name: &str) -> bool {
@@ -1032,6 +1212,57 @@ pub fn is_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `(text, the secret part found)`.
+    const CREDENTIALS: &[(&str, Option<&str>)] = &[
+        ("PGPASSWORD=x psql -h db", Some("x")),
+        ("env DB_PASS=hunter2 rake db:migrate", Some("hunter2")),
+        ("SMTP_PASSWD='s3cret' rails s", Some("'s3cret'")),
+        ("rake db:migrate --password hunter2", Some("hunter2")),
+        ("cli --db-password=hunter2", Some("hunter2")),
+        ("curl https://u:pw@example.com/x", Some("pw")),
+        (
+            "aws configure set aws_access_key_id AKIAABCDEFGHIJKLMNOP",
+            Some("AKIAABCDEFGHIJKLMNOP"),
+        ),
+        ("ASIA0123456789ABCDEF", Some("ASIA0123456789ABCDEF")),
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+            Some("-----BEGIN RSA PRIVATE KEY-----"),
+        ),
+        // References, public values and look-alikes are not secrets.
+        ("PGPASSWORD=$DB_PASS psql", None),
+        ("RAILS_ENV=production rails s", None),
+        ("rake secret", None),
+        ("cli --token-file /run/token", None),
+        ("cli --password", None),
+        ("cli --password --verbose", None),
+        ("-----BEGIN PUBLIC KEY-----", None),
+        ("XAKIAABCDEFGHIJKLMNOP", None),
+        ("AKIAabcdefghijklmnop", None),
+        ("postgres://user@db/x", None),
+        ("bundle exec rails s -p 3000 -b '0.0.0.0'", None),
+    ];
+
+    #[test]
+    fn credentials_are_found_by_shape() {
+        for (text, expected) in CREDENTIALS {
+            let found = find_credential(text).map(|c| &text[c.range]);
+            assert_eq!(found, *expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn image_names_with_passwords() {
+        let password = |image: &str| image_password(image).map(|r| image[r].to_owned());
+        assert_eq!(
+            password("user:pw@registry.example/app").as_deref(),
+            Some("pw")
+        );
+        assert_eq!(password("registry.example/app@sha256:abc"), None);
+        assert_eq!(password("registry.example:5000/app"), None);
+        assert_eq!(password("user@registry.example/app"), None);
+    }
 
     /// `(name, looks secret)`: what the name alone says.
     const SECRET_NAMES: &[(&str, bool)] = &[

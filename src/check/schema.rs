@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use crate::diagnostic::Diagnostic;
 use crate::load::Node;
+use crate::load::yaml::Value;
 use crate::schema::{SchemaKind, validation_schema};
 
 /// Compiled validators for both input files.
@@ -31,6 +32,19 @@ impl Validators {
             instance: compile(SchemaKind::Instance),
             district: compile(SchemaKind::District),
         }
+    }
+
+    /// Reads integral numbers written as floats (`512.0`, `2.56e2`) as the
+    /// integers they are, where the schema of `kind` asks for an integer and
+    /// not for any number. JSON Schema's `integer` accepts them (2020-12
+    /// validation §6.1.1: "any number with a zero fractional part"), and so
+    /// do editors reading `schema/`; berth's reader agrees.
+    pub fn integers(&self, kind: SchemaKind, value: &mut Json) {
+        let schema = match kind {
+            SchemaKind::Instance => &self.instance.1,
+            SchemaKind::District => &self.district.1,
+        };
+        integers(schema, schema, value);
     }
 
     /// Validates `value` (the JSON form of `root`) against the schema of `kind`.
@@ -105,6 +119,58 @@ pub fn yaml11_boolean(text: &str) -> Option<bool> {
 impl Default for Validators {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The largest integer an `f64` holds exactly (2^53).
+const EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+fn integers(root: &Json, node: &Json, value: &mut Json) {
+    let Some(node) = resolve(root, node) else {
+        return;
+    };
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(branches) = node.get(key).and_then(Json::as_array) {
+            if value.is_number() {
+                break;
+            }
+            for branch in branches {
+                integers(root, branch, value);
+            }
+        }
+    }
+    match value {
+        Json::Number(n) if n.is_f64() => {
+            let words = accepted(root, node);
+            let float = n.as_f64().unwrap_or(f64::NAN);
+            if words.contains(&"an integer")
+                && !words.contains(&"a number")
+                && float.fract() == 0.0
+                && float.abs() <= EXACT_INTEGER
+            {
+                // Exact: the value is integral and within f64's exact range.
+                #[allow(clippy::cast_possible_truncation)]
+                let integer = float as i64;
+                *value = Json::from(integer);
+            }
+        }
+        Json::Object(entries) => {
+            let properties = node.get("properties").and_then(Json::as_object);
+            let additional = node.get("additionalProperties").filter(|a| a.is_object());
+            for (key, item) in entries.iter_mut() {
+                if let Some(sub) = properties.and_then(|p| p.get(key)).or(additional) {
+                    integers(root, sub, item);
+                }
+            }
+        }
+        Json::Array(items) => {
+            if let Some(sub) = node.get("items").filter(|i| i.is_object()) {
+                for item in items {
+                    integers(root, sub, item);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -233,6 +299,25 @@ fn explain(
         .and_then(Json::as_str)
         .map(str::to_owned);
     let actual = value.pointer(pointer);
+    // JSON has no infinity or NaN: such a YAML number is `null` in `actual`;
+    // say what was written instead of "nothing".
+    let non_finite = match root.at(pointer).map(|n| &n.value) {
+        Some(Value::Float(f)) if !f.is_finite() => Some(if f.is_nan() {
+            "`.nan`, not a number"
+        } else if *f > 0.0 {
+            "`.inf`, an infinite number"
+        } else {
+            "`-.inf`, an infinite number"
+        }),
+        _ => None,
+    };
+    let type_found = non_finite.unwrap_or_else(|| type_of(actual));
+    let value_found = non_finite.map_or_else(|| shown(actual), str::to_owned);
+    let label_found = if non_finite.is_some() {
+        "not a finite number here".to_owned()
+    } else {
+        format!("{} here", type_of(actual))
+    };
     let key = key_name(pointer);
     let diagnostic = match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -310,10 +395,10 @@ fn explain(
                 format!(
                     "`{key}` must be {}, found {}",
                     either(&expected),
-                    type_of(actual)
+                    type_found
                 ),
             )
-            .at(root.locate(pointer), format!("{} here", type_of(actual)))
+            .at(root.locate(pointer), label_found)
         }
         ValidationErrorKind::Enum { options } => {
             let options: Vec<&str> = options
@@ -326,7 +411,7 @@ fn explain(
                 format!(
                     "`{key}` must be one of {}, found {}",
                     either(&listed.iter().map(String::as_str).collect::<Vec<_>>()),
-                    shown(actual)
+                    value_found
                 ),
             )
             .at(root.locate(pointer), "not an accepted value");
@@ -365,24 +450,20 @@ fn explain(
             }
             Diagnostic::error(
                 "wrong-type",
-                format!(
-                    "`{key}` must be {}, found {}",
-                    either(&words),
-                    type_of(actual)
-                ),
+                format!("`{key}` must be {}, found {}", either(&words), type_found),
             )
-            .at(root.locate(pointer), format!("{} here", type_of(actual)))
+            .at(root.locate(pointer), label_found)
         }
         ValidationErrorKind::Minimum { limit }
         | ValidationErrorKind::ExclusiveMinimum { limit } => Diagnostic::error(
             "out-of-range",
-            format!("`{key}` must be at least {limit}, found {}", shown(actual)),
+            format!("`{key}` must be at least {limit}, found {value_found}"),
         )
         .at(root.locate(pointer), "too small"),
         ValidationErrorKind::Maximum { limit }
         | ValidationErrorKind::ExclusiveMaximum { limit } => Diagnostic::error(
             "out-of-range",
-            format!("`{key}` must be at most {limit}, found {}", shown(actual)),
+            format!("`{key}` must be at most {limit}, found {value_found}"),
         )
         .at(root.locate(pointer), "too large"),
         ValidationErrorKind::MinLength { limit } => Diagnostic::error(
@@ -405,7 +486,7 @@ fn explain(
         .at(root.locate(pointer), "too few items"),
         ValidationErrorKind::Pattern { pattern } => Diagnostic::error(
             "invalid-value",
-            format!("`{key}` has an invalid value {}", shown(actual)),
+            format!("`{key}` has an invalid value {value_found}"),
         )
         .at(root.locate(pointer), format!("does not match `{pattern}`")),
         _ => Diagnostic::error("invalid-value", format!("`{key}`: {error}"))

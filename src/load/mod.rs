@@ -2,7 +2,8 @@
 //!
 //! `instances/<district>/district.yml` describes a district; every other
 //! `*.yml`/`*.yaml` file in the district's folder is one instance. Files are
-//! read in a sorted order and parsed in parallel. This stage knows YAML, not
+//! read in a sorted order and parsed in parallel; symbolic links are
+//! followed, and what cannot be a fleet file is a diagnostic, not skipped. This stage knows YAML, not
 //! berth's format: it must not interpret keys beyond finding template holders.
 
 pub mod yaml;
@@ -48,11 +49,13 @@ pub struct Loaded {
 pub enum LoadError {
     #[error("no `instances/` folder in `{0}`: run berth in a fleet repository or pass `--root`")]
     NoInstances(PathBuf),
-    #[error("cannot read `{path}`: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+}
+
+/// A file or folder that could not be read: the path, and why, once.
+fn unreadable(shown: &str, error: &dyn std::error::Error) -> Diagnostic {
+    Diagnostic::error("unreadable", format!("cannot read `{shown}`: {error}")).help(
+        "check that the path exists and can be read; a symbolic link must lead to an existing file or folder",
+    )
 }
 
 struct FoundFile {
@@ -64,37 +67,87 @@ struct FoundFile {
 }
 
 /// Reads every district and instance file under `root/instances`.
+///
+/// Symbolic links to district folders and to files are followed, as Git
+/// checks them out; a link that leads nowhere or back into a folder it sits
+/// in is an error naming it. What cannot be one of the fleet's files is an
+/// error too, never skipped in silence: two district files, one instance
+/// written twice (`app.yml` and `app.yaml`), a folder named like a YAML file,
+/// a YAML file directly in `instances/`.
 pub fn load(root: &Path) -> Result<Loaded, LoadError> {
     let instances = root.join("instances");
     if !instances.is_dir() {
         return Err(LoadError::NoInstances(root.to_path_buf()));
     }
     let mut loaded = Loaded::default();
-    let mut found = Vec::new();
+    let mut found: Vec<FoundFile> = Vec::new();
     let mut district_names = Vec::new();
     let walk = WalkDir::new(&instances)
         .min_depth(1)
         .max_depth(2)
+        .follow_links(true)
         .sort_by_file_name();
-    for entry in walk {
-        let entry = entry.map_err(|e| LoadError::Io {
-            path: e
-                .path()
-                .map_or_else(|| instances.clone(), Path::to_path_buf),
-            source: e.into(),
-        })?;
-        let path = entry.path();
+    let show = |path: &Path| {
         let relative = path.strip_prefix(root).unwrap_or(path);
-        let shown = relative.to_string_lossy().replace('\\', "/");
-        if entry.file_type().is_dir() {
-            district_names.push(entry.file_name().to_string_lossy().into_owned());
-            continue;
-        }
+        relative.to_string_lossy().replace('\\', "/")
+    };
+    for entry in walk {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                let shown = error.path().map_or_else(|| show(&instances), &show);
+                let diagnostic = match (error.loop_ancestor(), error.io_error()) {
+                    (Some(ancestor), _) => Diagnostic::error(
+                        "symlink-loop",
+                        format!(
+                            "`{shown}` is a symbolic link back to `{}`, a folder it is in",
+                            show(ancestor)
+                        ),
+                    )
+                    .help("remove the link, or point it at a district folder"),
+                    (None, Some(io)) => unreadable(&shown, io),
+                    (None, None) => unreadable(&shown, &error),
+                };
+                loaded.diagnostics.push(diagnostic);
+                continue;
+            }
+        };
+        let path = entry.path();
+        let shown = show(path);
+        let name = entry.file_name().to_string_lossy().into_owned();
         let is_yaml = matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("yml" | "yaml")
         );
-        if entry.depth() != 2 || !is_yaml {
+        if entry.file_type().is_dir() {
+            if entry.depth() == 1 {
+                district_names.push(name);
+            } else if is_yaml {
+                loaded.diagnostics.push(
+                    Diagnostic::error(
+                        "not-a-file",
+                        format!("`{shown}` is a folder, not an instance file"),
+                    )
+                    .help(
+                        "berth reads `*.yml` files in a district folder; rename or move the folder",
+                    ),
+                );
+            }
+            continue;
+        }
+        if !is_yaml {
+            continue;
+        }
+        if entry.depth() == 1 {
+            loaded.diagnostics.push(
+                Diagnostic::error(
+                    "outside-district",
+                    format!("`{shown}` is not in a district folder"),
+                )
+                .help(format!(
+                    "move it to `instances/<district>/{name}`, beside that district's `{DISTRICT_FILE}`"
+                )),
+            );
             continue;
         }
         let district = path
@@ -102,25 +155,47 @@ pub fn load(root: &Path) -> Result<Loaded, LoadError> {
             .and_then(Path::file_name)
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let file_name = entry.file_name().to_string_lossy();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let is_district = name == DISTRICT_FILE || name == "district.yaml";
+        if let Some(first) = found
+            .iter()
+            .find(|f| f.district == district && f.stem == stem && f.is_district == is_district)
+        {
+            let what = if is_district {
+                format!("district `{district}` has two district files")
+            } else {
+                format!("instance `{stem}` is written twice in district `{district}`")
+            };
+            loaded.diagnostics.push(
+                Diagnostic::error("duplicate-file", format!("{what}: `{}` and `{shown}`", first.shown))
+                    .help("keep one of them; berth reads both `.yml` and `.yaml` and would not know which one counts"),
+            );
+            continue;
+        }
         found.push(FoundFile {
             district,
             path: path.to_path_buf(),
             shown,
-            stem: path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            is_district: file_name == DISTRICT_FILE || file_name == "district.yaml",
+            stem,
+            is_district,
         });
     }
 
     let mut texts = Vec::with_capacity(found.len());
-    for f in &found {
-        let bytes = std::fs::read(&f.path).map_err(|source| LoadError::Io {
-            path: f.path.clone(),
-            source,
-        })?;
+    let mut read = Vec::with_capacity(found.len());
+    for f in found {
+        let bytes = match std::fs::read(&f.path) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                loaded.diagnostics.push(unreadable(&f.shown, &error));
+                continue;
+            }
+        };
+        read.push(f);
+        let f = read.last().expect("just pushed");
         let (text, bad_utf8) = match String::from_utf8(bytes) {
             Ok(text) => (text, None),
             Err(e) => {
@@ -160,7 +235,7 @@ pub fn load(root: &Path) -> Result<Loaded, LoadError> {
         .collect();
 
     for name in district_names {
-        if !found.iter().any(|f| f.is_district && f.district == name) {
+        if !read.iter().any(|f| f.is_district && f.district == name) {
             loaded.diagnostics.push(
                 Diagnostic::error(
                     "missing-district-file",
@@ -177,7 +252,7 @@ pub fn load(root: &Path) -> Result<Loaded, LoadError> {
             instances: Vec::new(),
         });
     }
-    for ((f, (file, _)), result) in found.iter().zip(&texts).zip(parsed) {
+    for ((f, (file, _)), result) in read.iter().zip(&texts).zip(parsed) {
         let root = match result {
             Ok(root) => root,
             Err(diagnostics) => {

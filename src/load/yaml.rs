@@ -13,7 +13,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YamlSpan};
 
 use crate::diagnostic::{Diagnostic, FileId, Span};
 
-/// How many nodes one file may expand to through aliases (against "billion laughs").
+/// How many nodes one file may hold, aliases expanded (against "billion laughs").
 pub const MAX_NODES: usize = 100_000;
 /// How deep collections may nest.
 pub const MAX_DEPTH: usize = 64;
@@ -139,6 +139,21 @@ impl Node {
 }
 
 impl Node {
+    /// The node at a JSON pointer.
+    #[must_use]
+    pub fn at(&self, pointer: &str) -> Option<&Node> {
+        let mut node = self;
+        for segment in pointer.split('/').skip(1) {
+            let segment = segment.replace("~1", "/").replace("~0", "~");
+            node = match &node.value {
+                Value::Map(entries) => &entries.iter().find(|e| e.key == segment)?.value,
+                Value::Seq(items) => items.get(segment.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
     /// The node at a JSON pointer, to change it.
     pub fn at_mut(&mut self, pointer: &str) -> Option<&mut Node> {
         let mut node = self;
@@ -201,6 +216,7 @@ pub fn parse(file: FileId, text: &str) -> Result<Node, Vec<Diagnostic>> {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
         nodes: 0,
+        aliased: 0,
         diagnostics: Vec::new(),
     };
     let root = builder.document();
@@ -244,6 +260,8 @@ struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
+    /// How many of `nodes` aliases repeated.
+    aliased: usize,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -314,8 +332,24 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn count(&mut self, added: usize, span: &Span) -> Result<(), Fatal> {
+    /// Counts `added` nodes, `aliased` if an alias repeats them. Past the
+    /// limit the file is refused, as an alias bomb if aliases brought most
+    /// of its values and as too large otherwise.
+    fn count(&mut self, added: usize, aliased: bool, span: &Span) -> Result<(), Fatal> {
         self.nodes += added;
+        if aliased {
+            self.aliased += added;
+        }
+        if self.nodes > MAX_NODES && self.aliased * 2 <= self.nodes {
+            return Err(Diagnostic::error(
+                "yaml-too-large",
+                format!("this file holds more than {MAX_NODES} values"),
+            )
+            .at(span.clone(), "the limit is crossed here")
+            .help(
+                "split the fleet's instances into more files; one instance needs far fewer values",
+            ));
+        }
         if self.nodes > MAX_NODES {
             return Err(Diagnostic::error(
                 "yaml-alias-limit",
@@ -340,7 +374,7 @@ impl<'a> Builder<'a> {
         }
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                self.count(1, &at)?;
+                self.count(1, false, &at)?;
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let value = self.scalar(&text, style, tag.as_deref(), &at);
                 let node = Node {
@@ -358,14 +392,14 @@ impl<'a> Builder<'a> {
                             .at(at, "here"),
                     );
                 };
-                self.count(target.size(), &at)?;
+                self.count(target.size(), true, &at)?;
                 Ok(Node {
                     anchored: false,
                     ..target
                 })
             }
             Event::SequenceStart(anchor, _) => {
-                self.count(1, &at)?;
+                self.count(1, false, &at)?;
                 let mut items = Vec::new();
                 loop {
                     let (event, span) = self.next()?;
@@ -383,7 +417,7 @@ impl<'a> Builder<'a> {
                 Ok(node)
             }
             Event::MappingStart(anchor, _) => {
-                self.count(1, &at)?;
+                self.count(1, false, &at)?;
                 let entries = self.mapping(depth)?;
                 let node = Node {
                     value: Value::Map(entries),
@@ -406,6 +440,8 @@ impl<'a> Builder<'a> {
     fn mapping(&mut self, depth: usize) -> Result<Vec<Entry>, Fatal> {
         // Explicit entries, and where each merge (`<<`) sat among them.
         let mut explicit: Vec<Entry> = Vec::new();
+        // Where each explicit key sits in `explicit`, so a large mapping is read in linear time.
+        let mut positions: HashMap<String, usize> = HashMap::new();
         let mut merges: Vec<(usize, Vec<Entry>)> = Vec::new();
         loop {
             let (event, span) = self.next()?;
@@ -435,7 +471,7 @@ impl<'a> Builder<'a> {
                 }
                 continue;
             }
-            if let Some(first) = explicit.iter().find(|e| e.key == key) {
+            if let Some(first) = positions.get(&key).map(|&i| &explicit[i]) {
                 self.diagnostics.push(
                     Diagnostic::error("duplicate-key", format!("duplicate key `{key}`"))
                         .at(key_node.span.clone(), "written again here")
@@ -444,6 +480,7 @@ impl<'a> Builder<'a> {
                 );
                 continue;
             }
+            positions.insert(key.clone(), explicit.len());
             explicit.push(Entry {
                 key,
                 key_span: key_node.span,
@@ -661,6 +698,15 @@ mod tests {
             text.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
         }
         assert_eq!(codes(&text), ["yaml-alias-limit"]);
+    }
+
+    #[test]
+    fn a_large_file_without_aliases_is_too_large_not_an_alias_bomb() {
+        let mut text = String::from("values:\n");
+        for i in 0..MAX_NODES {
+            text.push_str(&format!("  k{i}: v\n"));
+        }
+        assert_eq!(codes(&text), ["yaml-too-large"]);
     }
 
     #[test]

@@ -13,10 +13,22 @@ pub fn arguments(command: &Command) -> Vec<String> {
     match command {
         Command::Args(args) => args.clone(),
         Command::Line(line) => match shlex::split(line) {
-            Some(args) if !uses_shell(line) => args,
+            Some(args) if !uses_shell(line) && !args.first().is_some_and(|a| is_assignment(a)) => {
+                args
+            }
             _ => vec!["sh".to_owned(), "-c".to_owned(), line.clone()],
         },
     }
+}
+
+/// Whether a word is a shell variable assignment (`RAILS_ENV=production`):
+/// at the start of a command line only a shell reads it so; split into
+/// arguments, the task would try to run a program named `RAILS_ENV=production`.
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
 }
 
 /// Whether a command line needs a shell: an operator, a variable or a
@@ -75,6 +87,12 @@ mod tests {
             ("run > out.log", &["sh", "-c", "run > out.log"]),
             ("run 2>&1", &["sh", "-c", "run 2>&1"]),
             ("echo \\$HOME", &["echo", "$HOME"]),
+            (
+                "RAILS_ENV=production bundle exec rails s",
+                &["sh", "-c", "RAILS_ENV=production bundle exec rails s"],
+            ),
+            ("rails s --port=3000", &["rails", "s", "--port=3000"]),
+            ("=x y", &["=x", "y"]),
         ];
         for (input, expected) in table {
             assert_eq!(line(input), *expected, "{input}");
