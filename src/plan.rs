@@ -311,6 +311,8 @@ pub struct RepositoryPlan {
     pub repository_name: String,
     /// The ECR lifecycle policy, as the JSON text ECR expects.
     pub lifecycle_policy: String,
+    /// `IMMUTABLE` unless the file sets `mutable_tags: true`.
+    pub image_tag_mutability: &'static str,
 }
 
 /// A generated secret: how Secrets Manager makes its value, in the words of
@@ -835,6 +837,7 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
             name: repository.name.clone(),
             id: format!("Repository{}", logical_id(&repository.name)),
             tf: terraform_name(&repository.name),
+            image_tag_mutability: repository.image_tag_mutability,
             repository_name: shorten(&format!("{base}/{}", repository.name).to_ascii_lowercase(), 256),
             lifecycle_policy: serde_json::json!({
                 "rules": [{

@@ -258,6 +258,9 @@ pub struct Repository {
     /// Days after which untagged images are deleted (default 14).
     #[schemars(range(min = 1, max = 3650))]
     pub untagged_expire_days: Option<u32>,
+    /// Let a pushed tag be moved to another image (default `false`: tags are
+    /// immutable, so a reviewed `image_tag` always names the same image).
+    pub mutable_tags: Option<bool>,
 }
 
 /// Where a heritage's image comes from.

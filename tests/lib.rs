@@ -13,6 +13,7 @@
 //! - `terraform`: the Terraform configurations: listing, escaping, wiring, safety, targets.
 //! - `provider_schema`: every Terraform resource against the AWS provider's argument schema.
 //! - `limits`: AWS's limits on load balancers, rules and templates.
+//! - `secure`: secure defaults of the artifacts (what checkov checks) and the keys that opt out.
 //! - `parity`: CloudFormation and Terraform artifacts describe the same infrastructure.
 //! - `apply`: `berth apply` and `destroy` against a fake `aws`: the exact calls.
 //! - `e2e`: `berth apply` on moto's server (ignored here; `scripts/moto-e2e` runs it).
@@ -30,6 +31,7 @@ mod limits;
 mod parity;
 mod provider_schema;
 mod schema;
+mod secure;
 mod support;
 mod terraform;
 mod validate;

@@ -981,6 +981,7 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
                 "encrypted": p["StorageEncrypted"], "name": p["DBName"], "user": p["MasterUsername"],
                 "managed_password": p["ManageMasterUserPassword"], "backups": p["BackupRetentionPeriod"],
                 "multi_az": p["MultiAZ"], "deletion_protection": p["DeletionProtection"], "public": p["PubliclyAccessible"],
+                "log_exports": p["EnableCloudwatchLogsExports"],
                 "copy_tags": p["CopyTagsToSnapshot"], "minor_upgrades": p["AutoMinorVersionUpgrade"],
                 "security_groups": p["VPCSecurityGroups"], "keeps_data": cfn_keeps(r),
             }),
@@ -1001,7 +1002,18 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
     for (id, r, p) in cfn.of_type("AWS::S3::Bucket") {
         let block = &p["PublicAccessBlockConfiguration"];
         let versioned = p["VersioningConfiguration"]["Status"] == "Enabled";
-        let expiry = p["LifecycleConfiguration"]["Rules"][0]["NoncurrentVersionExpiration"]["NoncurrentDays"].clone();
+        let lifecycle: Vec<Value> = p["LifecycleConfiguration"]["Rules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                json!({
+                    "id": r["Id"], "enabled": r["Status"] == "Enabled",
+                    "abort_incomplete_days": r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"],
+                    "noncurrent_days": r["NoncurrentVersionExpiration"]["NoncurrentDays"],
+                })
+            })
+            .collect();
         let policy = cfn
             .of_type("AWS::S3::BucketPolicy")
             .into_iter()
@@ -1014,7 +1026,7 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
                 "encryption": p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"],
                 "ownership": p["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
                 "public_access_block": [block["BlockPublicAcls"], block["IgnorePublicAcls"], block["BlockPublicPolicy"], block["RestrictPublicBuckets"]],
-                "versioning": versioned, "noncurrent_days": expiry, "policy": policy, "keeps_data": cfn_keeps(r),
+                "versioning": versioned, "lifecycle": lifecycle, "policy": policy, "keeps_data": cfn_keeps(r),
             }),
         );
     }
@@ -1029,6 +1041,7 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
             format!("repository {}", cfn.tokens[id]),
             json!({
                 "name": p["RepositoryName"], "scan_on_push": p["ImageScanningConfiguration"]["ScanOnPush"],
+                "tag_mutability": p["ImageTagMutability"],
                 "encryption": p["EncryptionConfiguration"]["EncryptionType"], "lifecycle": lifecycle, "keeps_data": cfn_keeps(r),
             }),
         );
@@ -1230,6 +1243,7 @@ fn tf_heritage(dir: &Path) -> Facts {
                 "encrypted": b["storage_encrypted"], "name": b["db_name"], "user": b["username"],
                 "managed_password": b["manage_master_user_password"], "backups": b["backup_retention_period"],
                 "multi_az": b["multi_az"], "deletion_protection": b["deletion_protection"], "public": b["publicly_accessible"],
+                "log_exports": b["enabled_cloudwatch_logs_exports"],
                 "copy_tags": b["copy_tags_to_snapshot"], "minor_upgrades": b["auto_minor_version_upgrade"],
                 "security_groups": b["vpc_security_group_ids"], "keeps_data": tf_keeps(raw),
             }),
@@ -1270,7 +1284,11 @@ fn tf_heritage(dir: &Path) -> Facts {
                 "ownership": ownership["rule"]["object_ownership"],
                 "public_access_block": [block["block_public_acls"], block["ignore_public_acls"], block["block_public_policy"], block["restrict_public_buckets"]],
                 "versioning": versioning.is_some_and(|v| v["versioning_configuration"]["status"] == "Enabled"),
-                "noncurrent_days": lifecycle.map(|l| l["rule"][0]["noncurrent_version_expiration"]["noncurrent_days"].clone()),
+                "lifecycle": lifecycle.as_ref().and_then(|l| l["rule"].as_array()).into_iter().flatten().map(|r| json!({
+                    "id": r["id"], "enabled": r["status"] == "Enabled",
+                    "abort_incomplete_days": r["abort_incomplete_multipart_upload"]["days_after_initiation"],
+                    "noncurrent_days": r["noncurrent_version_expiration"]["noncurrent_days"],
+                })).collect::<Vec<_>>(),
                 "policy": policy, "keeps_data": tf_keeps(raw),
             }),
         );
@@ -1288,6 +1306,7 @@ fn tf_heritage(dir: &Path) -> Facts {
             format!("repository {token}"),
             json!({
                 "name": b["name"], "scan_on_push": b["image_scanning_configuration"]["scan_on_push"],
+                "tag_mutability": b["image_tag_mutability"],
                 "encryption": b["encryption_configuration"][0]["encryption_type"], "lifecycle": lifecycle, "keeps_data": tf_keeps(raw),
             }),
         );
@@ -1464,6 +1483,7 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
             "name": p["Name"], "type": p["Type"], "internal": p["Scheme"] == "internal", "ip": p["IpAddressType"],
             "subnets": p["Subnets"], "security_groups": p["SecurityGroups"],
             "drop_invalid_header_fields": attributes.contains(&json!(["routing.http.drop_invalid_header_fields.enabled", "true"])),
+            "deletion_protection": attributes.contains(&json!(["deletion_protection.enabled", "true"])),
             "after_gateway": cfn.resources[id]["DependsOn"] == "InternetGatewayAttachment",
         }));
     }
@@ -1641,6 +1661,7 @@ fn tf_district(path: &Path) -> Facts {
             "name": b["name"], "type": b["load_balancer_type"], "internal": b["internal"], "ip": b["ip_address_type"],
             "subnets": b["subnets"], "security_groups": b["security_groups"],
             "drop_invalid_header_fields": b["drop_invalid_header_fields"],
+            "deletion_protection": b["enable_deletion_protection"] == json!(true),
             "after_gateway": raw["depends_on"] == json!(["aws_internet_gateway.this"]),
         }));
     }

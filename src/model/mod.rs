@@ -197,6 +197,8 @@ pub struct Database {
     pub backup_retention_days: u32,
     pub multi_az: bool,
     pub deletion_protection: bool,
+    /// The engine's logs exported to `CloudWatch` Logs (`EnableCloudwatchLogsExports`).
+    pub log_exports: &'static [&'static str],
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -219,6 +221,8 @@ pub struct Bucket {
 pub struct Repository {
     pub name: String,
     pub untagged_expire_days: u32,
+    /// `MUTABLE` or `IMMUTABLE`, ECR's `imageTagMutability`.
+    pub image_tag_mutability: &'static str,
 }
 
 /// A plain environment variable.
@@ -761,9 +765,17 @@ fn ssm_parameter(district: &str, path: &str) -> String {
 fn resources(spec: &schema::Resources) -> Resources {
     Resources {
         database: spec.database.as_ref().map(|d| {
-            let (version, port) = match d.engine {
-                DatabaseEngine::Postgres => (DEFAULT_POSTGRES_VERSION, 5432),
-                DatabaseEngine::Mysql => (DEFAULT_MYSQL_VERSION, 3306),
+            // The logs RDS publishes to CloudWatch Logs, per engine: "Publishing database
+            // logs to Amazon CloudWatch Logs" in the RDS user guide (PostgreSQL: `postgresql`,
+            // `upgrade`; MySQL: `error`, `general`, `slowquery`, `audit`, of which the general and
+            // audit logs need parameter or option groups berth does not write).
+            let (version, port, log_exports) = match d.engine {
+                DatabaseEngine::Postgres => (
+                    DEFAULT_POSTGRES_VERSION,
+                    5432,
+                    &["postgresql", "upgrade"][..],
+                ),
+                DatabaseEngine::Mysql => (DEFAULT_MYSQL_VERSION, 3306, &["error", "slowquery"][..]),
             };
             Database {
                 engine: d.engine,
@@ -778,6 +790,7 @@ fn resources(spec: &schema::Resources) -> Resources {
                     .unwrap_or(DEFAULT_BACKUP_RETENTION_DAYS),
                 multi_az: d.multi_az.unwrap_or(false),
                 deletion_protection: d.deletion_protection.unwrap_or(true),
+                log_exports,
             }
         }),
         cache: spec.cache.as_ref().map(|c| Cache {
@@ -804,6 +817,11 @@ fn resources(spec: &schema::Resources) -> Resources {
             .map(|(name, r)| Repository {
                 name: name.clone(),
                 untagged_expire_days: r.untagged_expire_days.unwrap_or(14),
+                image_tag_mutability: if r.mutable_tags.unwrap_or(false) {
+                    "MUTABLE"
+                } else {
+                    "IMMUTABLE"
+                },
             })
             .collect(),
         secrets: spec

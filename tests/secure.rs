@@ -1,0 +1,234 @@
+//! Secure defaults of the artifacts (issue 14, part 9), in both formats, on every golden fleet:
+//! what checkov (`scripts/checkov`) checks, pinned here so a template change that drops one
+//! fails `cargo test` too, and the keys that opt out.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::support::{copy_tree, fleet_outs, repo, run_in};
+
+fn read(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Every artifact named `name` under the golden `out/` trees.
+fn artifacts(name: &str) -> Vec<(String, Value)> {
+    let mut found = Vec::new();
+    for out in fleet_outs() {
+        for entry in walkdir::WalkDir::new(&out) {
+            let entry = entry.unwrap();
+            if entry.file_name() == name {
+                found.push((entry.path().display().to_string(), read(entry.path())));
+            }
+        }
+    }
+    assert!(!found.is_empty(), "no {name} found");
+    found
+}
+
+fn cfn_of_type<'a>(stack: &'a Value, kind: &str) -> Vec<&'a Value> {
+    stack["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == kind)
+        .map(|r| &r["Properties"])
+        .collect()
+}
+
+fn tf_of_type<'a>(config: &'a Value, kind: &str) -> Vec<&'a Value> {
+    config["resource"][kind]
+        .as_object()
+        .map(|m| m.values().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn container_hosts_keep_containers_off_the_instance_metadata() {
+    // Hop limit 1: a bridge-mode container's request to IMDS is one hop further and is dropped,
+    // so containers cannot take the host's role; tasks get theirs from the ECS agent.
+    let mut seen = 0;
+    for (path, stack) in artifacts("district.cfn.json") {
+        for p in cfn_of_type(&stack, "AWS::EC2::LaunchTemplate") {
+            let m = &p["LaunchTemplateData"]["MetadataOptions"];
+            assert_eq!(
+                (&m["HttpTokens"], &m["HttpPutResponseHopLimit"]),
+                (&json!("required"), &json!(1)),
+                "{path}"
+            );
+            seen += 1;
+        }
+    }
+    for (path, config) in artifacts("district.tf.json") {
+        for b in tf_of_type(&config, "aws_launch_template") {
+            let m = &b["metadata_options"];
+            assert_eq!(
+                (&m["http_tokens"], &m["http_put_response_hop_limit"]),
+                (&json!("required"), &json!(1)),
+                "{path}"
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen > 2);
+}
+
+#[test]
+fn endpoint_load_balancers_have_deletion_protection() {
+    let mut seen = 0;
+    for (path, stack) in artifacts("district.cfn.json") {
+        for p in cfn_of_type(&stack, "AWS::ElasticLoadBalancingV2::LoadBalancer") {
+            let attributes = p["LoadBalancerAttributes"].as_array().unwrap();
+            assert!(
+                attributes
+                    .contains(&json!({"Key": "deletion_protection.enabled", "Value": "true"})),
+                "{path}"
+            );
+            seen += 1;
+        }
+    }
+    for (path, config) in artifacts("district.tf.json") {
+        for b in tf_of_type(&config, "aws_lb") {
+            assert_eq!(b["enable_deletion_protection"], json!(true), "{path}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 2);
+}
+
+#[test]
+fn every_bucket_aborts_incomplete_uploads() {
+    // The district's artifacts bucket had a one-day rule already; the heritages' buckets get seven.
+    let mut seen = 0;
+    for (name, days) in [("district.cfn.json", 1), ("data.cfn.json", 7)] {
+        for (path, stack) in artifacts(name) {
+            for p in cfn_of_type(&stack, "AWS::S3::Bucket") {
+                let rules = p["LifecycleConfiguration"]["Rules"].as_array().unwrap();
+                assert!(
+                    rules.iter().any(
+                        |r| r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+                            == json!(days)
+                    ),
+                    "{path}"
+                );
+                seen += 1;
+            }
+        }
+    }
+    for (name, days) in [("district.tf.json", 1), ("data.tf.json", 7)] {
+        for (path, config) in artifacts(name) {
+            let buckets = tf_of_type(&config, "aws_s3_bucket").len();
+            let lifecycles = tf_of_type(&config, "aws_s3_bucket_lifecycle_configuration");
+            assert_eq!(
+                lifecycles.len(),
+                buckets,
+                "{path}: a lifecycle configuration per bucket"
+            );
+            for l in lifecycles {
+                let rules = l["rule"].as_array().unwrap();
+                assert!(
+                    rules.iter().any(
+                        |r| r["abort_incomplete_multipart_upload"]["days_after_initiation"]
+                            == json!(days)
+                    ),
+                    "{path}"
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 4);
+}
+
+#[test]
+fn repository_tags_are_immutable_by_default() {
+    let mut seen = 0;
+    for (path, stack) in artifacts("data.cfn.json") {
+        for p in cfn_of_type(&stack, "AWS::ECR::Repository") {
+            assert_eq!(p["ImageTagMutability"], json!("IMMUTABLE"), "{path}");
+            seen += 1;
+        }
+    }
+    for (path, config) in artifacts("data.tf.json") {
+        for b in tf_of_type(&config, "aws_ecr_repository") {
+            assert_eq!(b["image_tag_mutability"], json!("IMMUTABLE"), "{path}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 2);
+}
+
+#[test]
+fn mutable_tags_opts_a_repository_out() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/mastodon"));
+    let file = fleet.path().join("instances/social/toots.yml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("    mastodon: {}\n"));
+    std::fs::write(
+        &file,
+        text.replace("    mastodon: {}\n", "    mastodon: {mutable_tags: true}\n"),
+    )
+    .unwrap();
+    let output = run_in(fleet.path(), &["build"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let heritages: Vec<_> = walkdir::WalkDir::new(fleet.path().join("out"))
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_name() == "data.cfn.json")
+        .map(|e| e.path().parent().unwrap().to_path_buf())
+        .collect();
+    let mut mutabilities = Vec::new();
+    for dir in heritages {
+        for p in cfn_of_type(&read(&dir.join("data.cfn.json")), "AWS::ECR::Repository") {
+            mutabilities.push(p["ImageTagMutability"].clone());
+        }
+        for b in tf_of_type(&read(&dir.join("data.tf.json")), "aws_ecr_repository") {
+            mutabilities.push(b["image_tag_mutability"].clone());
+        }
+    }
+    assert_eq!(mutabilities, [json!("MUTABLE"), json!("MUTABLE")]);
+}
+
+#[test]
+fn databases_export_their_logs() {
+    let mut seen = 0;
+    for (path, stack) in artifacts("data.cfn.json") {
+        for p in cfn_of_type(&stack, "AWS::RDS::DBInstance") {
+            let want = if p["Engine"] == "mysql" {
+                json!(["error", "slowquery"])
+            } else {
+                json!(["postgresql", "upgrade"])
+            };
+            assert_eq!(p["EnableCloudwatchLogsExports"], want, "{path}");
+            seen += 1;
+        }
+    }
+    for (path, config) in artifacts("data.tf.json") {
+        for b in tf_of_type(&config, "aws_db_instance") {
+            let want = if b["engine"] == "mysql" {
+                json!(["error", "slowquery"])
+            } else {
+                json!(["postgresql", "upgrade"])
+            };
+            assert_eq!(b["enabled_cloudwatch_logs_exports"], want, "{path}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 2);
+}
+
+#[test]
+fn terraform_adopts_the_default_security_group_without_rules() {
+    // CloudFormation has no resource for a VPC's default security group; Terraform empties it.
+    for (path, config) in artifacts("district.tf.json") {
+        let groups = tf_of_type(&config, "aws_default_security_group");
+        assert_eq!(groups.len(), 1, "{path}");
+        let g = groups[0];
+        assert_eq!(g["vpc_id"], json!("${aws_vpc.this.id}"), "{path}");
+        assert!(
+            g.get("ingress").is_none() && g.get("egress").is_none(),
+            "{path}: no rules"
+        );
+    }
+}
