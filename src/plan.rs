@@ -360,6 +360,7 @@ pub struct ServicePlan<'a> {
     pub command: Option<&'a [String]>,
     pub port: Option<u16>,
     pub desired_count: u32,
+    pub read_only_root_filesystem: bool,
     pub autoscaling: Option<&'a Autoscaling>,
     pub listeners: Vec<ListenerPlan<'a>>,
     /// The service's network load balancer (`port_mappings`), and the
@@ -782,6 +783,7 @@ fn service_plan<'a>(
         command: service.command.as_deref(),
         port: service.port,
         desired_count: service.desired_count,
+        read_only_root_filesystem: service.read_only_root_filesystem,
         autoscaling: service.autoscaling.as_ref(),
         listeners,
         nlb,

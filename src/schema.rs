@@ -448,6 +448,9 @@ pub struct Service {
     /// The port the web container listens on (default 3000).
     #[schemars(range(min = 1, max = 65535))]
     pub web_container_port: Option<u16>,
+    /// Run the container with a read-only root file system (default `false`). An app
+    /// that writes under its image's paths (Rails' `tmp/`, caches) fails with it.
+    pub read_only_root_filesystem: Option<bool>,
     /// How many tasks run (default 1).
     #[schemars(range(max = 1000))]
     pub desired_count: Option<u32>,
@@ -754,6 +757,21 @@ pub struct Endpoint {
     /// count moves about one heritage in (count) to the new load balancers.
     #[schemars(range(min = 1, max = 50))]
     pub load_balancers: Option<u32>,
+    /// Write the load balancers' access logs to an S3 bucket you own (off by default).
+    pub access_logs: Option<AccessLogs>,
+}
+
+/// Where Elastic Load Balancing writes an endpoint's access logs.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLogs {
+    /// An existing bucket in the district's region whose policy lets Elastic Load
+    /// Balancing write to it, e.g. `mstdn-alb-logs`.
+    #[schemars(regex(pattern = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
+    pub bucket: String,
+    /// The key prefix of the logs, without a leading or trailing `/` (default: the district's name).
+    #[schemars(regex(pattern = "^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$"))]
+    pub prefix: Option<String>,
 }
 
 /// Which input file a schema is for.

@@ -622,6 +622,7 @@ fn container(c: &Value, cfn: bool) -> Value {
         "name": k("Name", "name"),
         "image": k("Image", "image"),
         "essential": k("Essential", "essential"),
+        "read_only_root": k("ReadonlyRootFilesystem", "readonlyRootFilesystem"),
         "cpu": k("Cpu", "cpu"),
         "memory": k("Memory", "memory"),
         "command": k("Command", "command"),
@@ -1484,6 +1485,10 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
             "subnets": p["Subnets"], "security_groups": p["SecurityGroups"],
             "drop_invalid_header_fields": attributes.contains(&json!(["routing.http.drop_invalid_header_fields.enabled", "true"])),
             "deletion_protection": attributes.contains(&json!(["deletion_protection.enabled", "true"])),
+            "access_logs": attributes.contains(&json!(["access_logs.s3.enabled", "true"])).then(|| {
+                let value = |key: &str| attributes.iter().find(|a| a[0] == key).map(|a| a[1].clone());
+                json!({"bucket": value("access_logs.s3.bucket"), "prefix": value("access_logs.s3.prefix")})
+            }),
             "after_gateway": cfn.resources[id]["DependsOn"] == "InternetGatewayAttachment",
         }));
     }
@@ -1662,6 +1667,8 @@ fn tf_district(path: &Path) -> Facts {
             "subnets": b["subnets"], "security_groups": b["security_groups"],
             "drop_invalid_header_fields": b["drop_invalid_header_fields"],
             "deletion_protection": b["enable_deletion_protection"] == json!(true),
+            "access_logs": (b["access_logs"]["enabled"] == json!(true))
+                .then(|| json!({"bucket": b["access_logs"]["bucket"], "prefix": b["access_logs"]["prefix"]})),
             "after_gateway": raw["depends_on"] == json!(["aws_internet_gateway.this"]),
         }));
     }

@@ -232,3 +232,92 @@ fn terraform_adopts_the_default_security_group_without_rules() {
         );
     }
 }
+
+/// The golden fleet whose files opt in to what is off by default.
+fn opted_in() -> std::path::PathBuf {
+    repo().join("tests/fixtures/network/out/zones")
+}
+
+#[test]
+fn endpoint_access_logs_are_opt_in() {
+    let stack = read(&opted_in().join("district.cfn.json"));
+    let attributes = &cfn_of_type(&stack, "AWS::ElasticLoadBalancingV2::LoadBalancer")[0]["LoadBalancerAttributes"];
+    for (key, value) in [
+        ("access_logs.s3.enabled", "true"),
+        ("access_logs.s3.bucket", "zones-load-balancer-logs"),
+        ("access_logs.s3.prefix", "internal-api"),
+    ] {
+        assert!(
+            attributes
+                .as_array()
+                .unwrap()
+                .contains(&json!({"Key": key, "Value": value})),
+            "{key}"
+        );
+    }
+    let config = read(&opted_in().join("district.tf.json"));
+    assert_eq!(
+        tf_of_type(&config, "aws_lb")[0]["access_logs"],
+        json!({"bucket": "zones-load-balancer-logs", "prefix": "internal-api", "enabled": true})
+    );
+    // Off unless a district file asks.
+    for (path, stack) in artifacts("district.cfn.json")
+        .into_iter()
+        .filter(|(p, _)| !p.contains("network"))
+    {
+        for p in cfn_of_type(&stack, "AWS::ElasticLoadBalancingV2::LoadBalancer") {
+            assert!(
+                !p["LoadBalancerAttributes"]
+                    .to_string()
+                    .contains("access_logs"),
+                "{path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn read_only_root_filesystems_are_opt_in() {
+    let stack = read(&opted_in().join("shop/app.cfn.json"));
+    let workers: Vec<_> = cfn_of_type(&stack, "AWS::ECS::TaskDefinition")
+        .into_iter()
+        .flat_map(|p| p["ContainerDefinitions"].as_array().unwrap().iter())
+        .map(|c| {
+            (
+                c["Name"].as_str().unwrap().to_owned(),
+                c["ReadonlyRootFilesystem"].clone(),
+            )
+        })
+        .collect();
+    // The service that asks; its before_deploy and scheduled tasks keep a writable root.
+    assert!(
+        workers.contains(&("worker".to_owned(), json!(true))),
+        "{workers:?}"
+    );
+    assert!(
+        workers
+            .iter()
+            .filter(|(n, _)| n != "worker")
+            .all(|(_, v)| v.is_null()),
+        "{workers:?}"
+    );
+    let definition = read(&opted_in().join("shop/task-definitions/worker.json"));
+    assert_eq!(
+        definition["containerDefinitions"][0]["readonlyRootFilesystem"],
+        json!(true)
+    );
+    let config = std::fs::read_to_string(opted_in().join("shop/main.tf.json")).unwrap();
+    assert_eq!(
+        config.matches("\"readonlyRootFilesystem\": true").count(),
+        1
+    );
+    for (path, stack) in artifacts("app.cfn.json")
+        .into_iter()
+        .filter(|(p, _)| !p.contains("network"))
+    {
+        assert!(
+            !stack.to_string().contains("ReadonlyRootFilesystem"),
+            "{path}"
+        );
+    }
+}

@@ -132,6 +132,15 @@ pub struct Endpoint {
     pub ssl_policy: String,
     /// How many load balancers the endpoint's pool holds.
     pub load_balancers: u32,
+    /// Where the load balancers write access logs, if anywhere.
+    pub access_logs: Option<AccessLogs>,
+}
+
+/// An endpoint's access logs: bucket and key prefix.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessLogs {
+    pub bucket: String,
+    pub prefix: String,
 }
 
 /// One environment of an instance file: one application stack.
@@ -262,6 +271,8 @@ pub struct Service {
     /// The container port, for web services.
     pub port: Option<u16>,
     pub desired_count: u32,
+    /// The container's root file system is read-only (`read_only_root_filesystem`).
+    pub read_only_root_filesystem: bool,
     pub launch_type: LaunchType,
     pub listeners: Vec<Listener>,
     pub autoscaling: Option<Autoscaling>,
@@ -436,6 +447,10 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                         .clone()
                         .unwrap_or_else(|| DEFAULT_SSL_POLICY.to_owned()),
                     load_balancers: e.load_balancers.unwrap_or(1),
+                    access_logs: e.access_logs.as_ref().map(|a| AccessLogs {
+                        bucket: a.bucket.clone(),
+                        prefix: a.prefix.clone().unwrap_or_else(|| checked.name.clone()),
+                    }),
                 })
                 .collect(),
             load_balancers: Vec::new(),
@@ -578,6 +593,7 @@ fn heritage(
                 command: service.command.as_ref().map(command::arguments),
                 port: web.then(|| service.web_container_port.unwrap_or(DEFAULT_PORT)),
                 desired_count: service.desired_count.unwrap_or(1),
+                read_only_root_filesystem: service.read_only_root_filesystem.unwrap_or(false),
                 launch_type: service.launch_type.unwrap_or(LaunchType::Ec2),
                 listeners,
                 autoscaling: service.autoscaling.as_ref().map(|a| Autoscaling {

@@ -39,6 +39,8 @@ pub struct LoadBalancer {
     /// The load balancer's `Name`: `<district>-<pool name>`, at most 32
     /// characters, no trailing hyphen.
     pub aws_name: String,
+    /// The endpoint's access logs, if it writes them.
+    pub access_logs: Option<super::AccessLogs>,
 }
 
 /// The pool name of the `index`-th (1-based) load balancer of `endpoint`.
@@ -84,6 +86,7 @@ pub fn load_balancers(district: &District) -> Vec<LoadBalancer> {
                 ssl_policy: endpoint.ssl_policy.clone(),
                 certificate_arn: endpoint.certificate_arn.clone(),
                 aws_name,
+                access_logs: endpoint.access_logs.clone(),
             });
         }
     }
