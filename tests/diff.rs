@@ -23,6 +23,7 @@ const CASES: &[&str] = &[
     "cluster-spot",
     "remove-database",
     "secret-length",
+    "terraform-database-user",
 ];
 
 fn fixture(case: &str, side: &str) -> std::path::PathBuf {
@@ -198,6 +199,9 @@ fn fail_on_exits_3_only_for_that_kind_of_change() {
         ("remove-instance", "will-fail", 3),
         ("remove-database", "will-fail", 2),
         ("target-port", "will-fail", 2),
+        ("terraform-database-user", "data-loss", 3),
+        ("terraform-database-user", "will-fail", 3),
+        ("terraform-database-user", "replace", 3),
     ] {
         let dir = repository(&fixture(case, "before"), &fixture(case, "after"));
         let output = diff(dir.path(), &["--fail-on", kind]);
@@ -206,6 +210,83 @@ fn fail_on_exits_3_only_for_that_kind_of_change() {
             "{case} --fail-on {kind}: {}",
             output.stderr
         );
+    }
+}
+
+/// Golden cases whose CloudFormation and Terraform verdicts differ, because
+/// the two tools do different things, with why.
+const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[
+    (
+        "launch-type",
+        "will-fail",
+        "replace",
+        "CloudFormation creates the new service before deleting the old one, so the fixed ServiceName is taken; Terraform destroys first (create_before_destroy is not set), which frees the name",
+    ),
+    (
+        "secret-length",
+        "data-loss",
+        "none",
+        "CloudFormation generates the secret anew when GenerateSecretString changes; Terraform writes the write-only secret_string_wo only when secret_string_wo_version changes, which berth keeps at 1",
+    ),
+];
+
+/// The worst impact per target (`cloudformation`, `terraform`) of a diff's JSON.
+fn worst_by_target(json: &str) -> std::collections::BTreeMap<String, String> {
+    const ORDER: &[&str] = &[
+        "none",
+        "add",
+        "revision",
+        "update",
+        "orphan",
+        "replace",
+        "destroy",
+        "data-loss",
+        "will-fail",
+    ];
+    let value: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut worst = std::collections::BTreeMap::new();
+    for target in ["cloudformation", "terraform"] {
+        let impacts = value["stacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["target"] == target)
+            .flat_map(|s| s["resources"].as_array().unwrap())
+            .map(|r| r["impact"].as_str().unwrap().to_owned());
+        let rank = |i: &str| ORDER.iter().position(|o| *o == i).unwrap();
+        let top = impacts
+            .max_by_key(|i| rank(i))
+            .unwrap_or_else(|| "none".to_owned());
+        worst.insert(target.to_owned(), top);
+    }
+    worst
+}
+
+/// The same change gives the same verdict whether the district deploys it
+/// with CloudFormation or with Terraform, except where the tools differ.
+#[test]
+fn both_targets_give_the_same_verdict() {
+    for case in CASES {
+        let dir = repository(&fixture(case, "before"), &fixture(case, "after"));
+        let has = |ext: &str| {
+            walkdir::WalkDir::new(fixture(case, "after").join("out"))
+                .into_iter()
+                .any(|e| e.unwrap().path().to_string_lossy().ends_with(ext))
+        };
+        if !(has(".cfn.json") && has(".tf.json")) {
+            continue;
+        }
+        let output = diff(dir.path(), &["--format", "json"]);
+        let worst = worst_by_target(&output.stdout);
+        let (cfn, tf) = (&worst["cloudformation"], &worst["terraform"]);
+        match KNOWN_DIFFERENCES.iter().find(|(c, ..)| c == case) {
+            Some((_, want_cfn, want_tf, _)) => assert_eq!(
+                (cfn.as_str(), tf.as_str()),
+                (*want_cfn, *want_tf),
+                "{case}: the known difference changed"
+            ),
+            None => assert_eq!(cfn, tf, "{case}: CloudFormation and Terraform disagree"),
+        }
     }
 }
 

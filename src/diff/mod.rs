@@ -17,6 +17,7 @@ pub mod render;
 pub mod resource;
 pub mod table;
 pub mod template;
+pub mod terraform;
 pub mod value;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,11 +42,21 @@ pub struct Diff {
     pub artifacts: Vec<ArtifactChange>,
 }
 
-/// One CloudFormation template (`*.cfn.json`) whose text changed.
+/// What deploys an artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    CloudFormation,
+    Terraform,
+}
+
+/// One CloudFormation template (`*.cfn.json`) whose text changed, or one
+/// Terraform configuration file (`*.tf.json`) whose resources change.
 #[derive(Debug, Clone, Serialize)]
 pub struct StackChange {
     /// Path under `out/`.
     pub path: String,
+    pub target: Target,
     /// The stack's name, from the manifest.
     pub stack: Option<String>,
     pub status: FileStatus,
@@ -177,6 +188,26 @@ pub fn is_template(path: &str) -> bool {
     path.ends_with(".cfn.json")
 }
 
+/// Whether a path is a Terraform configuration file.
+#[must_use]
+pub fn is_terraform(path: &str) -> bool {
+    path.ends_with(".tf.json")
+}
+
+/// The directory of a path: a Terraform module.
+fn module_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// The Terraform files of one module directory on one side.
+fn module_files<'a>(files: &'a Files, module: &str) -> Vec<(&'a str, &'a str)> {
+    files
+        .iter()
+        .filter(|(p, _)| is_terraform(p) && module_of(p) == module)
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect()
+}
+
 /// Compares two `out/` trees. `manifest.json` is left out: it changes exactly
 /// when an artifact does, and its stack names label the stacks.
 #[must_use]
@@ -203,6 +234,7 @@ pub fn diff(before: &Files, after: &Files) -> Diff {
                 let (resources, unreadable) = template::compare(b, a, table);
                 StackChange {
                     path: path.to_owned(),
+                    target: Target::CloudFormation,
                     stack: names.get(path).cloned(),
                     status: artifact.status,
                     resources,
@@ -218,7 +250,50 @@ pub fn diff(before: &Files, after: &Files) -> Diff {
         diff.stacks
             .extend(stack.filter(|s| !s.resources.is_empty() || s.unreadable.is_some()));
     }
+    diff.stacks
+        .extend(terraform_changes(before, after, &changed));
+    diff.stacks.sort_by(|a, b| a.path.cmp(&b.path));
     diff
+}
+
+/// The resource changes of every Terraform module with a changed file: the
+/// whole module is compared, since its files read each other's resources.
+fn terraform_changes(
+    before: &Files,
+    after: &Files,
+    changed: &[(&str, Option<&str>, Option<&str>)],
+) -> Vec<StackChange> {
+    let modules: BTreeSet<&str> = changed
+        .iter()
+        .filter(|(p, ..)| is_terraform(p))
+        .map(|(p, ..)| module_of(p))
+        .collect();
+    let table = terraform::ForceNew::builtin();
+    let per_module: Vec<Vec<StackChange>> = modules
+        .par_iter()
+        .map(|module| {
+            let (b, a) = (module_files(before, module), module_files(after, module));
+            terraform::compare_module(&b, &a, table)
+                .into_iter()
+                .filter(|(_, (resources, unreadable))| {
+                    !resources.is_empty() || unreadable.is_some()
+                })
+                .map(|(path, (resources, unreadable))| StackChange {
+                    status: match (before.contains_key(&path), after.contains_key(&path)) {
+                        (false, true) => FileStatus::Added,
+                        (true, false) => FileStatus::Removed,
+                        _ => FileStatus::Changed,
+                    },
+                    path,
+                    target: Target::Terraform,
+                    stack: None,
+                    resources,
+                    unreadable,
+                })
+                .collect()
+        })
+        .collect();
+    per_module.into_iter().flatten().collect()
 }
 
 /// Stack names by artifact path, from both manifests (the newer one wins).

@@ -55,8 +55,12 @@ pub enum Failure {
     /// A replacement of a resource whose name is fixed in the template: the
     /// new resource cannot take the name the old one still has.
     CustomName { property: String, name: String },
-    /// The deletion of a resource with `DeletionProtection: true`.
+    /// The deletion of a resource with `DeletionProtection: true` (Terraform:
+    /// `deletion_protection`).
     DeletionProtection,
+    /// Terraform: a plan that destroys a resource whose configuration sets
+    /// `lifecycle.prevent_destroy` is an error.
+    PreventDestroy,
 }
 
 /// Whether a property change forces a new physical resource.

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::{
     Action, AtRisk, Diff, Failure, FileStatus, Impact, PropertyChange, Replacement, StackChange,
+    Target,
 };
 
 /// Longest value shown in full in text and Markdown; JSON has every value.
@@ -38,7 +39,18 @@ fn follows(stack: &StackChange, name: &str) -> String {
         .map(|r| r.action);
     match action {
         Some(action) => format!("follows {name} ({})", action.describe()),
-        None => format!("follows parameter {name} (changed)"),
+        None if stack.target == Target::CloudFormation => {
+            format!("follows parameter {name} (changed)")
+        }
+        // A Terraform module's value, or a resource of another of its files:
+        // only replaced resources are followed.
+        None if ["local.", "var.", "data."]
+            .iter()
+            .any(|p| name.starts_with(p)) =>
+        {
+            format!("follows {name} (changed)")
+        }
+        None => format!("follows {name} (replaced)"),
     }
 }
 
@@ -70,10 +82,9 @@ fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
     let mut lines = Vec::new();
     for r in &stack.resources {
         let mut head = format!(
-            "{} {} {} {}",
+            "{} {} {}",
             r.action.marker(),
-            r.logical_id,
-            r.resource_type,
+            resource_name(stack, r),
             r.action.describe()
         );
         if let Some(before) = &r.before_type {
@@ -99,8 +110,12 @@ fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
             Some(Failure::CustomName { property, name }) => {
                 head.push_str(&format!(" (will fail: custom name {property} {name:?})"));
             }
-            Some(Failure::DeletionProtection) => {
-                head.push_str(" (will fail: DeletionProtection is true)");
+            Some(Failure::DeletionProtection) => match stack.target {
+                Target::CloudFormation => head.push_str(" (will fail: DeletionProtection is true)"),
+                Target::Terraform => head.push_str(" (will fail: deletion_protection is true)"),
+            },
+            Some(Failure::PreventDestroy) => {
+                head.push_str(" (will fail: lifecycle.prevent_destroy is true)");
             }
             None => {}
         }
@@ -131,6 +146,8 @@ fn risk_reason(risk: &AtRisk<'_>) -> String {
             reason.push_str(&format!(
                 " (the old one: UpdateReplacePolicy {policy}; the new one starts empty)"
             ));
+        } else if risk.stack.target == Target::Terraform && r.stateful {
+            reason.push_str(" (Terraform destroys the old one first; the new one starts empty)");
         }
         reason
     } else if r.regenerates {
@@ -150,10 +167,21 @@ fn risk_reason(risk: &AtRisk<'_>) -> String {
             .filter(|p| p.replacement == Replacement::Conditional)
             .map(|p| property_line(risk.stack, Action::Revision, p))
             .collect();
-        format!(
-            "may be replaced because {} (its resource schema makes this property create-only under some conditions, and berth does not know they do not hold)",
-            causes.join("; ")
-        )
+        let why = match risk.stack.target {
+            Target::CloudFormation => {
+                "its resource schema makes this property create-only under some conditions, and berth does not know they do not hold"
+            }
+            Target::Terraform => {
+                "berth's ForceNew table does not know this type, so any change may replace it"
+            }
+        };
+        format!("may be replaced because {} ({why})", causes.join("; "))
+    } else if risk.stack.target == Target::Terraform {
+        if risk.stack.status == FileStatus::Removed {
+            "destroyed with its configuration file".to_owned()
+        } else {
+            "destroyed: removed from the configuration".to_owned()
+        }
     } else {
         let how = if risk.stack.status == FileStatus::Removed {
             "destroyed with its stack"
@@ -176,8 +204,14 @@ fn fail_reason(risk: &AtRisk<'_>) -> String {
         Some(Failure::CustomName { property, name }) => format!(
             "CloudFormation cannot replace a resource with a custom name, and its {property} stays {name:?}: give it a new name or none ({what})"
         ),
+        Some(Failure::DeletionProtection) if risk.stack.target == Target::Terraform => format!(
+            "AWS refuses Terraform's delete: deletion_protection is true; turn it off first to delete it ({what})"
+        ),
         Some(Failure::DeletionProtection) => format!(
             "CloudFormation's delete fails: DeletionProtection is true; turn it off first to delete it ({what})"
+        ),
+        Some(Failure::PreventDestroy) => format!(
+            "Terraform refuses a plan that destroys it: lifecycle.prevent_destroy is true; keep the old value, or remove prevent_destroy first if it must go ({what})"
         ),
         None => what,
     }
@@ -192,13 +226,21 @@ fn risk_line(risk: &AtRisk<'_>) -> String {
         risk_reason(risk)
     };
     format!(
-        "{} {} {} in {}: {}",
+        "{} {} in {}: {}",
         risk.resource.action.marker(),
-        risk.resource.logical_id,
-        risk.resource.resource_type,
+        resource_name(risk.stack, risk.resource),
         risk.stack.name(),
         reason
     )
+}
+
+/// `Database AWS::RDS::DBInstance`; a Terraform address already names its
+/// type: `aws_db_instance.this`.
+fn resource_name(stack: &StackChange, r: &super::ResourceChange) -> String {
+    match stack.target {
+        Target::CloudFormation => format!("{} {}", r.logical_id, r.resource_type),
+        Target::Terraform => r.logical_id.clone(),
+    }
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -257,8 +299,17 @@ fn summary(diff: &Diff) -> String {
         line.push_str(&format!("{} at risk; ", plural(risk, "stateful resource")));
     }
     line.push_str(&format!("resources: {}", counts_text(&diff.counts())));
-    if !diff.stacks.is_empty() {
-        line.push_str(&format!(" in {}", plural(diff.stacks.len(), "stack")));
+    let of = |target| diff.stacks.iter().filter(|s| s.target == target).count();
+    let places: Vec<String> = [
+        (of(Target::CloudFormation), "stack"),
+        (of(Target::Terraform), "Terraform file"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, word)| plural(*n, word))
+    .collect();
+    if !places.is_empty() {
+        line.push_str(&format!(" in {}", places.join(" and ")));
     }
     line.push_str(&format!("; artifacts: {}", artifacts.join(", ")));
     line

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{Action, Diff, FileStatus, no_changes, resource_lines, risk_line, summary};
-use crate::diff::LineKind;
+use crate::diff::{LineKind, Target};
 
 const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
@@ -65,12 +65,24 @@ pub fn render(diff: &Diff, baseline: &str, color: bool) -> String {
         out.push('\n');
     }
     for stack in &diff.stacks {
-        let status = match stack.status {
-            FileStatus::Added => " (new stack)",
-            FileStatus::Removed => " (stack deleted)",
-            FileStatus::Changed => "",
+        let heading = match stack.target {
+            Target::CloudFormation => {
+                let status = match stack.status {
+                    FileStatus::Added => " (new stack)",
+                    FileStatus::Removed => " (stack deleted)",
+                    FileStatus::Changed => "",
+                };
+                format!("Stack {} (out/{}){status}", stack.name(), stack.path)
+            }
+            Target::Terraform => {
+                let status = match stack.status {
+                    FileStatus::Added => " (new file)",
+                    FileStatus::Removed => " (file deleted)",
+                    FileStatus::Changed => "",
+                };
+                format!("Terraform out/{}{status}", stack.path)
+            }
         };
-        let heading = format!("Stack {} (out/{}){status}", stack.name(), stack.path);
         let _ = writeln!(out, "{}", paint.paint(BOLD, &heading));
         if let Some(reason) = &stack.unreadable {
             let _ = writeln!(out, "  resource changes unknown: {reason}");
