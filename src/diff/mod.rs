@@ -13,6 +13,7 @@
 //! from disk and runs nothing: the caller hands it both sets of files.
 
 pub mod artifact;
+pub mod exports;
 pub mod render;
 pub mod resource;
 pub mod table;
@@ -87,7 +88,15 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, action: Action) {
+    fn add(&mut self, resource: &ResourceChange) {
+        // An output is not a resource; it shows where it will fail.
+        if resource.resource_type == exports::OUTPUT {
+            return;
+        }
+        self.add_action(resource.action);
+    }
+
+    fn add_action(&mut self, action: Action) {
         match action {
             Action::Add => self.added += 1,
             Action::Update => self.updated += 1,
@@ -112,7 +121,7 @@ impl StackChange {
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
         for r in &self.resources {
-            counts.add(r.action);
+            counts.add(r);
         }
         counts
     }
@@ -165,7 +174,7 @@ impl Diff {
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
         for r in self.stacks.iter().flat_map(|s| &s.resources) {
-            counts.add(r.action);
+            counts.add(r);
         }
         counts
     }
@@ -245,11 +254,16 @@ pub fn diff(before: &Files, after: &Files) -> Diff {
         })
         .collect();
     let mut diff = Diff::default();
+    let mut stacks = Vec::new();
     for (artifact, stack) in results {
         diff.artifacts.push(artifact);
-        diff.stacks
-            .extend(stack.filter(|s| !s.resources.is_empty() || s.unreadable.is_some()));
+        stacks.extend(stack);
     }
+    exports::flag(&mut stacks, before, after, &names);
+    diff.stacks = stacks
+        .into_iter()
+        .filter(|s| !s.resources.is_empty() || s.unreadable.is_some())
+        .collect();
     diff.stacks
         .extend(terraform_changes(before, after, &changed));
     diff.stacks.sort_by(|a, b| a.path.cmp(&b.path));

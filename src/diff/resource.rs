@@ -61,6 +61,12 @@ pub enum Failure {
     /// Terraform: a plan that destroys a resource whose configuration sets
     /// `lifecycle.prevent_destroy` is an error.
     PreventDestroy,
+    /// An update or removal of a stack's export that other stacks import.
+    ExportInUse {
+        export: String,
+        /// The importing stacks, by name.
+        importers: Vec<String>,
+    },
 }
 
 /// Whether a property change forces a new physical resource.

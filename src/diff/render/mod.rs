@@ -117,6 +117,12 @@ fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
             Some(Failure::PreventDestroy) => {
                 head.push_str(" (will fail: lifecycle.prevent_destroy is true)");
             }
+            Some(Failure::ExportInUse { export, importers }) => {
+                head.push_str(&format!(
+                    " (will fail: export {export} is imported by {})",
+                    importers.join(", ")
+                ));
+            }
             None => {}
         }
         lines.push((r.action, r.impact >= Impact::DataLoss, head));
@@ -199,6 +205,23 @@ fn risk_reason(risk: &AtRisk<'_>) -> String {
 
 /// Why CloudFormation refuses a change, then what the change is.
 fn fail_reason(risk: &AtRisk<'_>) -> String {
+    if let Some(Failure::ExportInUse { export, importers }) = &risk.resource.fails {
+        let what = if risk.resource.action == Action::Remove {
+            "the output is removed".to_owned()
+        } else {
+            let changes: Vec<String> = risk
+                .resource
+                .properties
+                .iter()
+                .map(|p| property_line(risk.stack, Action::Revision, p))
+                .collect();
+            format!("its value changes: {}", changes.join("; "))
+        };
+        return format!(
+            "CloudFormation cannot update or remove an export that another stack imports: {export} is imported by {}; make them stop importing it first, or keep the value ({what})",
+            importers.join(", ")
+        );
+    }
     let what = risk_reason(risk);
     match &risk.resource.fails {
         Some(Failure::CustomName { property, name }) => format!(
@@ -213,7 +236,7 @@ fn fail_reason(risk: &AtRisk<'_>) -> String {
         Some(Failure::PreventDestroy) => format!(
             "Terraform refuses a plan that destroys it: lifecycle.prevent_destroy is true; keep the old value, or remove prevent_destroy first if it must go ({what})"
         ),
-        None => what,
+        Some(Failure::ExportInUse { .. }) | None => what,
     }
 }
 
