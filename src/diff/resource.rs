@@ -61,6 +61,14 @@ pub enum Failure {
     /// Terraform: a plan that destroys a resource whose configuration sets
     /// `lifecycle.prevent_destroy` is an error.
     PreventDestroy,
+    /// A new listener rule takes the priority of a rule the same change
+    /// removes: CloudFormation creates new resources before it deletes
+    /// removed ones, and a listener holds one rule per priority.
+    PriorityInUse {
+        priority: String,
+        /// The removed rule that still holds it.
+        held_by: String,
+    },
     /// An update or removal of a stack's export that other stacks import.
     ExportInUse {
         export: String,

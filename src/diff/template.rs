@@ -115,6 +115,7 @@ fn resources(before: &Value, after: &Value, table: &Table) -> Vec<ResourceChange
     propagate(&mut drafts, before, after, table);
     let mut changes: Vec<ResourceChange> =
         drafts.values().filter_map(|d| finish(d, table)).collect();
+    priority_in_use(&mut changes, rb, ra);
     changes.sort_by(|a, b| (a.action.rank(), &a.logical_id).cmp(&(b.action.rank(), &b.logical_id)));
     changes
 }
@@ -375,6 +376,50 @@ fn finish(draft: &Draft<'_>, table: &Table) -> Option<ResourceChange> {
         regenerates,
         resource_type,
     })
+}
+
+const LISTENER_RULE: &str = "AWS::ElasticLoadBalancingV2::ListenerRule";
+
+/// Marks added listener rules that take the priority of a removed rule on
+/// the same listener: CloudFormation creates resources before it deletes
+/// the removed ones (in its cleanup phase,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-resource-configuration-complete.html>),
+/// so the new rule's creation fails with `PriorityInUse`.
+fn priority_in_use(
+    changes: &mut [ResourceChange],
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) {
+    let key = |resource: &Value| {
+        let p = properties(resource);
+        Some((p.get("ListenerArn")?.clone(), p.get("Priority")?.clone()))
+    };
+    let removed: Vec<(String, (Value, Value))> = changes
+        .iter()
+        .filter(|c| c.action == Action::Remove && c.resource_type == LISTENER_RULE)
+        .filter_map(|c| Some((c.logical_id.clone(), key(before.get(&c.logical_id)?)?)))
+        .collect();
+    for change in changes
+        .iter_mut()
+        .filter(|c| c.action == Action::Add && c.resource_type == LISTENER_RULE)
+    {
+        let Some((listener, priority)) = after.get(&change.logical_id).and_then(key) else {
+            continue;
+        };
+        let held = removed
+            .iter()
+            .find(|(_, (l, p))| value::same(l, &listener) && value::same(p, &priority));
+        if let Some((held_by, _)) = held {
+            change.fails = Some(Failure::PriorityInUse {
+                priority: match &priority {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+                held_by: held_by.clone(),
+            });
+            change.impact = Impact::WillFail;
+        }
+    }
 }
 
 /// Why CloudFormation refuses a change: a replacement that keeps a custom

@@ -117,6 +117,11 @@ fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
             Some(Failure::PreventDestroy) => {
                 head.push_str(" (will fail: lifecycle.prevent_destroy is true)");
             }
+            Some(Failure::PriorityInUse { priority, held_by }) => {
+                head.push_str(&format!(
+                    " (will fail: priority {priority} is still held by {held_by})"
+                ));
+            }
             Some(Failure::ExportInUse { export, importers }) => {
                 head.push_str(&format!(
                     " (will fail: export {export} is imported by {})",
@@ -235,6 +240,9 @@ fn fail_reason(risk: &AtRisk<'_>) -> String {
         ),
         Some(Failure::PreventDestroy) => format!(
             "Terraform refuses a plan that destroys it: lifecycle.prevent_destroy is true; keep the old value, or remove prevent_destroy first if it must go ({what})"
+        ),
+        Some(Failure::PriorityInUse { priority, held_by }) => format!(
+            "CloudFormation creates this rule before it deletes {held_by}, which holds priority {priority} on the same listener, so the creation fails with PriorityInUse: give the renamed service's listener another `rule_priority` for this deploy (it can take the old one back in a later change)"
         ),
         Some(Failure::ExportInUse { .. }) | None => what,
     }
