@@ -26,6 +26,7 @@ const CASES: &[&str] = &[
     "terraform-database-user",
     "export-in-use",
     "priority-churn",
+    "public-bucket",
 ];
 
 fn fixture(case: &str, side: &str) -> std::path::PathBuf {
@@ -209,6 +210,11 @@ fn fail_on_exits_3_only_for_that_kind_of_change() {
         ("export-in-use", "will-fail", 3),
         ("priority-churn", "will-fail", 3),
         ("priority-churn", "replace", 3),
+        ("public-bucket", "security", 3),
+        ("public-bucket", "data-loss", 2),
+        ("database-user", "security", 2),
+        ("remove-instance", "security", 2),
+        ("host-rule", "security", 2),
     ] {
         let dir = repository(&fixture(case, "before"), &fixture(case, "after"));
         let output = diff(dir.path(), &["--fail-on", kind]);

@@ -16,6 +16,7 @@ pub mod artifact;
 pub mod exports;
 pub mod render;
 pub mod resource;
+pub mod security;
 pub mod table;
 pub mod template;
 pub mod terraform;
@@ -41,6 +42,8 @@ pub struct Diff {
     pub stacks: Vec<StackChange>,
     /// Every artifact that was added, removed or changed, by path.
     pub artifacts: Vec<ArtifactChange>,
+    /// Changes that widen access, by path.
+    pub security: Vec<security::SecurityChange>,
 }
 
 /// What deploys an artifact.
@@ -235,10 +238,20 @@ pub fn diff(before: &Files, after: &Files) -> Diff {
     }
     let names = stack_names(before, after);
     let table = table::Table::builtin();
-    let results: Vec<(ArtifactChange, Option<StackChange>)> = changed
+    let results: Vec<(
+        ArtifactChange,
+        Option<StackChange>,
+        Vec<security::SecurityChange>,
+    )> = changed
         .par_iter()
         .map(|&(path, b, a)| {
             let artifact = ArtifactChange::new(path, b, a);
+            let widened = if is_template(path) {
+                let stack = names.get(path).map_or(path, String::as_str);
+                security::of_template(path, stack, b, a)
+            } else {
+                Vec::new()
+            };
             let stack = is_template(path).then(|| {
                 let (resources, unreadable) = template::compare(b, a, table);
                 StackChange {
@@ -250,23 +263,27 @@ pub fn diff(before: &Files, after: &Files) -> Diff {
                     unreadable,
                 }
             });
-            (artifact, stack)
+            (artifact, stack, widened)
         })
         .collect();
     let mut diff = Diff::default();
     let mut stacks = Vec::new();
-    for (artifact, stack) in results {
+    for (artifact, stack, widened) in results {
         diff.artifacts.push(artifact);
         stacks.extend(stack);
+        diff.security.extend(widened);
     }
     exports::flag(&mut stacks, before, after, &names);
     diff.stacks = stacks
         .into_iter()
         .filter(|s| !s.resources.is_empty() || s.unreadable.is_some())
         .collect();
-    diff.stacks
-        .extend(terraform_changes(before, after, &changed));
+    let (stacks, widened) = terraform_changes(before, after, &changed);
+    diff.stacks.extend(stacks);
     diff.stacks.sort_by(|a, b| a.path.cmp(&b.path));
+    diff.security.extend(widened);
+    diff.security
+        .sort_by(|a, b| (&a.path, &a.resource).cmp(&(&b.path, &b.resource)));
     diff
 }
 
@@ -276,18 +293,19 @@ fn terraform_changes(
     before: &Files,
     after: &Files,
     changed: &[(&str, Option<&str>, Option<&str>)],
-) -> Vec<StackChange> {
+) -> (Vec<StackChange>, Vec<security::SecurityChange>) {
     let modules: BTreeSet<&str> = changed
         .iter()
         .filter(|(p, ..)| is_terraform(p))
         .map(|(p, ..)| module_of(p))
         .collect();
     let table = terraform::ForceNew::builtin();
-    let per_module: Vec<Vec<StackChange>> = modules
+    let per_module: Vec<(Vec<StackChange>, Vec<security::SecurityChange>)> = modules
         .par_iter()
         .map(|module| {
             let (b, a) = (module_files(before, module), module_files(after, module));
-            terraform::compare_module(&b, &a, table)
+            let widened = security::of_module(&b, &a);
+            let stacks = terraform::compare_module(&b, &a, table)
                 .into_iter()
                 .filter(|(_, (resources, unreadable))| {
                     !resources.is_empty() || unreadable.is_some()
@@ -304,10 +322,17 @@ fn terraform_changes(
                     resources,
                     unreadable,
                 })
-                .collect()
+                .collect();
+            (stacks, widened)
         })
         .collect();
-    per_module.into_iter().flatten().collect()
+    let mut stacks = Vec::new();
+    let mut widened = Vec::new();
+    for (s, w) in per_module {
+        stacks.extend(s);
+        widened.extend(w);
+    }
+    (stacks, widened)
 }
 
 /// Stack names by artifact path, from both manifests (the newer one wins).

@@ -274,6 +274,22 @@ fn resource_name(stack: &StackChange, r: &super::ResourceChange) -> String {
     }
 }
 
+/// One line of the security section:
+/// `[public] BucketMediaPolicy AWS::S3::BucketPolicy in stack: …`.
+fn security_line(change: &super::security::SecurityChange) -> String {
+    use super::security::SecurityKind;
+    let label = match change.kind {
+        SecurityKind::Public => "[public]",
+        SecurityKind::Statement => "[iam]",
+        SecurityKind::Ingress => "[ingress]",
+    };
+    let name = match change.target {
+        Target::CloudFormation => format!("{} {}", change.resource, change.resource_type),
+        Target::Terraform => change.resource.clone(),
+    };
+    format!("{label} {name} in {}: {}", change.stack, change.description)
+}
+
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
@@ -328,6 +344,10 @@ fn summary(diff: &Diff) -> String {
     let risk = diff.at_risk().count();
     if risk > 0 {
         line.push_str(&format!("{} at risk; ", plural(risk, "stateful resource")));
+    }
+    let widened = diff.security.len();
+    if widened > 0 {
+        line.push_str(&format!("{} widen access; ", plural(widened, "change")));
     }
     line.push_str(&format!("resources: {}", counts_text(&diff.counts())));
     let of = |target| diff.stacks.iter().filter(|s| s.target == target).count();

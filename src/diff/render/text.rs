@@ -1,10 +1,12 @@
-//! The text printer, for a terminal: what will fail, data at risk, each stack's resource
+//! The text printer, for a terminal: what will fail, data at risk, security, each stack's resource
 //! changes, the changed artifacts and their hunks, then a summary line;
 //! ANSI colours when asked.
 
 use std::fmt::Write as _;
 
-use super::{Action, Diff, FileStatus, no_changes, resource_lines, risk_line, summary};
+use super::{
+    Action, Diff, FileStatus, no_changes, resource_lines, risk_line, security_line, summary,
+};
 use crate::diff::{LineKind, Target};
 
 const RESET: &str = "\x1b[0m";
@@ -61,6 +63,14 @@ pub fn render(diff: &Diff, baseline: &str, color: bool) -> String {
         out.push('\n');
         for risk in &risks {
             let _ = writeln!(out, "  {}", paint.paint(BOLD_RED, &risk_line(risk)));
+        }
+        out.push('\n');
+    }
+    if !diff.security.is_empty() {
+        out.push_str(&paint.paint(BOLD_RED, "Security:"));
+        out.push('\n');
+        for change in &diff.security {
+            let _ = writeln!(out, "  {}", paint.paint(BOLD_RED, &security_line(change)));
         }
         out.push('\n');
     }
