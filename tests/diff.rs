@@ -27,6 +27,7 @@ const CASES: &[&str] = &[
     "export-in-use",
     "priority-churn",
     "public-bucket",
+    "launch-template",
 ];
 
 fn fixture(case: &str, side: &str) -> std::path::PathBuf {
@@ -319,6 +320,36 @@ fn both_targets_give_the_same_verdict() {
             None => assert_eq!(cfn, tf, "{case}: CloudFormation and Terraform disagree"),
         }
     }
+}
+
+/// An update that changes an attribute others read is followed: a launch
+/// template's new version updates the Auto Scaling group that reads
+/// `LatestVersionNumber` (`latest_version` in Terraform).
+#[test]
+fn an_updated_attribute_updates_its_readers() {
+    let dir = repository(
+        &fixture("launch-template", "before"),
+        &fixture("launch-template", "after"),
+    );
+    let value: serde_json::Value =
+        serde_json::from_str(&diff(dir.path(), &["--format", "json"]).stdout).unwrap();
+    let updated: Vec<&str> = value["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["resources"].as_array().unwrap())
+        .filter(|r| r["action"] == "update")
+        .map(|r| r["logical_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        updated,
+        [
+            "AutoScalingGroup",
+            "ContainerLaunchTemplate",
+            "aws_autoscaling_group.container_hosts",
+            "aws_launch_template.container_hosts"
+        ]
+    );
 }
 
 #[test]

@@ -204,6 +204,17 @@ pub fn name_property(resource_type: &str) -> Option<&'static str> {
         .map(|(_, p)| *p)
 }
 
+/// Attributes that every update in place changes, by type: what reads them
+/// changes with the resource, as for a replacement. A launch template's
+/// update adds a version ("`LatestVersionNumber`: The latest version number of
+/// the launch template",
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-launchtemplate.html#aws-resource-ec2-launchtemplate-return-values>;
+/// Terraform's `latest_version`, <https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/launch_template#latest_version-1>).
+pub const UPDATED_ATTRIBUTES: &[(&str, &str)] = &[
+    ("AWS::EC2::LaunchTemplate", "LatestVersionNumber"),
+    ("aws_launch_template", "latest_version"),
+];
+
 /// Resource types that change by new revision, never in place.
 pub const REVISIONED: &[&str] = &["AWS::ECS::TaskDefinition"];
 

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::resource::{
     Action, Failure, Impact, PropertyChange, REGENERATES, REVISIONED, Replacement, ResourceChange,
-    is_stateful, name_property,
+    UPDATED_ATTRIBUTES, is_stateful, name_property,
 };
 use super::table::{SchemaPath, Table};
 use super::value::{self, Leaf, Path, Segment};
@@ -176,6 +176,18 @@ fn changed_names(
             .filter(|d| d.before.is_some() && d.after.is_some() && is_replaced(d))
             .map(|d| d.id.to_owned()),
     );
+    // An update changes some attributes (`Fn::GetAtt [Id, Attribute]`).
+    for draft in drafts.values() {
+        let Some(after) = draft.after else { continue };
+        if draft.before.is_none() || is_replaced(draft) || draft.leaves.is_empty() {
+            continue;
+        }
+        for (kind, attribute) in UPDATED_ATTRIBUTES {
+            if resource_type(after) == *kind {
+                names.insert(format!("{}.{attribute}", draft.id));
+            }
+        }
+    }
     names
 }
 
@@ -216,7 +228,7 @@ fn propagate(drafts: &mut BTreeMap<&str, Draft<'_>>, before: &Value, after: &Val
                 draft.leaves.push((path, None, None, Some(name.clone())));
             }
         }
-        if !grew {
+        if !grew && changed_names(drafts, before, after) == changed {
             return;
         }
     }

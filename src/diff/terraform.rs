@@ -26,7 +26,9 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::resource::{Action, Failure, Impact, PropertyChange, Replacement, ResourceChange};
+use super::resource::{
+    Action, Failure, Impact, PropertyChange, Replacement, ResourceChange, UPDATED_ATTRIBUTES,
+};
 use super::value::{self, Leaf, Path, Segment};
 
 /// The committed `ForceNew` table.
@@ -203,7 +205,13 @@ fn names_in_text(text: &str, names: &mut BTreeSet<String>) {
             let name = match parts.as_slice() {
                 ["local" | "var", n, ..] => format!("{}.{n}", parts[0]),
                 ["data", t, n, ..] => format!("data.{t}.{n}"),
-                [t, n, ..] if t.contains('_') && !n.is_empty() => format!("{t}.{n}"),
+                [t, n, ..] if t.contains('_') && !n.is_empty() => {
+                    // The attribute too, for attributes an update changes.
+                    if let Some(attribute) = parts.get(2) {
+                        names.insert(format!("{t}.{n}.{attribute}"));
+                    }
+                    format!("{t}.{n}")
+                }
                 _ => continue,
             };
             names.insert(name);
@@ -340,6 +348,7 @@ fn changed_values(
     before: &Module,
     after: &Module,
     replaced: &BTreeSet<String>,
+    updated: &BTreeSet<String>,
 ) -> BTreeSet<String> {
     let keys: BTreeSet<&String> = before.names.keys().chain(after.names.keys()).collect();
     let mut changed: BTreeSet<String> = keys
@@ -351,6 +360,7 @@ fn changed_values(
         .map(|k| (*k).clone())
         .collect();
     changed.extend(replaced.iter().cloned());
+    changed.extend(updated.iter().cloned());
     loop {
         let grew: Vec<String> = after
             .names
@@ -384,7 +394,7 @@ fn propagate(
             .filter(|d| d.before.is_some() && d.after.is_some() && !d.replace.is_empty())
             .map(|d| d.address.to_owned())
             .collect();
-        let changed = changed_values(before, after, &replaced);
+        let changed = changed_values(before, after, &replaced, &updated_attributes(drafts));
         if changed.is_empty() {
             return;
         }
@@ -420,10 +430,33 @@ fn propagate(
                 draft.leaves.push((path, None, None, Some(name.clone())));
             }
         }
-        if !grew {
+        let replaced_now: BTreeSet<String> = drafts
+            .values()
+            .filter(|d| d.before.is_some() && d.after.is_some() && !d.replace.is_empty())
+            .map(|d| d.address.to_owned())
+            .collect();
+        if !grew
+            && changed_values(before, after, &replaced_now, &updated_attributes(drafts)) == changed
+        {
             return;
         }
     }
+}
+
+/// `address.attribute` of the attributes an update in place changes.
+fn updated_attributes(drafts: &BTreeMap<&str, Draft<'_>>) -> BTreeSet<String> {
+    drafts
+        .values()
+        .filter(|d| {
+            d.before.is_some() && d.after.is_some() && d.replace.is_empty() && !d.leaves.is_empty()
+        })
+        .flat_map(|d| {
+            UPDATED_ATTRIBUTES
+                .iter()
+                .filter(|(kind, _)| *kind == type_of(d.address))
+                .map(|(_, attribute)| format!("{}.{attribute}", d.address))
+        })
+        .collect()
 }
 
 fn is_true(value: Option<&Value>) -> bool {
@@ -665,6 +698,7 @@ mod tests {
             names.into_iter().collect::<Vec<_>>(),
             [
                 "aws_iam_role.x",
+                "aws_iam_role.x.arn",
                 "data.aws_region.current",
                 "local.a",
                 "var.b"

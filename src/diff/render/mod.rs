@@ -32,10 +32,17 @@ fn show(value: Option<&Value>) -> String {
 
 /// What a reference-only change follows: `WebTaskDefinition (new revision)`.
 fn follows(stack: &StackChange, name: &str) -> String {
+    // `Id.Attribute` follows the attribute of a resource that changes.
     let action = stack
         .resources
         .iter()
         .find(|r| r.logical_id == name)
+        .or_else(|| {
+            stack.resources.iter().find(|r| {
+                name.strip_prefix(r.logical_id.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+            })
+        })
         .map(|r| r.action);
     match action {
         Some(action) => format!("follows {name} ({})", action.describe()),
