@@ -32,8 +32,9 @@ pub struct DiffArgs {
     format: DiffFormat,
     /// Exit 3 when a change of this kind is present: `replace` (any
     /// replacement or deletion), `data-loss` (a stateful resource replaced
-    /// or deleted, or a change CloudFormation refuses) or `will-fail` (a
-    /// change CloudFormation refuses).
+    /// or deleted, or a change CloudFormation refuses), `will-fail` (a
+    /// change CloudFormation or Terraform refuses) or `security` (a change
+    /// that widens access: the Security section).
     #[arg(long, value_enum, value_name = "KIND")]
     fail_on: Option<FailOn>,
 }
@@ -50,15 +51,19 @@ enum FailOn {
     Replace,
     DataLoss,
     WillFail,
+    Security,
 }
 
 impl FailOn {
-    /// The least destructive impact that fails the run.
-    fn threshold(self) -> Impact {
+    /// Whether the diff holds a change of this kind: an impact at least as
+    /// destructive as the kind's, or for `security` a widening of access.
+    fn found_in(self, diff: &diff::Diff) -> bool {
+        let at_least = |impact| diff.worst().is_some_and(|w| w >= impact);
         match self {
-            Self::Replace => Impact::Replace,
-            Self::DataLoss => Impact::DataLoss,
-            Self::WillFail => Impact::WillFail,
+            Self::Replace => at_least(Impact::Replace),
+            Self::DataLoss => at_least(Impact::DataLoss),
+            Self::WillFail => at_least(Impact::WillFail),
+            Self::Security => !diff.security.is_empty(),
         }
     }
 }
@@ -102,9 +107,7 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
     if diff.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    let failed = diff_args
-        .fail_on
-        .is_some_and(|kind| diff.worst().is_some_and(|w| w >= kind.threshold()));
+    let failed = diff_args.fail_on.is_some_and(|kind| kind.found_in(&diff));
     Ok(ExitCode::from(if failed { FAILED_ON } else { CHANGES }))
 }
 

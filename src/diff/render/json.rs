@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::{Diff, fail_reason, risk_reason};
+use crate::diff::security::SecurityChange;
 use crate::diff::{
     Action, ArtifactChange, AtRisk, Counts, Impact, PropertyChange, Replacement, StackChange,
 };
@@ -20,6 +21,8 @@ struct Document<'a> {
     /// Changes CloudFormation refuses, listed before the data at risk.
     will_fail: Vec<Risk<'a>>,
     data_at_risk: Vec<Risk<'a>>,
+    /// Changes that widen access, after the data at risk.
+    security: &'a [SecurityChange],
     stacks: &'a [StackChange],
     artifacts: &'a [ArtifactChange],
 }
@@ -30,6 +33,7 @@ struct Summary {
     artifacts: ArtifactCounts,
     will_fail: usize,
     data_at_risk: usize,
+    security: usize,
 }
 
 #[derive(Serialize)]
@@ -80,9 +84,11 @@ pub fn render(diff: &Diff, baseline: &str) -> String {
             },
             will_fail: fails.len(),
             data_at_risk: risks.len(),
+            security: diff.security.len(),
         },
         will_fail: fails,
         data_at_risk: risks,
+        security: &diff.security,
         stacks: &diff.stacks,
         artifacts: &diff.artifacts,
     };

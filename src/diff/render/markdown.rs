@@ -1,12 +1,14 @@
 //! The Markdown printer, for a pull-request comment: a one-line summary, what
-//! will fail and the data at risk, a table of resource counts per stack, then
+//! will fail, the data at risk and what widens access, a table of resource counts per stack, then
 //! each artifact in a collapsed `<details>` block (its resource changes and its hunks in a
 //! `diff` fence). The comment stays under [`LIMIT`] characters (GitHub takes
 //! 65,536): what does not fit is left out, and the comment says what.
 
 use std::fmt::Write as _;
 
-use super::{Diff, FileStatus, counts_text, no_changes, resource_lines, risk_line, summary};
+use super::{
+    Diff, FileStatus, counts_text, no_changes, resource_lines, risk_line, security_line, summary,
+};
 use crate::diff::{ArtifactChange, StackChange};
 
 /// The most characters a comment may have.
@@ -155,6 +157,25 @@ fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
         }
         if skipped > 0 {
             left_out.push(format!("{skipped} {what}"));
+        }
+        risk.push('\n');
+    }
+
+    if !diff.security.is_empty() {
+        let title = "### 🔓 Security\n\n";
+        take(title, &mut budget);
+        risk.push_str(title);
+        let mut skipped = 0;
+        for change in &diff.security {
+            let line = format!("- {}\n", code_span(&security_line(change)));
+            if take(&line, &mut budget) {
+                risk.push_str(&line);
+            } else {
+                skipped += 1;
+            }
+        }
+        if skipped > 0 {
+            left_out.push(format!("{skipped} security lines"));
         }
         risk.push('\n');
     }
