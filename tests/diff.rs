@@ -156,7 +156,7 @@ fn no_change_is_one_line_and_exit_0() {
         ),
         (
             &["--format", "markdown"],
-            "No changes: the artifacts are the same as `out/`.\n",
+            "<!-- berth diff -->\nNo changes: the artifacts are the same as `out/`.\n",
         ),
         (
             &["--base", "HEAD"],

@@ -11,6 +11,10 @@ use super::{
 };
 use crate::diff::{ArtifactChange, StackChange};
 
+/// The comment's first line, hidden when GitHub renders it: a CI job finds
+/// berth's comment on a pull request by it, to update it instead of adding one.
+pub const MARKER: &str = "<!-- berth diff -->";
+
 /// The most characters a comment may have.
 pub const LIMIT: usize = 60_000;
 
@@ -110,7 +114,7 @@ fn details(artifact: &ArtifactChange, stack: Option<&StackChange>, hunks: bool) 
 
 fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
     if diff.is_empty() {
-        return no_changes(baseline) + "\n";
+        return format!("{MARKER}\n{}\n", no_changes(baseline));
     }
     let mut budget = limit.saturating_sub(FOOTER_ROOM);
     let mut left_out: Vec<String> = Vec::new();
@@ -124,7 +128,10 @@ fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
         }
     };
 
-    let head = format!("**berth diff** against {baseline}: {}.\n\n", summary(diff));
+    let head = format!(
+        "{MARKER}\n**berth diff** against {baseline}: {}.\n\n",
+        summary(diff)
+    );
     take(&head, &mut budget);
 
     // What will fail, then data at risk: what must not be missed.
