@@ -9,7 +9,7 @@ use std::process::Command;
 
 use crate::support::{Output, copy_tree, repo, run_in, run_with};
 
-const CASES: &[&str] = &[
+pub(crate) const CASES: &[&str] = &[
     "command",
     "target-port",
     "remove-instance",
@@ -30,7 +30,7 @@ const CASES: &[&str] = &[
     "launch-template",
 ];
 
-fn fixture(case: &str, side: &str) -> std::path::PathBuf {
+pub(crate) fn fixture(case: &str, side: &str) -> std::path::PathBuf {
     repo().join("tests/fixtures/diff").join(case).join(side)
 }
 
@@ -74,7 +74,7 @@ fn replace_dir(dir: &Path, name: &str, from: &Path) {
 
 /// A git repository whose one commit holds the "before" fleet and its
 /// `out/`, with the "after" instances in the working tree.
-fn repository(before: &Path, after: &Path) -> tempfile::TempDir {
+pub(crate) fn repository(before: &Path, after: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     replace_dir(dir.path(), "instances", &before.join("instances"));
     replace_dir(dir.path(), "out", &before.join("out"));
@@ -85,7 +85,7 @@ fn repository(before: &Path, after: &Path) -> tempfile::TempDir {
     dir
 }
 
-fn diff(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn diff(dir: &Path, args: &[&str]) -> Output {
     run_in(dir, &[&["diff"], args].concat())
 }
 

@@ -20,6 +20,7 @@
 mod apply;
 mod barcelona;
 mod build;
+mod cdk_oracle;
 mod cli;
 mod contract;
 mod diff;
