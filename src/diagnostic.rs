@@ -128,6 +128,11 @@ impl Sources {
         self.files.add(path, text)
     }
 
+    /// Every file read, in the order read.
+    pub fn ids(&self) -> impl Iterator<Item = FileId> + '_ {
+        (0..).map_while(|id| self.files.get(id).ok().map(|_| id))
+    }
+
     /// The displayed path of a file.
     #[must_use]
     pub fn path(&self, file: FileId) -> &str {

@@ -11,6 +11,7 @@ pub mod check;
 pub mod compiler;
 pub mod diagnostic;
 pub mod diff;
+pub mod editor;
 pub mod emit;
 pub mod limits;
 pub mod load;

@@ -7,6 +7,7 @@
 //! - `cli`: commands, flags and exit codes.
 //! - `contract`: the example and fixture Mastodon fleets give each process what Mastodon 4.3.2 reads.
 //! - `diff`: golden before/after fleets, baselines, formats and exit codes of `berth diff`.
+//! - `editor`: the pinned yaml-language-server over LSP on the fleets, with the published schemas.
 //! - `fleet`: rules across instances, name limits, data stacks, secrets.
 //! - `fuzz`: mutated golden fleets never panic, never fail inside berth, always render when accepted.
 //! - `schema`: the committed schemas are what the code generates.
@@ -24,6 +25,7 @@ mod cli;
 mod contract;
 mod diff;
 mod e2e;
+mod editor;
 mod fleet;
 mod fuzz;
 mod limits;

@@ -15,8 +15,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use berth::compiler::{self, Analysis};
 use berth::diagnostic::{render_human, render_json, summary};
+use berth::editor::{schema_text, stale_schemas};
 use berth::emit;
-use berth::schema::{SchemaKind, json_schema};
+use berth::schema::SchemaKind;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -29,7 +30,7 @@ Examples:
   berth apply --dry-run                print the AWS CLI commands a deploy would run
   berth apply --heritage bcn-users     deploy one heritage (after its district stack)
   berth destroy --heritage bcn-users   delete a heritage's app stack
-  berth schema instance > schema/instance.schema.json";
+  berth schema --write schema          write both schemas for editors into schema/";
 
 /// Compiles a fleet of barcelona.yml instance files into reviewable AWS artifacts.
 #[derive(Debug, Parser)]
@@ -79,10 +80,15 @@ enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         lock_timeout: u64,
     },
-    /// Print the JSON Schema of an input file.
+    /// Print the JSON Schema of an input file, or write both into a folder.
     Schema {
+        /// Which file's schema to print.
         #[arg(value_enum, default_value_t = SchemaArg::Instance)]
         kind: SchemaArg,
+        /// Write `instance.schema.json` and `district.schema.json` into DIR
+        /// (created if needed) instead of printing one.
+        #[arg(long, value_name = "DIR")]
+        write: Option<PathBuf>,
     },
     /// Show the resolved model of one heritage: anchors merged, defaults applied.
     Explain {
@@ -214,9 +220,38 @@ fn run(args: &Args) -> Result<ExitCode> {
             let shown = out.strip_prefix(".").unwrap_or(&out).display();
             if *check {
                 let drift = emit::check(&out, &files)?;
-                if drift.is_empty() {
+                let schemas = stale_schemas(&args.root, &analysis.sources);
+                for schema in &schemas {
+                    let label = if schema.missing { "missing" } else { "stale" };
+                    eprintln!(
+                        "  {label}: {} (named by the `$schema=` line of `{}`)",
+                        schema.path, schema.named_by
+                    );
+                }
+                if !schemas.is_empty() {
+                    let dirs: std::collections::BTreeSet<String> = schemas
+                        .iter()
+                        .map(|s| {
+                            std::path::Path::new(&s.path)
+                                .parent()
+                                .map_or_else(|| ".".to_owned(), |p| p.display().to_string())
+                        })
+                        .collect();
+                    let commands: Vec<String> = dirs
+                        .iter()
+                        .map(|d| format!("`berth schema --write {d}`"))
+                        .collect();
+                    eprintln!(
+                        "the schemas editors check your files against are not this berth's: run {} and commit the result",
+                        commands.join(" and ")
+                    );
+                }
+                if drift.is_empty() && schemas.is_empty() {
                     eprintln!("{shown} is up to date ({} files)", files.len());
                     return Ok(ExitCode::SUCCESS);
+                }
+                if drift.is_empty() {
+                    return Ok(ExitCode::FAILURE);
                 }
                 for (label, paths) in [
                     ("changed", &drift.changed),
@@ -244,13 +279,18 @@ fn run(args: &Args) -> Result<ExitCode> {
             eprintln!("wrote {} files to {shown}", files.len());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Schema { kind } => {
+        Command::Schema { kind, write } => {
+            if let Some(dir) = write {
+                for path in write_schemas(dir)? {
+                    eprintln!("wrote {}", path.display());
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let kind = match kind {
                 SchemaArg::Instance => SchemaKind::Instance,
                 SchemaArg::District => SchemaKind::District,
             };
-            let text = serde_json::to_string_pretty(&json_schema(kind))?;
-            write_stdout(&format!("{text}\n"))?;
+            write_stdout(&schema_text(kind))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { heritage, format } => {
@@ -286,6 +326,19 @@ fn run(args: &Args) -> Result<ExitCode> {
         Command::Apply(apply_args) => Ok(apply::apply(&args.root, apply_args)),
         Command::Destroy(destroy_args) => Ok(apply::destroy(&args.root, destroy_args)),
     }
+}
+
+/// Writes both schemas into `dir`, creating it; returns the paths written.
+fn write_schemas(dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let mut written = Vec::new();
+    for kind in [SchemaKind::Instance, SchemaKind::District] {
+        let path = dir.join(kind.file_name());
+        std::fs::write(&path, schema_text(kind))
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        written.push(path.strip_prefix(".").unwrap_or(&path).to_path_buf());
+    }
+    Ok(written)
 }
 
 /// Takes the lock on `out`, waiting up to `timeout` for another build to
