@@ -6,6 +6,7 @@
 //!
 //! The library never prints, exits or reads the environment; the binary does.
 
+pub mod annotations;
 pub mod apply;
 pub mod check;
 pub mod compiler;

@@ -1,6 +1,7 @@
 //! berth's integration tests, one binary (`autotests = false`).
 //!
 //! - `support`: a temporary fleet and a runner for the real `berth` binary.
+//! - `annotations`: `validate --format github` and `--format sarif` for CI.
 //! - `barcelona`: Barcelona's own files compile unchanged, with Barcelona's meaning.
 //! - `validate`: golden tests of every diagnostic berth reports, as a user sees it.
 //! - `build`: artifacts of the example and golden fleets, determinism, atomic writes.
@@ -18,6 +19,7 @@
 //! - `apply`: `berth apply` and `destroy` against a fake `aws`: the exact calls.
 //! - `e2e`: `berth apply` on moto's server (ignored here; `scripts/moto-e2e` runs it).
 
+mod annotations;
 mod apply;
 mod barcelona;
 mod build;

@@ -191,7 +191,7 @@ fn build_check_finds_missing_and_stale_schemas() {
     assert_eq!(
         (output.code, output.stderr.as_str()),
         (
-            1,
+            2,
             "  missing: schema/instance.schema.json (named by the `$schema=` line of `instances/mstdn/app.yml`)\n  \
              missing: schema/district.schema.json (named by the `$schema=` line of `instances/mstdn/district.yml`)\n\
              the schemas editors check your files against are not this berth's: run `berth schema --write schema` and commit the result\n"
@@ -215,7 +215,7 @@ fn build_check_finds_missing_and_stale_schemas() {
     );
     std::fs::write(&path, old).unwrap();
     let output = fleet.run(&["build", "--check"]);
-    assert_eq!(output.code, 1);
+    assert_eq!(output.code, 2);
     assert!(
         output.stderr.starts_with(
             "  stale: schema/instance.schema.json (named by the `$schema=` line of `instances/mstdn/app.yml`)\n"
