@@ -216,3 +216,43 @@ fn usage_errors_exit_64() {
     let output = run_in(&repo(), &["--version"]);
     assert_eq!(output.code, 0);
 }
+
+#[test]
+fn completions_and_man_page_cover_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "complete -F _berth"),
+        ("zsh", "#compdef berth"),
+        ("fish", "complete -c berth"),
+    ] {
+        let output = run_in(dir.path(), &["completions", shell]);
+        assert_eq!(output.code, 0, "{}", output.stderr);
+        assert!(output.stdout.contains(marker), "{shell}");
+        for command in [
+            "init",
+            "validate",
+            "build",
+            "diff",
+            "apply",
+            "destroy",
+            "completions",
+            "man",
+        ] {
+            assert!(output.stdout.contains(command), "{shell}: {command}");
+        }
+    }
+    let man = run_in(dir.path(), &["man"]);
+    assert_eq!(man.code, 0, "{}", man.stderr);
+    assert!(man.stdout.starts_with(".ie"), "{}", &man.stdout[..80]);
+    assert!(man.stdout.contains(".TH berth 1"));
+    for command in [
+        "berth\\-init",
+        "berth\\-validate",
+        "berth\\-build",
+        "berth\\-diff",
+        "berth\\-apply",
+    ] {
+        assert!(man.stdout.contains(command), "{command}");
+    }
+    assert_eq!(run_in(dir.path(), &["completions", "tcsh"]).code, 64);
+}

@@ -101,6 +101,7 @@ enum Command {
     Explain {
         /// The heritage name (an environment's `name`).
         heritage: String,
+        /// `yaml` to read, `json` for tools.
         #[arg(long, value_enum, default_value_t = ExplainFormat::Yaml)]
         format: ExplainFormat,
     },
@@ -110,6 +111,14 @@ enum Command {
     Apply(apply::ApplyArgs),
     /// Delete a heritage's app stack (and its data stack with --allow-data-loss).
     Destroy(apply::DestroyArgs),
+    /// Print a shell completion script (e.g. `berth completions bash > ~/.local/share/bash-completion/completions/berth`).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print berth's man page (roff), e.g. `berth man > ~/.local/share/man/man1/berth.1`.
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -382,6 +391,22 @@ fn run(args: &Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Init(init_args) => init::run(init_args),
+        Command::Completions { shell } => {
+            let mut command = <Args as clap::CommandFactory>::command();
+            let mut text = Vec::new();
+            clap_complete::generate(*shell, &mut command, "berth", &mut text);
+            write_stdout(&String::from_utf8_lossy(&text))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let command = <Args as clap::CommandFactory>::command();
+            let mut text = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut text)
+                .context("cannot render the man page")?;
+            write_stdout(&String::from_utf8_lossy(&text))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Diff(diff_args) => diff::run(args, diff_args),
         Command::Apply(apply_args) => Ok(apply::apply(&args.root, apply_args)),
         Command::Destroy(destroy_args) => Ok(apply::destroy(&args.root, destroy_args)),
@@ -516,4 +541,31 @@ fn write_stdout(text: &str) -> Result<()> {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every flag and argument of every command says what it is for.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if !["help", "version"].contains(&id) && arg.get_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                if sub.get_about().is_none() {
+                    missing.push(format!("{path} {}", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Args::command(), "berth", &mut missing);
+        assert!(missing.is_empty(), "without help: {missing:?}");
+    }
 }
