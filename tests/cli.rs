@@ -256,3 +256,21 @@ fn completions_and_man_page_cover_every_command() {
     }
     assert_eq!(run_in(dir.path(), &["completions", "tcsh"]).code, 64);
 }
+
+/// Regression: a key missing at the top level read "missing key `network` in `the file`".
+#[test]
+fn a_missing_top_level_key_names_no_pseudo_key() {
+    let district = crate::support::DISTRICT
+        .replace("network:\n  cidr: 10.1.0.0/16\n  egress_ports: [587]\n", "");
+    let fleet = Fleet::new().file("instances/mstdn/district.yml", &district);
+    let output = fleet.run(&["validate"]);
+    assert_eq!(output.code, 1);
+    assert!(
+        output
+            .stderr
+            .starts_with("error[missing-key]: missing top-level key `network`\n"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.stderr.contains("`the file`"), "{}", output.stderr);
+}
