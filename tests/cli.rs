@@ -274,3 +274,17 @@ fn a_missing_top_level_key_names_no_pseudo_key() {
     );
     assert!(!output.stderr.contains("`the file`"), "{}", output.stderr);
 }
+
+#[test]
+fn build_summary_counts_notes() {
+    let app = crate::validate::APP.replace("    image_tag: v1\n", "");
+    let fleet = Fleet::new().file("instances/mstdn/app.yml", &app);
+    let output = fleet.run(&["build"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let last = output.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("wrote ") && last.ends_with(": 0 errors, 0 warnings, 1 note"),
+        "{}",
+        output.stderr
+    );
+}

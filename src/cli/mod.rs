@@ -343,7 +343,15 @@ fn run(args: &Args) -> Result<ExitCode> {
             for warning in emit::write(&out, &files, &lock, &mut abort_hook())? {
                 eprintln!("warning: {warning}");
             }
-            eprintln!("wrote {} files to {shown}", files.len());
+            if analysis.diagnostics.is_empty() {
+                eprintln!("wrote {} files to {shown}", files.len());
+            } else {
+                eprintln!(
+                    "wrote {} files to {shown}: {}",
+                    files.len(),
+                    summary(&analysis.diagnostics)
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema { kind, write } => {
