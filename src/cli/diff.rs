@@ -70,7 +70,12 @@ impl FailOn {
 
 pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
     let analysis = analyze(args)?;
-    report(&analysis, DiagnosticFormat::Human, color(args.color, false));
+    report(
+        &analysis,
+        &args.root,
+        DiagnosticFormat::Human,
+        color(args.color, false),
+    );
     let Some(fleet) = &analysis.fleet else {
         eprintln!("diff failed: {}", summary(&analysis.diagnostics));
         return Ok(ExitCode::FAILURE);
