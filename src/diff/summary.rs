@@ -345,7 +345,7 @@ fn conditions(listener: &Listener) -> String {
 }
 
 /// One service's changes, each starting with its name.
-fn service(out: &mut Vec<String>, b: &Service, a: &Service, verdict: Option<String>) {
+fn service(out: &mut Vec<String>, b: &Service, a: &Service, verdict: Option<&str>) {
     let name = &a.name;
     let mut changes = Vec::new();
     field(&mut changes, "desired", &b.desired_count, &a.desired_count);
@@ -486,7 +486,7 @@ fn bucket_changes(b: &Bucket, a: &Bucket) -> Vec<String> {
         &optional(b.bucket_name.as_ref()),
         &optional(a.bucket_name.as_ref()),
     );
-    let paths = |p: &[String]| format!("{:?}", p);
+    let paths = |p: &[String]| format!("{p:?}");
     field(
         &mut c,
         "public_read",
@@ -554,7 +554,12 @@ fn heritage(b: &Heritage, a: &Heritage, verdicts: &Verdicts<'_>) -> Vec<String> 
     for s in &a.services {
         match bs.get(&s.name) {
             None => out.push(format!("+ service {}", s.name)),
-            Some(&i) => service(&mut out, &b.services[i], s, verdicts.of_service(&s.name)),
+            Some(&i) => service(
+                &mut out,
+                &b.services[i],
+                s,
+                verdicts.of_service(&s.name).as_deref(),
+            ),
         }
     }
     for s in &b.services {
@@ -929,5 +934,128 @@ pub fn summarize(before: &Fleet, after: &Fleet, diff: &Diff) -> Summary {
     Summary {
         note: None,
         entries,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Secret, Variable};
+
+    /// The resolved fleet of a golden diff case's side.
+    fn fleet(case: &str, side: &str) -> Fleet {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/diff")
+            .join(case)
+            .join(side);
+        crate::compiler::analyze(&root)
+            .expect("the fixture loads")
+            .fleet
+            .expect("the fixture compiles")
+    }
+
+    fn lines(before: &Fleet, after: &Fleet) -> Vec<String> {
+        summarize(before, after, &Diff::default())
+            .groups()
+            .iter()
+            .map(|g| g.line(3))
+            .collect()
+    }
+
+    #[test]
+    fn services_environment_and_secrets_in_the_words_of_the_yaml() {
+        let before = fleet("command", "before");
+        let mut after = before.clone();
+        let h = &mut after.districts[0].heritages[0];
+        h.services[0].desired_count = 2;
+        h.services[0].memory = 1024;
+        h.services[0].listeners[0].conditions[0].values = vec!["new.example.social".into()];
+        h.services.pop();
+        h.environment.push(Variable {
+            name: "LOCAL_DOMAIN".into(),
+            value: "users.example".into(),
+        });
+        h.secrets.push(Secret {
+            name: "OTP_SECRET".into(),
+            value_from: "/barcelona/mstdn/otp-secret-value".into(),
+        });
+        let summary = lines(&before, &after);
+        assert_eq!(
+            summary,
+            ["bcn-users: web desired 1 → 2; web memory 512 → 1024; \
+                 web listener mstdn: host-header bcn-users.example.social → host-header new.example.social; \
+                 - service sidekiq; + env LOCAL_DOMAIN; + secret env OTP_SECRET"]
+        );
+        // A changed value is named, never shown: it may be a secret.
+        let mut changed = after.clone();
+        changed.districts[0].heritages[0].environment[0].value = "hunter2".into();
+        changed.districts[0].heritages[0].secrets[0].value_from = "/barcelona/other".into();
+        let text = lines(&after, &changed).join("\n");
+        assert!(text.contains("env LOCAL_DOMAIN changed"), "{text}");
+        assert!(text.contains("secret env OTP_SECRET changed"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("/barcelona"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn heritages_and_districts_added_removed_and_changed() {
+        let before = fleet("command", "before");
+        let mut after = before.clone();
+        after.districts[0].cluster.size = 3;
+        after.districts[0].cluster.instance_type = "t3.medium".into();
+        let mut new = after.districts[0].heritages[0].clone();
+        new.name = "fresh".into();
+        after.districts[0].heritages.push(new);
+        assert_eq!(
+            lines(&before, &after),
+            [
+                "district mstdn: cluster instance_type t3.small → t3.medium; cluster size 2 → 3",
+                "fresh: + heritage (2 services, image v4.3.2)"
+            ]
+        );
+        assert_eq!(lines(&after, &before)[1], "fresh: - heritage");
+    }
+
+    #[test]
+    fn identical_changes_are_one_group_whatever_the_fleet_size() {
+        let before = fleet("command", "before");
+        let template = before.districts[0].heritages[0].clone();
+        let mut before = before;
+        before.districts[0].heritages = (0..200)
+            .map(|i| Heritage {
+                name: format!("h{i:03}"),
+                ..template.clone()
+            })
+            .collect();
+        let mut after = before.clone();
+        for h in &mut after.districts[0].heritages {
+            h.image = h.image.replace("v4.3.2", "v4.3.3");
+            h.image_tag = "v4.3.3".into();
+        }
+        after.districts[0].heritages[7].services[0].desired_count = 2;
+        let summary = summarize(&before, &after, &Diff::default());
+        assert_eq!(summary.entries.len(), 200);
+        let groups: Vec<String> = summary.groups().iter().map(|g| g.line(3)).collect();
+        assert_eq!(
+            groups,
+            [
+                "199 heritages (h000, h001, h002 and 196 more): image v4.3.2 → v4.3.3 (2 services roll)",
+                "h007: image v4.3.2 → v4.3.3 (2 services roll); web desired 1 → 2"
+            ]
+        );
+        let diff = Diff {
+            summary,
+            artifacts: vec![crate::diff::ArtifactChange::new(
+                "x",
+                Some("a\n"),
+                Some("b\n"),
+            )],
+            ..Diff::default()
+        };
+        let comment = crate::diff::render::markdown::render(&diff, "`out/`");
+        assert_eq!(comment.matches("\n- **").count(), 2, "{comment}");
+        assert!(comment.contains("- **199 heritages (h000, h001, h002, h003, h004, h005, h006, h008, h009, h010 and 189 more)**: `image v4.3.2 → v4.3.3 (2 services roll)`\n"), "{comment}");
     }
 }
