@@ -28,6 +28,7 @@ pub(crate) const CASES: &[&str] = &[
     "priority-churn",
     "public-bucket",
     "launch-template",
+    "image-rollout",
 ];
 
 pub(crate) fn fixture(case: &str, side: &str) -> std::path::PathBuf {
@@ -418,6 +419,59 @@ fn a_base_without_out_is_an_empty_baseline() {
     }
     let fails = diff(dir.path(), &["--base", "HEAD", "--fail-on", "replace"]);
     assert_eq!(fails.code, 2, "additions replace nothing: {}", fails.stderr);
+}
+
+/// The summary compares the sources at the base with the working tree's;
+/// where the base has none, it says so, and the diff itself is unchanged.
+#[test]
+fn the_summary_says_when_there_are_no_base_sources() {
+    let (before, after) = (fixture("command", "before"), fixture("command", "after"));
+    // A base commit with `out/` but no `instances/`.
+    let dir = tempfile::tempdir().unwrap();
+    replace_dir(dir.path(), "out", &before.join("out"));
+    std::fs::write(dir.path().join("README"), "fleet\n").unwrap();
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "out only"]);
+    replace_dir(dir.path(), "instances", &after.join("instances"));
+    let output = diff(dir.path(), &[]);
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(
+        output
+            .stdout
+            .starts_with("Summary: not available: the base (HEAD) has no instances/.\n\n"),
+        "{}",
+        output.stdout
+    );
+    let json = diff(dir.path(), &["--format", "json", "--base", "HEAD"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["summary_by_heritage"], serde_json::json!([]));
+    assert_eq!(
+        value["summary_note"],
+        "not available: the base (HEAD) has no instances/"
+    );
+    // Outside a git repository there is no HEAD to read the sources from.
+    let loose = copy_tree(&before);
+    replace_dir(loose.path(), "instances", &after.join("instances"));
+    let output = run_with(
+        loose.path(),
+        &["diff", "--format", "markdown"],
+        &[("GIT_CEILING_DIRECTORIES", "/")],
+    );
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(
+        output.stdout.contains(
+            "**Summary:** not available: there are no sources at HEAD to compare with (not a git repository, or no commit yet).\n"
+        ),
+        "{}",
+        output.stdout
+    );
+    // The resource view is the same with or without the summary.
+    assert!(
+        output.stdout.contains("| `mstdn-bcn-users-app` |"),
+        "{}",
+        output.stdout
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ use clap::ValueEnum;
 
 use berth::compiler;
 use berth::diagnostic::summary;
+use berth::diff::summary::{self, Summary};
 use berth::diff::{self, Files, Impact, render};
 
 use super::{Args, Color, DiagnosticFormat, analyze, report, write_stdout};
@@ -102,7 +103,11 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
             "`out/`".to_owned(),
         ),
     };
-    let diff = diff::diff(&before, &after);
+    let mut diff = diff::diff(&before, &after);
+    if !diff.is_empty() {
+        let revision = diff_args.base.as_deref().unwrap_or("HEAD");
+        diff.summary = base_summary(&args.root, revision, fleet, &diff);
+    }
     let text = match diff_args.format {
         DiffFormat::Text => render::text::render(&diff, &baseline, color(args.color, true)),
         DiffFormat::Markdown => render::markdown::render(&diff, &markdown),
@@ -114,6 +119,62 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
     }
     let failed = diff_args.fail_on.is_some_and(|kind| kind.found_in(&diff));
     Ok(ExitCode::from(if failed { FAILED_ON } else { CHANGES }))
+}
+
+/// The reviewer's summary: the fleet as the sources are now against the
+/// fleet of the sources (`instances/`) at `revision` — the `--base`, or
+/// `HEAD` when comparing with `out/` on disk, which is usually built from
+/// it. Without base sources the summary is a note that says why; it never
+/// fails the diff.
+fn base_summary(
+    root: &Path,
+    revision: &str,
+    fleet: &berth::model::Fleet,
+    diff: &diff::Diff,
+) -> Summary {
+    let Ok(commit) = git::commit_of(root, revision) else {
+        return Summary::unavailable(format!(
+            "there are no sources at {revision} to compare with (not a git repository, or no commit yet)"
+        ));
+    };
+    let files = match git::tree_at(root, &commit, "instances") {
+        Ok(Some(files)) => files,
+        Ok(None) => {
+            return Summary::unavailable(format!("the base ({revision}) has no instances/"));
+        }
+        Err(error) => {
+            return Summary::unavailable(format!("cannot read instances/ at {revision}: {error}"));
+        }
+    };
+    let Ok(dir) = tempfile::tempdir() else {
+        return Summary::unavailable("cannot create a temporary directory");
+    };
+    for (path, text) in &files {
+        let target = dir.path().join("instances").join(path);
+        let written = target
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&target, text));
+        if written.is_err() {
+            return Summary::unavailable("cannot write the base sources to a temporary directory");
+        }
+    }
+    match compiler::analyze(dir.path()) {
+        Ok(compiler::Analysis {
+            fleet: Some(base), ..
+        }) => {
+            let mut summary = summary::summarize(&base, fleet, diff);
+            if summary.entries.is_empty() {
+                summary.note = Some(format!(
+                    "instances/ is the same as at {revision}: the artifacts change for another reason (templates/, berth itself, or an out/ not built from those sources)"
+                ));
+            }
+            summary
+        }
+        _ => Summary::unavailable(format!(
+            "the sources at {revision} do not compile (run `berth validate` on that revision)"
+        )),
+    }
 }
 
 /// Whether to colour: `auto` colours the stream it writes to when it is a

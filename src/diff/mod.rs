@@ -17,6 +17,7 @@ pub mod exports;
 pub mod render;
 pub mod resource;
 pub mod security;
+pub mod summary;
 pub mod table;
 pub mod template;
 pub mod terraform;
@@ -44,6 +45,10 @@ pub struct Diff {
     pub artifacts: Vec<ArtifactChange>,
     /// Changes that widen access, by path.
     pub security: Vec<security::SecurityChange>,
+    /// The change in the reviewer's terms, from the models of both sides:
+    /// set by the caller, who has them ([`summary::summarize`]).
+    #[serde(skip)]
+    pub summary: summary::Summary,
 }
 
 /// What deploys an artifact.

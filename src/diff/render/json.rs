@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{Diff, fail_reason, risk_reason};
 use crate::diff::security::SecurityChange;
+use crate::diff::summary::Entry;
 use crate::diff::{
     Action, ArtifactChange, AtRisk, Counts, Impact, PropertyChange, Replacement, StackChange,
 };
@@ -18,6 +19,12 @@ struct Document<'a> {
     /// The most destructive impact, `null` without resource changes.
     worst: Option<Impact>,
     summary: Summary,
+    /// The change in the reviewer's terms, per heritage (`heritage` null for
+    /// a district's own settings), from the models of both sides.
+    summary_by_heritage: &'a [Entry],
+    /// Why `summary_by_heritage` is empty, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary_note: Option<&'a str>,
     /// Changes CloudFormation refuses, listed before the data at risk.
     will_fail: Vec<Risk<'a>>,
     data_at_risk: Vec<Risk<'a>>,
@@ -86,6 +93,8 @@ pub fn render(diff: &Diff, baseline: &str) -> String {
             data_at_risk: risks.len(),
             security: diff.security.len(),
         },
+        summary_by_heritage: &diff.summary.entries,
+        summary_note: diff.summary.note.as_deref(),
         will_fail: fails,
         data_at_risk: risks,
         security: &diff.security,

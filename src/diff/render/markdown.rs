@@ -1,4 +1,5 @@
-//! The Markdown printer, for a pull-request comment: a one-line summary, what
+//! The Markdown printer, for a pull-request comment: a one-line summary, the
+//! summary per heritage in the reviewer's terms (identical changes grouped), what
 //! will fail, the data at risk and what widens access, a table of resource counts per stack, then
 //! each artifact in a collapsed `<details>` block (its resource changes and its hunks in a
 //! `diff` fence). The comment stays under [`LIMIT`] characters (GitHub takes
@@ -134,8 +135,39 @@ fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
     );
     take(&head, &mut budget);
 
-    // What will fail, then data at risk: what must not be missed.
+    // The change in the reviewer's terms, grouped: 200 heritages with the
+    // same change are one line.
     let mut risk = String::new();
+    if let Some(note) = &diff.summary.note {
+        let line = format!("**Summary:** {note}.\n\n");
+        if take(&line, &mut budget) {
+            risk.push_str(&line);
+        }
+    } else if !diff.summary.entries.is_empty() {
+        let title = "### Summary\n\n";
+        take(title, &mut budget);
+        risk.push_str(title);
+        let mut skipped = 0;
+        for group in diff.summary.groups() {
+            let changes: Vec<String> = group.changes().iter().map(|c| code_span(c)).collect();
+            let line = format!(
+                "- **{}**: {}\n",
+                group.label(super::GROUP_NAMES),
+                changes.join("; ")
+            );
+            if take(&line, &mut budget) {
+                risk.push_str(&line);
+            } else {
+                skipped += 1;
+            }
+        }
+        if skipped > 0 {
+            left_out.push(format!("{skipped} summary lines"));
+        }
+        risk.push('\n');
+    }
+
+    // What will fail, then data at risk: what must not be missed.
     for (risks, title, what) in [
         (
             diff.will_fail().collect::<Vec<_>>(),

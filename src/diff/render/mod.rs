@@ -14,6 +14,19 @@ use super::{
     Target,
 };
 
+/// Most heritage names a grouped summary line lists.
+const GROUP_NAMES: usize = 10;
+
+/// The reviewer's summary as lines: a note, or one line per group of
+/// identical changes (`3 heritages (a, b, c): image v1 → v2 (…)`).
+fn summary_lines(summary: &super::summary::Summary) -> Vec<String> {
+    summary
+        .groups()
+        .iter()
+        .map(|g| g.line(GROUP_NAMES))
+        .collect()
+}
+
 /// Longest value shown in full in text and Markdown; JSON has every value.
 const VALUE_WIDTH: usize = 120;
 

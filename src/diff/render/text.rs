@@ -1,4 +1,4 @@
-//! The text printer, for a terminal: what will fail, data at risk, security, each stack's resource
+//! The text printer, for a terminal: the summary in the reviewer's terms, what will fail, data at risk, security, each stack's resource
 //! changes, the changed artifacts and their hunks, then a summary line;
 //! ANSI colours when asked.
 
@@ -48,6 +48,19 @@ pub fn render(diff: &Diff, baseline: &str, color: bool) -> String {
     }
     let paint = Paint { color };
     let mut out = String::new();
+    // The change in the reviewer's terms comes first.
+    let lines = super::summary_lines(&diff.summary);
+    if let Some(note) = &diff.summary.note {
+        let _ = writeln!(out, "{} {note}.", paint.paint(BOLD, "Summary:"));
+        out.push('\n');
+    } else if !lines.is_empty() {
+        out.push_str(&paint.paint(BOLD, "Summary:"));
+        out.push('\n');
+        for line in lines {
+            let _ = writeln!(out, "  {line}");
+        }
+        out.push('\n');
+    }
     let fails: Vec<_> = diff.will_fail().collect();
     if !fails.is_empty() {
         out.push_str(&paint.paint(BOLD_RED, "Will fail:"));
