@@ -29,6 +29,7 @@ Examples:
   berth apply --dry-run                print the AWS CLI commands a deploy would run
   berth apply --heritage bcn-users     deploy one heritage (after its district stack)
   berth destroy --heritage bcn-users   delete a heritage's app stack
+  berth run bcn-users -- bin/tootctl accounts create admin --email a@b.c --role Owner
   berth schema instance > schema/instance.schema.json";
 
 /// Compiles a fleet of barcelona.yml instance files into reviewable AWS artifacts.
@@ -97,6 +98,8 @@ enum Command {
     Apply(apply::ApplyArgs),
     /// Delete a heritage's app stack (and its data stack with --allow-data-loss).
     Destroy(apply::DestroyArgs),
+    /// Run a one-off command in a task of a deployed service; exit with its exit code.
+    Run(apply::RunArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -285,6 +288,7 @@ fn run(args: &Args) -> Result<ExitCode> {
         Command::Diff(diff_args) => diff::run(args, diff_args),
         Command::Apply(apply_args) => Ok(apply::apply(&args.root, apply_args)),
         Command::Destroy(destroy_args) => Ok(apply::destroy(&args.root, destroy_args)),
+        Command::Run(run_args) => Ok(apply::run(&args.root, run_args)),
     }
 }
 
