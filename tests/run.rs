@@ -341,3 +341,19 @@ fn ctrl_c_while_waiting_says_how_to_stop_or_follow_the_task() {
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     snapshot!(stderr);
 }
+
+#[test]
+fn a_district_with_an_account_is_only_run_in_with_its_credentials() {
+    let fleet = fleet();
+    let file = fleet.path().join("instances/tutorial/district.yml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}account_id: \"111111111111\"\n")).unwrap();
+    let built = run_with(fleet.path(), &["build"], &[]);
+    assert_eq!(built.code, 0, "{}", built.transcript());
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], crate::apply::identity(), 0)
+        .ready();
+    let output = run(fleet.path(), &aws, &args(&[]));
+    assert_eq!(output.code, 9, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}

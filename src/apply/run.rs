@@ -224,6 +224,15 @@ fn target<'a>(artifacts: &'a Artifacts, request: &RunRequest) -> Result<Target<'
     })
 }
 
+fn district_account<'a>(artifacts: &'a Artifacts, district: &str) -> Option<&'a str> {
+    artifacts
+        .districts
+        .iter()
+        .find(|d| d.name == district)?
+        .account_id
+        .as_deref()
+}
+
 /// `run_env.vars`, then `--env` (a name given twice keeps the last value).
 fn environment(run_env: &[(String, String)], env: &[(String, String)]) -> Vec<serde_json::Value> {
     let mut merged: Vec<(String, String)> = Vec::new();
@@ -302,6 +311,11 @@ pub fn run(
             "# berth run --dry-run: the AWS CLI calls berth run would make for `{}` of `{}`; the read-only ones ran, nothing was started",
             target.service, target.heritage.name
         ));
+    }
+    // As apply: a district with an `account_id` is only run in with its
+    // account's credentials.
+    if let Some(account) = district_account(artifacts, &target.heritage.district) {
+        crate::apply::deploy::whoami(&mut ctx, &[(&target.heritage.district, account)])?;
     }
     let not_deployed = |what: &str| {
         ApplyError::Stack(format!(
