@@ -357,3 +357,13 @@ fn a_district_with_an_account_is_only_run_in_with_its_credentials() {
     assert_eq!(output.code, 9, "{}", transcript(&output, &aws));
     snapshot!(transcript(&output, &aws));
 }
+
+#[test]
+fn a_heritage_without_a_web_service_needs_service() {
+    let fleet = crate::support::copy_tree(&crate::support::repo().join("tests/fixtures/workers"));
+    let aws = FakeAws::new().ready();
+    let output = run(fleet.path(), &aws, &["queue", "--", "true"]);
+    assert_eq!(output.code, 64, "{}", transcript(&output, &aws));
+    assert_eq!(aws.calls(), "", "nothing is asked of AWS");
+    snapshot!(output.stderr);
+}
