@@ -17,6 +17,7 @@
 //! - `limits`: AWS's limits on load balancers, rules and templates.
 //! - `parity`: CloudFormation and Terraform artifacts describe the same infrastructure.
 //! - `apply`: `berth apply` and `destroy` against a fake `aws`: the exact calls.
+//! - `run`: `berth run` against a fake `aws`: the calls, log streaming, exit codes.
 //! - `e2e`: `berth apply` on moto's server (ignored here; `scripts/moto-e2e` runs it).
 
 mod annotations;
@@ -34,6 +35,7 @@ mod fuzz;
 mod limits;
 mod parity;
 mod provider_schema;
+mod run;
 mod schema;
 mod support;
 mod terraform;

@@ -33,6 +33,7 @@ Examples:
   berth apply --dry-run                print the AWS CLI commands a deploy would run
   berth apply --heritage bcn-users     deploy one heritage (after its district stack)
   berth destroy --heritage bcn-users   delete a heritage's app stack
+  berth run bcn-users -- bin/tootctl accounts create admin --email a@b.c --role Owner
   berth schema --write schema          write both schemas for editors into schema/";
 
 /// Compiles a fleet of barcelona.yml instance files into reviewable AWS artifacts.
@@ -119,6 +120,8 @@ enum Command {
     },
     /// Print berth's man page (roff), e.g. `berth man > ~/.local/share/man/man1/berth.1`.
     Man,
+    /// Run a one-off command in a task of a deployed service; exit with its exit code.
+    Run(apply::RunArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -418,6 +421,7 @@ fn run(args: &Args) -> Result<ExitCode> {
         Command::Diff(diff_args) => diff::run(args, diff_args),
         Command::Apply(apply_args) => Ok(apply::apply(&args.root, apply_args)),
         Command::Destroy(destroy_args) => Ok(apply::destroy(&args.root, destroy_args)),
+        Command::Run(run_args) => Ok(apply::run(&args.root, run_args)),
     }
 }
 
