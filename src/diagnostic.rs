@@ -128,6 +128,11 @@ impl Sources {
         self.files.add(path, text)
     }
 
+    /// Every file read, in the order read.
+    pub fn ids(&self) -> impl Iterator<Item = FileId> + '_ {
+        (0..).map_while(|id| self.files.get(id).ok().map(|_| id))
+    }
+
     /// The displayed path of a file.
     #[must_use]
     pub fn path(&self, file: FileId) -> &str {
@@ -253,7 +258,8 @@ pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
     out
 }
 
-/// A one-line count, e.g. `2 errors, 1 warning`.
+/// A one-line count, e.g. `2 errors, 1 warning` or `0 errors, 0 warnings, 3 notes`
+/// (notes are counted when there are some).
 #[must_use]
 pub fn summary(diagnostics: &[Diagnostic]) -> String {
     let count = |severity| {
@@ -264,9 +270,14 @@ pub fn summary(diagnostics: &[Diagnostic]) -> String {
     };
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!(
+    let notes = count(Severity::Note);
+    let mut text = format!(
         "{}, {}",
         plural(errors, "error"),
         plural(warnings, "warning")
-    )
+    );
+    if notes > 0 {
+        text.push_str(&format!(", {}", plural(notes, "note")));
+    }
+    text
 }

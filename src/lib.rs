@@ -6,11 +6,13 @@
 //!
 //! The library never prints, exits or reads the environment; the binary does.
 
+pub mod annotations;
 pub mod apply;
 pub mod check;
 pub mod compiler;
 pub mod diagnostic;
 pub mod diff;
+pub mod editor;
 pub mod emit;
 pub mod limits;
 pub mod load;

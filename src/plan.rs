@@ -14,9 +14,10 @@ use serde::Serialize;
 
 use crate::model::{
     Autoscaling, Bucket, Cache, Database, District, Fleet, Heritage, Listener, Secret, Service,
+    Variable,
 };
-use crate::schema::LaunchType;
 use crate::schema::{DatabaseEngine, SecretCharacters};
+use crate::schema::{LaunchType, ServiceType};
 
 /// Days the app stack's log group keeps container logs.
 pub const LOG_RETENTION_DAYS: u32 = 30;
@@ -89,6 +90,11 @@ pub struct HeritagePlan<'a> {
     pub task_definitions: Vec<TaskPlan>,
     pub tags: Vec<Tag>,
     pub terraform: HeritageTerraform,
+    /// What `berth run` reads from the app template's `berth` metadata:
+    /// the service it runs by default (the first web service) and
+    /// `run_env.vars`, which no task definition carries.
+    pub web_service: Option<&'a str>,
+    pub run_env: &'a [Variable],
 }
 
 /// What only the Terraform configuration of a heritage needs.
@@ -1228,6 +1234,12 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
             tags: tags.iter().map(|t| (t.key, t.value.clone())).collect(),
         },
         tags,
+        web_service: heritage
+            .services
+            .iter()
+            .find(|s| s.service_type == ServiceType::Web)
+            .map(|s| s.name.as_str()),
+        run_env: &heritage.run_env,
     }
 }
 

@@ -800,13 +800,100 @@ pub fn validation_schema(kind: SchemaKind) -> serde_json::Value {
 /// files an optional key may be left empty (`null`, which berth reads as
 /// absent) and a boolean may be written `yes`/`no`/`on`/`off`/`y`/`n` in any
 /// case (which berth reads as `bcn` does, with a note).
+///
+/// Three more changes are for editors only, berth's own checks keep their
+/// rules: an instance file's top level accepts any other key (a template
+/// holder, `web_base: &web_base`, which berth tells by its anchor and a
+/// JSON Schema cannot see); each description is also given as
+/// `markdownDescription`, which yaml-language-server renders as Markdown
+/// (it escapes the backticks of a plain `description`), with the lines of
+/// a wrapped doc comment joined; and an unknown key's message lists the
+/// keys allowed there.
 #[must_use]
 pub fn json_schema(kind: SchemaKind) -> serde_json::Value {
     let mut value = validation_schema(kind);
     if kind == SchemaKind::Instance {
         allow_yaml11(&mut value);
     }
+    if kind == SchemaKind::Instance
+        && let Some(object) = value.as_object_mut()
+    {
+        object.insert(
+            "additionalProperties".into(),
+            serde_json::json!({"description": TEMPLATE_HOLDER}),
+        );
+    }
+    list_valid_keys(&mut value);
+    markdown_descriptions(&mut value);
     value
+}
+
+/// What an editor shows on a top-level key berth does not define.
+const TEMPLATE_HOLDER: &str = "A template holder: a top-level key whose value carries a YAML anchor \
+(`web_base: &web_base`), merged elsewhere with `<<: *web_base`. berth reports any other \
+key here as unknown; editors cannot see anchors and accept it.";
+
+/// Moves `additionalProperties: false` of each object schema into an
+/// `allOf` branch of its own, whose `errorMessage` (a keyword of
+/// yaml-language-server and VS Code) names the valid keys: a message set
+/// on the object itself would replace its other messages too (`Missing
+/// property`).
+fn list_valid_keys(value: &mut serde_json::Value) {
+    use serde_json::{Map, Value, json};
+    match value {
+        Value::Object(object) => {
+            object.values_mut().for_each(list_valid_keys);
+            if object.get("additionalProperties") != Some(&Value::Bool(false)) {
+                return;
+            }
+            let Some(Value::Object(properties)) = object.get("properties") else {
+                return;
+            };
+            let keys: Vec<&String> = properties.keys().collect();
+            let listed = keys
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let known: Map<String, Value> = keys
+                .iter()
+                .map(|k| ((*k).clone(), Value::Bool(true)))
+                .collect();
+            object.remove("additionalProperties");
+            object.insert(
+                "allOf".into(),
+                json!([{
+                    "properties": known,
+                    "additionalProperties": false,
+                    "errorMessage": format!("Not a key berth knows here. Valid keys: {listed}.")
+                }]),
+            );
+        }
+        Value::Array(items) => items.iter_mut().for_each(list_valid_keys),
+        _ => {}
+    }
+}
+
+/// Joins the lines of each wrapped description (keeping blank-line
+/// paragraphs) and gives it as `markdownDescription` too.
+fn markdown_descriptions(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(object) => {
+            object.values_mut().for_each(markdown_descriptions);
+            if let Some(Value::String(text)) = object.get("description") {
+                let joined = text
+                    .split("\n\n")
+                    .map(|p| p.split('\n').map(str::trim).collect::<Vec<_>>().join(" "))
+                    .collect::<Vec<_>>()
+                    .join("\n\n");
+                object.insert("description".into(), Value::String(joined.clone()));
+                object.insert("markdownDescription".into(), Value::String(joined));
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(markdown_descriptions),
+        _ => {}
+    }
 }
 
 /// The YAML 1.1 spellings of booleans, any case, as `bcn`'s YAML library reads them.

@@ -103,9 +103,15 @@ fn check_lists_stale_artifacts_and_writes_nothing() {
     std::fs::write(&instance, text).unwrap();
     let before = read_tree(&fleet.path().join("out"));
     let output = run_in(fleet.path(), &["build", "--check"]);
-    assert_eq!(output.code, 1);
+    // 2 is drift; 1 is kept for errors.
+    assert_eq!(output.code, 2);
     insta::assert_snapshot!(output.stderr);
     assert_eq!(read_tree(&fleet.path().join("out")), before);
+    let text = std::fs::read_to_string(&instance)
+        .unwrap()
+        .replace("desired_count: 4", "desired_count: many");
+    std::fs::write(&instance, text).unwrap();
+    assert_eq!(run_in(fleet.path(), &["build", "--check"]).code, 1);
 }
 
 #[test]

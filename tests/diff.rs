@@ -9,7 +9,7 @@ use std::process::Command;
 
 use crate::support::{Output, copy_tree, repo, run_in, run_with};
 
-const CASES: &[&str] = &[
+pub(crate) const CASES: &[&str] = &[
     "command",
     "target-port",
     "remove-instance",
@@ -23,9 +23,15 @@ const CASES: &[&str] = &[
     "cluster-spot",
     "remove-database",
     "secret-length",
+    "terraform-database-user",
+    "export-in-use",
+    "priority-churn",
+    "public-bucket",
+    "launch-template",
+    "image-rollout",
 ];
 
-fn fixture(case: &str, side: &str) -> std::path::PathBuf {
+pub(crate) fn fixture(case: &str, side: &str) -> std::path::PathBuf {
     repo().join("tests/fixtures/diff").join(case).join(side)
 }
 
@@ -69,7 +75,7 @@ fn replace_dir(dir: &Path, name: &str, from: &Path) {
 
 /// A git repository whose one commit holds the "before" fleet and its
 /// `out/`, with the "after" instances in the working tree.
-fn repository(before: &Path, after: &Path) -> tempfile::TempDir {
+pub(crate) fn repository(before: &Path, after: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     replace_dir(dir.path(), "instances", &before.join("instances"));
     replace_dir(dir.path(), "out", &before.join("out"));
@@ -80,7 +86,7 @@ fn repository(before: &Path, after: &Path) -> tempfile::TempDir {
     dir
 }
 
-fn diff(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn diff(dir: &Path, args: &[&str]) -> Output {
     run_in(dir, &[&["diff"], args].concat())
 }
 
@@ -151,7 +157,7 @@ fn no_change_is_one_line_and_exit_0() {
         ),
         (
             &["--format", "markdown"],
-            "No changes: the artifacts are the same as `out/`.\n",
+            "<!-- berth diff -->\nNo changes: the artifacts are the same as `out/`.\n",
         ),
         (
             &["--base", "HEAD"],
@@ -196,8 +202,21 @@ fn fail_on_exits_3_only_for_that_kind_of_change() {
         ("launch-type", "will-fail", 3),
         ("instance-class", "will-fail", 2),
         ("remove-instance", "will-fail", 3),
-        ("remove-database", "will-fail", 2),
+        // The data stack drops the database's exports while the app stack
+        // still imports them (apply deploys the data stack first).
+        ("remove-database", "will-fail", 3),
         ("target-port", "will-fail", 2),
+        ("terraform-database-user", "data-loss", 3),
+        ("terraform-database-user", "will-fail", 3),
+        ("terraform-database-user", "replace", 3),
+        ("export-in-use", "will-fail", 3),
+        ("priority-churn", "will-fail", 3),
+        ("priority-churn", "replace", 3),
+        ("public-bucket", "security", 3),
+        ("public-bucket", "data-loss", 2),
+        ("database-user", "security", 2),
+        ("remove-instance", "security", 2),
+        ("host-rule", "security", 2),
     ] {
         let dir = repository(&fixture(case, "before"), &fixture(case, "after"));
         let output = diff(dir.path(), &["--fail-on", kind]);
@@ -207,6 +226,131 @@ fn fail_on_exits_3_only_for_that_kind_of_change() {
             output.stderr
         );
     }
+}
+
+/// Golden cases whose CloudFormation and Terraform verdicts differ, because
+/// the two tools do different things, with why.
+const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[
+    (
+        "priority-churn",
+        "will-fail",
+        "destroy",
+        "CloudFormation creates the renamed service's rule before it deletes the old one, which still holds the priority; Terraform creates and destroys unrelated addresses in parallel, so it may or may not collide, and berth does not call a race",
+    ),
+    (
+        "remove-database",
+        "will-fail",
+        "data-loss",
+        "CloudFormation refuses to remove the data stack's exports while the app stack imports them; a Terraform heritage is one module, planned as a whole",
+    ),
+    (
+        "export-in-use",
+        "will-fail",
+        "replace",
+        "CloudFormation refuses to change an export another stack imports; Terraform hands the district's values to each heritage as variables, which take the new value at the heritage's next apply",
+    ),
+    (
+        "launch-type",
+        "will-fail",
+        "replace",
+        "CloudFormation creates the new service before deleting the old one, so the fixed ServiceName is taken; Terraform destroys first (create_before_destroy is not set), which frees the name",
+    ),
+    (
+        "secret-length",
+        "data-loss",
+        "none",
+        "CloudFormation generates the secret anew when GenerateSecretString changes; Terraform writes the write-only secret_string_wo only when secret_string_wo_version changes, which berth keeps at 1",
+    ),
+];
+
+/// The worst impact per target (`cloudformation`, `terraform`) of a diff's JSON.
+fn worst_by_target(json: &str) -> std::collections::BTreeMap<String, String> {
+    const ORDER: &[&str] = &[
+        "none",
+        "add",
+        "revision",
+        "update",
+        "orphan",
+        "replace",
+        "destroy",
+        "data-loss",
+        "will-fail",
+    ];
+    let value: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut worst = std::collections::BTreeMap::new();
+    for target in ["cloudformation", "terraform"] {
+        let impacts = value["stacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["target"] == target)
+            .flat_map(|s| s["resources"].as_array().unwrap())
+            .map(|r| r["impact"].as_str().unwrap().to_owned());
+        let rank = |i: &str| ORDER.iter().position(|o| *o == i).unwrap();
+        let top = impacts
+            .max_by_key(|i| rank(i))
+            .unwrap_or_else(|| "none".to_owned());
+        worst.insert(target.to_owned(), top);
+    }
+    worst
+}
+
+/// The same change gives the same verdict whether the district deploys it
+/// with CloudFormation or with Terraform, except where the tools differ.
+#[test]
+fn both_targets_give_the_same_verdict() {
+    for case in CASES {
+        let dir = repository(&fixture(case, "before"), &fixture(case, "after"));
+        let has = |ext: &str| {
+            walkdir::WalkDir::new(fixture(case, "after").join("out"))
+                .into_iter()
+                .any(|e| e.unwrap().path().to_string_lossy().ends_with(ext))
+        };
+        if !(has(".cfn.json") && has(".tf.json")) {
+            continue;
+        }
+        let output = diff(dir.path(), &["--format", "json"]);
+        let worst = worst_by_target(&output.stdout);
+        let (cfn, tf) = (&worst["cloudformation"], &worst["terraform"]);
+        match KNOWN_DIFFERENCES.iter().find(|(c, ..)| c == case) {
+            Some((_, want_cfn, want_tf, _)) => assert_eq!(
+                (cfn.as_str(), tf.as_str()),
+                (*want_cfn, *want_tf),
+                "{case}: the known difference changed"
+            ),
+            None => assert_eq!(cfn, tf, "{case}: CloudFormation and Terraform disagree"),
+        }
+    }
+}
+
+/// An update that changes an attribute others read is followed: a launch
+/// template's new version updates the Auto Scaling group that reads
+/// `LatestVersionNumber` (`latest_version` in Terraform).
+#[test]
+fn an_updated_attribute_updates_its_readers() {
+    let dir = repository(
+        &fixture("launch-template", "before"),
+        &fixture("launch-template", "after"),
+    );
+    let value: serde_json::Value =
+        serde_json::from_str(&diff(dir.path(), &["--format", "json"]).stdout).unwrap();
+    let updated: Vec<&str> = value["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["resources"].as_array().unwrap())
+        .filter(|r| r["action"] == "update")
+        .map(|r| r["logical_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        updated,
+        [
+            "AutoScalingGroup",
+            "ContainerLaunchTemplate",
+            "aws_autoscaling_group.container_hosts",
+            "aws_launch_template.container_hosts"
+        ]
+    );
 }
 
 #[test]
@@ -275,6 +419,59 @@ fn a_base_without_out_is_an_empty_baseline() {
     }
     let fails = diff(dir.path(), &["--base", "HEAD", "--fail-on", "replace"]);
     assert_eq!(fails.code, 2, "additions replace nothing: {}", fails.stderr);
+}
+
+/// The summary compares the sources at the base with the working tree's;
+/// where the base has none, it says so, and the diff itself is unchanged.
+#[test]
+fn the_summary_says_when_there_are_no_base_sources() {
+    let (before, after) = (fixture("command", "before"), fixture("command", "after"));
+    // A base commit with `out/` but no `instances/`.
+    let dir = tempfile::tempdir().unwrap();
+    replace_dir(dir.path(), "out", &before.join("out"));
+    std::fs::write(dir.path().join("README"), "fleet\n").unwrap();
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "out only"]);
+    replace_dir(dir.path(), "instances", &after.join("instances"));
+    let output = diff(dir.path(), &[]);
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(
+        output
+            .stdout
+            .starts_with("Summary: not available: the base (HEAD) has no instances/.\n\n"),
+        "{}",
+        output.stdout
+    );
+    let json = diff(dir.path(), &["--format", "json", "--base", "HEAD"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["summary_by_heritage"], serde_json::json!([]));
+    assert_eq!(
+        value["summary_note"],
+        "not available: the base (HEAD) has no instances/"
+    );
+    // Outside a git repository there is no HEAD to read the sources from.
+    let loose = copy_tree(&before);
+    replace_dir(loose.path(), "instances", &after.join("instances"));
+    let output = run_with(
+        loose.path(),
+        &["diff", "--format", "markdown"],
+        &[("GIT_CEILING_DIRECTORIES", "/")],
+    );
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(
+        output.stdout.contains(
+            "**Summary:** not available: there are no sources at HEAD to compare with (not a git repository, or no commit yet).\n"
+        ),
+        "{}",
+        output.stdout
+    );
+    // The resource view is the same with or without the summary.
+    assert!(
+        output.stdout.contains("| `mstdn-bcn-users-app` |"),
+        "{}",
+        output.stdout
+    );
 }
 
 #[test]

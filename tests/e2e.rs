@@ -1,4 +1,5 @@
 //! End to end: `berth apply` deploys the example fleet into moto's server
+//! (and `berth run` runs a one-off command in it)
 //! with the real AWS CLI, checked with `describe-*` calls. `scripts/moto-e2e`
 //! starts the server (pinned moto, with the fixes in `scripts/moto-server.py`),
 //! sets `AWS_ENDPOINT_URL` and dummy credentials, runs this test and stops the
@@ -371,6 +372,42 @@ fn example_fleet_deploys_on_moto() {
     assert!(
         !tasks["taskArns"].as_array().unwrap().is_empty(),
         "the migration ran"
+    );
+
+    // 4b. A one-off command in a task of the deployed web service: `berth
+    // run` finds the cluster, service and task definition, and exits with
+    // the container's code (moto's: 0; the log stream never exists).
+    let run_cli = cli();
+    let run = berth(
+        root.path(),
+        &[
+            "run",
+            "bcn-users",
+            "--env",
+            "RAILS_LOG_LEVEL=debug",
+            "--aws",
+            &run_cli,
+            "--",
+            "bin/tootctl",
+            "accounts",
+            "create",
+            "admin",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("exited 0"), "{}", run.stdout);
+    let started = ok(&[
+        "ecs",
+        "list-tasks",
+        "--cluster",
+        "mstdn",
+        "--started-by",
+        "berth-run",
+    ]);
+    assert_eq!(
+        started["taskArns"].as_array().unwrap().len(),
+        1,
+        "one task, started by berth run"
     );
 
     // 5. Destroy cat-lovers: its app stack goes, the rest stays.

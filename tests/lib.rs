@@ -1,12 +1,14 @@
 //! berth's integration tests, one binary (`autotests = false`).
 //!
 //! - `support`: a temporary fleet and a runner for the real `berth` binary.
+//! - `annotations`: `validate --format github` and `--format sarif` for CI.
 //! - `barcelona`: Barcelona's own files compile unchanged, with Barcelona's meaning.
 //! - `validate`: golden tests of every diagnostic berth reports, as a user sees it.
 //! - `build`: artifacts of the example and golden fleets, determinism, atomic writes.
 //! - `cli`: commands, flags and exit codes.
 //! - `contract`: the example and fixture Mastodon fleets give each process what Mastodon 4.3.2 reads.
 //! - `diff`: golden before/after fleets, baselines, formats and exit codes of `berth diff`.
+//! - `editor`: the pinned yaml-language-server over LSP on the fleets, with the published schemas.
 //! - `fleet`: rules across instances, name limits, data stacks, secrets.
 //! - `fuzz`: mutated golden fleets never panic, never fail inside berth, always render when accepted.
 //! - `schema`: the committed schemas are what the code generates.
@@ -16,20 +18,25 @@
 //! - `secure`: secure defaults of the artifacts (what checkov checks) and the keys that opt out.
 //! - `parity`: CloudFormation and Terraform artifacts describe the same infrastructure.
 //! - `apply`: `berth apply` and `destroy` against a fake `aws`: the exact calls.
+//! - `run`: `berth run` against a fake `aws`: the calls, log streaming, exit codes.
 //! - `e2e`: `berth apply` on moto's server (ignored here; `scripts/moto-e2e` runs it).
 
+mod annotations;
 mod apply;
 mod barcelona;
 mod build;
+mod cdk_oracle;
 mod cli;
 mod contract;
 mod diff;
 mod e2e;
+mod editor;
 mod fleet;
 mod fuzz;
 mod limits;
 mod parity;
 mod provider_schema;
+mod run;
 mod schema;
 mod secure;
 mod support;

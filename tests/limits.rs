@@ -485,3 +485,18 @@ fn a_region_holds_3000_target_groups() {
     let output = fleet(3, true, &district).run(&["validate"]);
     insta::assert_snapshot!(output.transcript());
 }
+
+#[test]
+fn a_security_policy_aws_does_not_have_is_an_error() {
+    let district = format!("{DISTRICT}    ssl_policy: ELBSecurityPolicy-TLS13-1-2-2021-6\n");
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+    let district =
+        format!("{DISTRICT}    ssl_policy: ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09\n");
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .run(&["validate"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+}

@@ -19,7 +19,7 @@ fn committed_schemas_are_fresh() {
         );
         assert!(
             committed == generated,
-            "schema/{name}.schema.json is stale: run `cargo run -- schema {name} > schema/{name}.schema.json`"
+            "schema/{name}.schema.json is stale: run `cargo run -- schema --write schema`"
         );
     }
 }
@@ -70,23 +70,15 @@ fn example_files_name_their_schema() {
 }
 
 /// Every instance file berth accepts, as an editor reads it (YAML 1.2:
-/// `yes` is a string, an empty key is `null`), against the published schema.
-/// Top-level template holders (`web_base: &web_base`) are left out, as berth
-/// leaves them out: a JSON Schema cannot see a YAML anchor.
+/// `yes` is a string, an empty key is `null`), against the published schema,
+/// top-level template holders (`web_base: &web_base`) included.
 fn editor_errors(root: &std::path::Path) -> Vec<String> {
     let schema = json_schema(SchemaKind::Instance);
     let validator = jsonschema::draft202012::new(&schema).unwrap();
     let loaded = berth::load::load(root).unwrap();
     let mut errors = Vec::new();
     for file in loaded.districts.iter().flat_map(|d| &d.instances) {
-        let mut json = file.root.to_json();
-        if let (Some(object), berth::load::yaml::Value::Map(entries)) =
-            (json.as_object_mut(), &file.root.value)
-        {
-            for entry in entries.iter().filter(|e| e.value.anchored) {
-                object.remove(&entry.key);
-            }
-        }
+        let json = file.root.to_json();
         for error in validator.iter_errors(&json) {
             errors.push(format!(
                 "{}: {} at {}",
@@ -150,4 +142,88 @@ fn editors_refuse_what_berth_refuses() {
             "{case}: the schema accepts it"
         );
     }
+}
+
+/// A fleet whose files name `schema/` as a user's repository does.
+fn fleet_naming_its_schemas() -> crate::support::Fleet {
+    let district = format!(
+        "# yaml-language-server: $schema=../../schema/district.schema.json\n{}",
+        crate::support::DISTRICT
+    );
+    let app = format!(
+        "# yaml-language-server: $schema=../../schema/instance.schema.json\n{}",
+        crate::validate::APP
+    );
+    crate::support::Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .file("instances/mstdn/app.yml", &app)
+}
+
+#[test]
+fn schema_write_writes_both_schemas() {
+    let fleet = fleet_naming_its_schemas();
+    let output = fleet.run(&[
+        "schema",
+        "--write",
+        &fleet.path().join("schema").display().to_string(),
+    ]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    for (kind, name) in [
+        (SchemaKind::Instance, "instance"),
+        (SchemaKind::District, "district"),
+    ] {
+        let written =
+            std::fs::read_to_string(fleet.path().join(format!("schema/{name}.schema.json")))
+                .unwrap();
+        assert_eq!(written, berth::editor::schema_text(kind));
+        assert_eq!(
+            written,
+            std::fs::read_to_string(repo().join(format!("schema/{name}.schema.json"))).unwrap()
+        );
+    }
+}
+
+#[test]
+fn build_check_finds_missing_and_stale_schemas() {
+    let fleet = fleet_naming_its_schemas();
+    assert_eq!(fleet.run(&["build"]).code, 0);
+    let output = fleet.run(&["build", "--check"]);
+    assert_eq!(
+        (output.code, output.stderr.as_str()),
+        (
+            2,
+            "  missing: schema/instance.schema.json (named by the `$schema=` line of `instances/mstdn/app.yml`)\n  \
+             missing: schema/district.schema.json (named by the `$schema=` line of `instances/mstdn/district.yml`)\n\
+             the schemas editors check your files against are not this berth's: run `berth schema --write schema` and commit the result\n"
+        )
+    );
+    let schema_dir = fleet.path().join("schema");
+    assert_eq!(
+        fleet
+            .run(&["schema", "--write", schema_dir.to_str().unwrap()])
+            .code,
+        0
+    );
+    let output = fleet.run(&["build", "--check"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    // An older berth's schema: one description differs.
+    let path = schema_dir.join("instance.schema.json");
+    let old = std::fs::read_to_string(&path).unwrap().replacen(
+        "Each environment",
+        "Every environment",
+        1,
+    );
+    std::fs::write(&path, old).unwrap();
+    let output = fleet.run(&["build", "--check"]);
+    assert_eq!(output.code, 2);
+    assert!(
+        output.stderr.starts_with(
+            "  stale: schema/instance.schema.json (named by the `$schema=` line of `instances/mstdn/app.yml`)\n"
+        ),
+        "{}",
+        output.stderr
+    );
+    // A schema of the user's own is not berth's to judge.
+    std::fs::write(&path, "{\"title\": \"our own\"}\n").unwrap();
+    assert_eq!(fleet.run(&["build", "--check"]).code, 0);
 }

@@ -75,7 +75,7 @@ fn select<'a>(
 
 /// Says who the caller is; refuses credentials of another account than one
 /// of `accounts` (district and its account, as the districts name them).
-fn whoami(ctx: &mut Ctx<'_>, accounts: &[(&str, &str)]) -> Result<(), ApplyError> {
+pub(crate) fn whoami(ctx: &mut Ctx<'_>, accounts: &[(&str, &str)]) -> Result<(), ApplyError> {
     let command = args(["sts", "get-caller-identity"]);
     if ctx.settings.dry_run {
         ctx.print(&command);

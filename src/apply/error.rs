@@ -67,6 +67,9 @@ pub enum ApplyError {
     NotConfirmed(String),
     #[error("{0}")]
     BeforeDeploy(String),
+    /// `berth run`'s task could not start or stopped without an exit code.
+    #[error("{0}")]
+    Task(String),
     #[error("gave up waiting for {what} after {polls} polls\n  help: {follow}")]
     Timeout {
         what: String,

@@ -7,6 +7,9 @@
 //! AWS. It must not print, exit, read the environment or sleep by itself:
 //! all of that goes through the two traits.
 //!
+//! [`run`] (`berth run`) starts one-off tasks from what is deployed, with
+//! the same CLI runner, polling bounds and Ctrl-C handling.
+//!
 //! Order: district stack → each selected heritage's data stack →
 //! `before_deploy` → app stack, each stack through a change set.
 
@@ -15,6 +18,7 @@ mod aws;
 mod deploy;
 mod error;
 mod private;
+mod run;
 mod runner;
 mod stack;
 mod task;
@@ -24,6 +28,7 @@ pub use artifacts::{ArtifactError, Artifacts, HeritageArtifacts, StackArtifact};
 pub use deploy::{apply, destroy};
 pub use error::ApplyError;
 pub use private::PrivateCopy;
+pub use run::{RunOutcome, RunRequest, run};
 pub use runner::{Finished, ProcessRunner, Runner};
 pub use ui::{Answer, Ui};
 

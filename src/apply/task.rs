@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::apply::ApplyError;
-use crate::apply::aws::{Ctx, RegisteredTaskDefinition, Tasks, args, clock};
+use crate::apply::aws::{Ctx, RegisteredTaskDefinition, Task, TaskFailure, Tasks, args, clock};
 use crate::apply::stack::output_query;
 
 /// Where a value the task needs comes from.
@@ -224,28 +224,10 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, job: &Job<'_>) -> Result<(), ApplyError> {
     }
     let started: Tasks = ctx.call(&command)?;
     let Some(task) = started.tasks.into_iter().next() else {
-        let reasons: Vec<String> = started
-            .failures
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}{}",
-                    f.reason.as_deref().unwrap_or("no reason given"),
-                    f.detail
-                        .as_deref()
-                        .map(|d| format!(" ({d})"))
-                        .unwrap_or_default()
-                )
-            })
-            .collect();
         return Err(ApplyError::BeforeDeploy(format!(
             "`before_deploy` of `{}` could not be started on `{cluster}`: {}\n  help: the app stack was not changed; make room on the cluster and apply again",
             job.heritage,
-            if reasons.is_empty() {
-                "ECS started no task".to_owned()
-            } else {
-                reasons.join("; ")
-            }
+            start_failures(&started.failures)
         )));
     };
     let arn = task.arn;
@@ -306,22 +288,11 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, job: &Job<'_>) -> Result<(), ApplyError> {
                 "`before_deploy` of `{}` exited {code}: the app stack was not deployed\n  help: {logs}",
                 job.heritage
             ))),
-            None => {
-                let reason = task
-                    .containers
-                    .iter()
-                    .find_map(|c| c.reason.clone())
-                    .or(task.stopped_reason)
-                    .unwrap_or_else(|| "no reason given".to_owned());
-                let code = task
-                    .stop_code
-                    .map(|c| format!(" [{c}]"))
-                    .unwrap_or_default();
-                Err(ApplyError::BeforeDeploy(format!(
-                    "`before_deploy` of `{}` stopped without an exit code: {reason}{code}; the app stack was not deployed\n  help: {logs}",
-                    job.heritage
-                )))
-            }
+            None => Err(ApplyError::BeforeDeploy(format!(
+                "`before_deploy` of `{}` stopped without an exit code: {}; the app stack was not deployed\n  help: {logs}",
+                job.heritage,
+                stop_reason(&task)
+            ))),
         };
     }
     Err(ApplyError::Timeout {
@@ -329,6 +300,45 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, job: &Job<'_>) -> Result<(), ApplyError> {
         polls,
         follow: ctx.follow.clone(),
     })
+}
+
+/// Why ECS started no task, from `run-task`'s `failures`.
+pub(crate) fn start_failures(failures: &[TaskFailure]) -> String {
+    let reasons: Vec<String> = failures
+        .iter()
+        .map(|f| {
+            format!(
+                "{}{}",
+                f.reason.as_deref().unwrap_or("no reason given"),
+                f.detail
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    if reasons.is_empty() {
+        "ECS started no task".to_owned()
+    } else {
+        reasons.join("; ")
+    }
+}
+
+/// Why a task stopped without an exit code: its container's reason or the
+/// task's, with the stop code.
+pub(crate) fn stop_reason(task: &Task) -> String {
+    let reason = task
+        .containers
+        .iter()
+        .find_map(|c| c.reason.clone())
+        .or_else(|| task.stopped_reason.clone())
+        .unwrap_or_else(|| "no reason given".to_owned());
+    let code = task
+        .stop_code
+        .as_ref()
+        .map(|c| format!(" [{c}]"))
+        .unwrap_or_default();
+    format!("{reason}{code}")
 }
 
 fn dry_run(ctx: &mut Ctx<'_>, job: &Job<'_>, shape: &Shape) {

@@ -71,6 +71,22 @@ fn table() -> &'static Table {
     })
 }
 
+/// The security policies an ALB's HTTPS listener may use: `ssl_policies.json`,
+/// read from AWS's page of them (no pinned data file holds the list; the
+/// test command checks it holds every policy the pinned moto knows).
+fn ssl_policies() -> &'static [String] {
+    #[derive(serde::Deserialize)]
+    struct Policies {
+        policies: Vec<String>,
+    }
+    static POLICIES: OnceLock<Vec<String>> = OnceLock::new();
+    POLICIES.get_or_init(|| {
+        serde_json::from_str::<Policies>(include_str!("ssl_policies.json"))
+            .expect("ssl_policies.json is valid")
+            .policies
+    })
+}
+
 /// Checks the values of every district and instance file against AWS's lists.
 #[must_use]
 pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
@@ -98,6 +114,19 @@ pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
             file.at("/network/cidr"),
         ));
         for (name, endpoint) in &file.spec.endpoints {
+            if let Some(policy) = &endpoint.ssl_policy
+                && !ssl_policies().contains(policy)
+            {
+                let guess =
+                    super::schema::suggest(policy, ssl_policies().iter().map(String::as_str))
+                        .map(|g| format!("did you mean `{g}`? "))
+                        .unwrap_or_default();
+                out.push(
+                    Diagnostic::error("unknown-value", format!("`{policy}` is not a security policy of Application Load Balancers"))
+                        .at(file.at(&pointer(&["endpoints", name, "ssl_policy"])), "no such policy")
+                        .help(format!("{guess}the policies are listed at https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html; berth's default is `ELBSecurityPolicy-TLS13-1-2-2021-06`")),
+                );
+            }
             let arn_region = endpoint
                 .certificate_arn
                 .split(':')

@@ -182,7 +182,7 @@ fn key_name(pointer: &str) -> String {
         let parent = segments.next().unwrap_or_default();
         format!("{parent}[{last}]")
     } else if last.is_empty() {
-        "the file".to_owned()
+        String::new()
     } else {
         last.replace("~1", "/").replace("~0", "~")
     }
@@ -319,6 +319,12 @@ fn explain(
         format!("{} here", type_of(actual))
     };
     let key = key_name(pointer);
+    // What a message is about: the key, or the file itself at the top level.
+    let subject = if key.is_empty() {
+        "the file".to_owned()
+    } else {
+        format!("`{key}`")
+    };
     let diagnostic = match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let known: Vec<&str> = holder
@@ -360,8 +366,15 @@ fn explain(
                 .and_then(|h| h.pointer(&format!("/properties/{name}/description")))
                 .and_then(Json::as_str)
                 .map(|d| format!("add `{name}`: {}", lowercase_first(d)));
-            let d = Diagnostic::error("missing-key", format!("missing key `{name}` in `{key}`"))
-                .at(root.locate(pointer), format!("`{name}` is required here"));
+            let d = Diagnostic::error(
+                "missing-key",
+                if key.is_empty() {
+                    format!("missing top-level key `{name}`")
+                } else {
+                    format!("missing key `{name}` in `{key}`")
+                },
+            )
+            .at(root.locate(pointer), format!("`{name}` is required here"));
             match help {
                 Some(h) => d.help(h),
                 None => d,
@@ -393,7 +406,7 @@ fn explain(
             Diagnostic::error(
                 "wrong-type",
                 format!(
-                    "`{key}` must be {}, found {}",
+                    "{subject} must be {}, found {}",
                     either(&expected),
                     type_found
                 ),
@@ -409,7 +422,7 @@ fn explain(
             let d = Diagnostic::error(
                 "invalid-value",
                 format!(
-                    "`{key}` must be one of {}, found {}",
+                    "{subject} must be one of {}, found {}",
                     either(&listed.iter().map(String::as_str).collect::<Vec<_>>()),
                     value_found
                 ),
@@ -450,36 +463,36 @@ fn explain(
             }
             Diagnostic::error(
                 "wrong-type",
-                format!("`{key}` must be {}, found {}", either(&words), type_found),
+                format!("{subject} must be {}, found {}", either(&words), type_found),
             )
             .at(root.locate(pointer), label_found)
         }
         ValidationErrorKind::Minimum { limit }
         | ValidationErrorKind::ExclusiveMinimum { limit } => Diagnostic::error(
             "out-of-range",
-            format!("`{key}` must be at least {limit}, found {value_found}"),
+            format!("{subject} must be at least {limit}, found {value_found}"),
         )
         .at(root.locate(pointer), "too small"),
         ValidationErrorKind::Maximum { limit }
         | ValidationErrorKind::ExclusiveMaximum { limit } => Diagnostic::error(
             "out-of-range",
-            format!("`{key}` must be at most {limit}, found {value_found}"),
+            format!("{subject} must be at most {limit}, found {value_found}"),
         )
         .at(root.locate(pointer), "too large"),
         ValidationErrorKind::MinLength { limit } => Diagnostic::error(
             "invalid-value",
-            format!("`{key}` must be at least {limit} characters long"),
+            format!("{subject} must be at least {limit} characters long"),
         )
         .at(root.locate(pointer), "too short"),
         ValidationErrorKind::MaxLength { limit } => Diagnostic::error(
             "invalid-value",
-            format!("`{key}` must be at most {limit} characters long"),
+            format!("{subject} must be at most {limit} characters long"),
         )
         .at(root.locate(pointer), "too long"),
         ValidationErrorKind::MinItems { limit } => Diagnostic::error(
             "invalid-value",
             format!(
-                "`{key}` needs at least {limit} item{}",
+                "{subject} needs at least {limit} item{}",
                 if *limit == 1 { "" } else { "s" }
             ),
         )
@@ -541,6 +554,6 @@ mod tests {
             "services[2]"
         );
         assert_eq!(key_name("/environments/production/services/2/cpu"), "cpu");
-        assert_eq!(key_name(""), "the file");
+        assert_eq!(key_name(""), "");
     }
 }

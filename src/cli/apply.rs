@@ -52,6 +52,42 @@ pub struct ApplyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The heritage whose deployed task definition runs the command.
+    heritage: String,
+    /// The service whose task definition, cluster and network to use; default: the web service.
+    #[arg(long, value_name = "S")]
+    service: Option<String>,
+    /// An environment variable of the command (repeatable), on top of `run_env.vars`.
+    #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+    /// CPU units of the container (and of a Fargate task).
+    #[arg(long, value_name = "N")]
+    cpu: Option<u32>,
+    /// Memory of the container in MiB (and of a Fargate task).
+    #[arg(long, value_name = "M")]
+    memory: Option<u32>,
+    /// Start the task, print its ARN and log stream, and return.
+    #[arg(long)]
+    detach: bool,
+    /// Print the AWS CLI calls run would make; start nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not `NAME=VALUE`")),
+    }
+}
+
+#[derive(Debug, Args)]
 pub struct DestroyArgs {
     /// The heritage whose app stack to delete.
     #[arg(long, value_name = "H")]
@@ -93,6 +129,8 @@ fn exit_code(error: &ApplyError) -> u8 {
         ApplyError::Network { .. } => 11,
         ApplyError::Timeout { .. } => 12,
         ApplyError::Interrupted { .. } => 130,
+        // `berth run`: like `docker run`'s 125, apart from the command's own codes.
+        ApplyError::Task(_) => 125,
     }
 }
 
@@ -282,6 +320,47 @@ pub fn apply(root: &Path, args: &ApplyArgs) -> ExitCode {
         &mut Terminal::new(),
     );
     result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+}
+
+/// `berth run`: the container's exit code, or berth's own (README).
+pub fn run(root: &Path, args: &RunArgs) -> ExitCode {
+    // Only the manifest's checksums: run deploys nothing, so out/ need not
+    // be fresh, only what berth wrote.
+    let artifacts = match Artifacts::read(root) {
+        Ok(artifacts) => artifacts,
+        Err(error) => return fail(&error.into()),
+    };
+    let request = apply::RunRequest {
+        heritage: args.heritage.clone(),
+        service: args.service.clone(),
+        env: args.env.clone(),
+        cpu: args.cpu,
+        memory: args.memory,
+        command: args.command.clone(),
+        detach: args.detach,
+    };
+    let settings = settings(&args.aws, args.dry_run, false, false);
+    on_ctrl_c();
+    match apply::run(
+        &artifacts,
+        &request,
+        &settings,
+        &mut runner(root, &args.aws),
+        &mut Terminal::new(),
+    ) {
+        Ok(apply::RunOutcome::Exited(code)) => {
+            // A code outside 0..=255 cannot be an exit status: say so, exit 1.
+            u8::try_from(code).map_or_else(
+                |_| {
+                    eprintln!("the container exited {code}, which is no exit status: exiting 1");
+                    ExitCode::FAILURE
+                },
+                ExitCode::from,
+            )
+        }
+        Ok(apply::RunOutcome::Detached | apply::RunOutcome::DryRun) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
 }
 
 pub fn destroy(root: &Path, args: &DestroyArgs) -> ExitCode {

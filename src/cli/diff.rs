@@ -12,6 +12,7 @@ use clap::ValueEnum;
 
 use berth::compiler;
 use berth::diagnostic::summary;
+use berth::diff::summary::{self, Summary};
 use berth::diff::{self, Files, Impact, render};
 
 use super::{Args, Color, DiagnosticFormat, analyze, report, write_stdout};
@@ -32,8 +33,9 @@ pub struct DiffArgs {
     format: DiffFormat,
     /// Exit 3 when a change of this kind is present: `replace` (any
     /// replacement or deletion), `data-loss` (a stateful resource replaced
-    /// or deleted, or a change CloudFormation refuses) or `will-fail` (a
-    /// change CloudFormation refuses).
+    /// or deleted, or a change CloudFormation refuses), `will-fail` (a
+    /// change CloudFormation or Terraform refuses) or `security` (a change
+    /// that widens access: the Security section).
     #[arg(long, value_enum, value_name = "KIND")]
     fail_on: Option<FailOn>,
 }
@@ -50,22 +52,31 @@ enum FailOn {
     Replace,
     DataLoss,
     WillFail,
+    Security,
 }
 
 impl FailOn {
-    /// The least destructive impact that fails the run.
-    fn threshold(self) -> Impact {
+    /// Whether the diff holds a change of this kind: an impact at least as
+    /// destructive as the kind's, or for `security` a widening of access.
+    fn found_in(self, diff: &diff::Diff) -> bool {
+        let at_least = |impact| diff.worst().is_some_and(|w| w >= impact);
         match self {
-            Self::Replace => Impact::Replace,
-            Self::DataLoss => Impact::DataLoss,
-            Self::WillFail => Impact::WillFail,
+            Self::Replace => at_least(Impact::Replace),
+            Self::DataLoss => at_least(Impact::DataLoss),
+            Self::WillFail => at_least(Impact::WillFail),
+            Self::Security => !diff.security.is_empty(),
         }
     }
 }
 
 pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
     let analysis = analyze(args)?;
-    report(&analysis, DiagnosticFormat::Human, color(args.color, false));
+    report(
+        &analysis,
+        &args.root,
+        DiagnosticFormat::Human,
+        color(args.color, false),
+    );
     let Some(fleet) = &analysis.fleet else {
         eprintln!("diff failed: {}", summary(&analysis.diagnostics));
         return Ok(ExitCode::FAILURE);
@@ -92,7 +103,11 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
             "`out/`".to_owned(),
         ),
     };
-    let diff = diff::diff(&before, &after);
+    let mut diff = diff::diff(&before, &after);
+    if !diff.is_empty() {
+        let revision = diff_args.base.as_deref().unwrap_or("HEAD");
+        diff.summary = base_summary(&args.root, revision, fleet, &diff);
+    }
     let text = match diff_args.format {
         DiffFormat::Text => render::text::render(&diff, &baseline, color(args.color, true)),
         DiffFormat::Markdown => render::markdown::render(&diff, &markdown),
@@ -102,10 +117,64 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
     if diff.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    let failed = diff_args
-        .fail_on
-        .is_some_and(|kind| diff.worst().is_some_and(|w| w >= kind.threshold()));
+    let failed = diff_args.fail_on.is_some_and(|kind| kind.found_in(&diff));
     Ok(ExitCode::from(if failed { FAILED_ON } else { CHANGES }))
+}
+
+/// The reviewer's summary: the fleet as the sources are now against the
+/// fleet of the sources (`instances/`) at `revision` — the `--base`, or
+/// `HEAD` when comparing with `out/` on disk, which is usually built from
+/// it. Without base sources the summary is a note that says why; it never
+/// fails the diff.
+fn base_summary(
+    root: &Path,
+    revision: &str,
+    fleet: &berth::model::Fleet,
+    diff: &diff::Diff,
+) -> Summary {
+    let Ok(commit) = git::commit_of(root, revision) else {
+        return Summary::unavailable(format!(
+            "there are no sources at {revision} to compare with (not a git repository, or no commit yet)"
+        ));
+    };
+    let files = match git::tree_at(root, &commit, "instances") {
+        Ok(Some(files)) => files,
+        Ok(None) => {
+            return Summary::unavailable(format!("the base ({revision}) has no instances/"));
+        }
+        Err(error) => {
+            return Summary::unavailable(format!("cannot read instances/ at {revision}: {error}"));
+        }
+    };
+    let Ok(dir) = tempfile::tempdir() else {
+        return Summary::unavailable("cannot create a temporary directory");
+    };
+    for (path, text) in &files {
+        let target = dir.path().join("instances").join(path);
+        let written = target
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&target, text));
+        if written.is_err() {
+            return Summary::unavailable("cannot write the base sources to a temporary directory");
+        }
+    }
+    match compiler::analyze(dir.path()) {
+        Ok(compiler::Analysis {
+            fleet: Some(base), ..
+        }) => {
+            let mut summary = summary::summarize(&base, fleet, diff);
+            if summary.entries.is_empty() {
+                summary.note = Some(format!(
+                    "instances/ is the same as at {revision}: the artifacts change for another reason (templates/, berth itself, or an out/ not built from those sources)"
+                ));
+            }
+            summary
+        }
+        _ => Summary::unavailable(format!(
+            "the sources at {revision} do not compile (run `berth validate` on that revision)"
+        )),
+    }
 }
 
 /// Whether to colour: `auto` colours the stream it writes to when it is a

@@ -13,10 +13,14 @@
 //! from disk and runs nothing: the caller hands it both sets of files.
 
 pub mod artifact;
+pub mod exports;
 pub mod render;
 pub mod resource;
+pub mod security;
+pub mod summary;
 pub mod table;
 pub mod template;
+pub mod terraform;
 pub mod value;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,13 +43,29 @@ pub struct Diff {
     pub stacks: Vec<StackChange>,
     /// Every artifact that was added, removed or changed, by path.
     pub artifacts: Vec<ArtifactChange>,
+    /// Changes that widen access, by path.
+    pub security: Vec<security::SecurityChange>,
+    /// The change in the reviewer's terms, from the models of both sides:
+    /// set by the caller, who has them ([`summary::summarize`]).
+    #[serde(skip)]
+    pub summary: summary::Summary,
 }
 
-/// One CloudFormation template (`*.cfn.json`) whose text changed.
+/// What deploys an artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    CloudFormation,
+    Terraform,
+}
+
+/// One CloudFormation template (`*.cfn.json`) whose text changed, or one
+/// Terraform configuration file (`*.tf.json`) whose resources change.
 #[derive(Debug, Clone, Serialize)]
 pub struct StackChange {
     /// Path under `out/`.
     pub path: String,
+    pub target: Target,
     /// The stack's name, from the manifest.
     pub stack: Option<String>,
     pub status: FileStatus,
@@ -76,7 +96,15 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, action: Action) {
+    fn add(&mut self, resource: &ResourceChange) {
+        // An output is not a resource; it shows where it will fail.
+        if resource.resource_type == exports::OUTPUT {
+            return;
+        }
+        self.add_action(resource.action);
+    }
+
+    fn add_action(&mut self, action: Action) {
         match action {
             Action::Add => self.added += 1,
             Action::Update => self.updated += 1,
@@ -101,7 +129,7 @@ impl StackChange {
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
         for r in &self.resources {
-            counts.add(r.action);
+            counts.add(r);
         }
         counts
     }
@@ -154,7 +182,7 @@ impl Diff {
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
         for r in self.stacks.iter().flat_map(|s| &s.resources) {
-            counts.add(r.action);
+            counts.add(r);
         }
         counts
     }
@@ -177,6 +205,26 @@ pub fn is_template(path: &str) -> bool {
     path.ends_with(".cfn.json")
 }
 
+/// Whether a path is a Terraform configuration file.
+#[must_use]
+pub fn is_terraform(path: &str) -> bool {
+    path.ends_with(".tf.json")
+}
+
+/// The directory of a path: a Terraform module.
+fn module_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// The Terraform files of one module directory on one side.
+fn module_files<'a>(files: &'a Files, module: &str) -> Vec<(&'a str, &'a str)> {
+    files
+        .iter()
+        .filter(|(p, _)| is_terraform(p) && module_of(p) == module)
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect()
+}
+
 /// Compares two `out/` trees. `manifest.json` is left out: it changes exactly
 /// when an artifact does, and its stack names label the stacks.
 #[must_use]
@@ -195,30 +243,101 @@ pub fn diff(before: &Files, after: &Files) -> Diff {
     }
     let names = stack_names(before, after);
     let table = table::Table::builtin();
-    let results: Vec<(ArtifactChange, Option<StackChange>)> = changed
+    let results: Vec<(
+        ArtifactChange,
+        Option<StackChange>,
+        Vec<security::SecurityChange>,
+    )> = changed
         .par_iter()
         .map(|&(path, b, a)| {
             let artifact = ArtifactChange::new(path, b, a);
+            let widened = if is_template(path) {
+                let stack = names.get(path).map_or(path, String::as_str);
+                security::of_template(path, stack, b, a)
+            } else {
+                Vec::new()
+            };
             let stack = is_template(path).then(|| {
                 let (resources, unreadable) = template::compare(b, a, table);
                 StackChange {
                     path: path.to_owned(),
+                    target: Target::CloudFormation,
                     stack: names.get(path).cloned(),
                     status: artifact.status,
                     resources,
                     unreadable,
                 }
             });
-            (artifact, stack)
+            (artifact, stack, widened)
         })
         .collect();
     let mut diff = Diff::default();
-    for (artifact, stack) in results {
+    let mut stacks = Vec::new();
+    for (artifact, stack, widened) in results {
         diff.artifacts.push(artifact);
-        diff.stacks
-            .extend(stack.filter(|s| !s.resources.is_empty() || s.unreadable.is_some()));
+        stacks.extend(stack);
+        diff.security.extend(widened);
     }
+    exports::flag(&mut stacks, before, after, &names);
+    diff.stacks = stacks
+        .into_iter()
+        .filter(|s| !s.resources.is_empty() || s.unreadable.is_some())
+        .collect();
+    let (stacks, widened) = terraform_changes(before, after, &changed);
+    diff.stacks.extend(stacks);
+    diff.stacks.sort_by(|a, b| a.path.cmp(&b.path));
+    diff.security.extend(widened);
+    diff.security
+        .sort_by(|a, b| (&a.path, &a.resource).cmp(&(&b.path, &b.resource)));
     diff
+}
+
+/// The resource changes of every Terraform module with a changed file: the
+/// whole module is compared, since its files read each other's resources.
+fn terraform_changes(
+    before: &Files,
+    after: &Files,
+    changed: &[(&str, Option<&str>, Option<&str>)],
+) -> (Vec<StackChange>, Vec<security::SecurityChange>) {
+    let modules: BTreeSet<&str> = changed
+        .iter()
+        .filter(|(p, ..)| is_terraform(p))
+        .map(|(p, ..)| module_of(p))
+        .collect();
+    let table = terraform::ForceNew::builtin();
+    let per_module: Vec<(Vec<StackChange>, Vec<security::SecurityChange>)> = modules
+        .par_iter()
+        .map(|module| {
+            let (b, a) = (module_files(before, module), module_files(after, module));
+            let widened = security::of_module(&b, &a);
+            let stacks = terraform::compare_module(&b, &a, table)
+                .into_iter()
+                .filter(|(_, (resources, unreadable))| {
+                    !resources.is_empty() || unreadable.is_some()
+                })
+                .map(|(path, (resources, unreadable))| StackChange {
+                    status: match (before.contains_key(&path), after.contains_key(&path)) {
+                        (false, true) => FileStatus::Added,
+                        (true, false) => FileStatus::Removed,
+                        _ => FileStatus::Changed,
+                    },
+                    path,
+                    target: Target::Terraform,
+                    stack: None,
+                    resources,
+                    unreadable,
+                })
+                .collect();
+            (stacks, widened)
+        })
+        .collect();
+    let mut stacks = Vec::new();
+    let mut widened = Vec::new();
+    for (s, w) in per_module {
+        stacks.extend(s);
+        widened.extend(w);
+    }
+    (stacks, widened)
 }
 
 /// Stack names by artifact path, from both manifests (the newer one wins).

@@ -55,8 +55,26 @@ pub enum Failure {
     /// A replacement of a resource whose name is fixed in the template: the
     /// new resource cannot take the name the old one still has.
     CustomName { property: String, name: String },
-    /// The deletion of a resource with `DeletionProtection: true`.
+    /// The deletion of a resource with `DeletionProtection: true` (Terraform:
+    /// `deletion_protection`).
     DeletionProtection,
+    /// Terraform: a plan that destroys a resource whose configuration sets
+    /// `lifecycle.prevent_destroy` is an error.
+    PreventDestroy,
+    /// A new listener rule takes the priority of a rule the same change
+    /// removes: CloudFormation creates new resources before it deletes
+    /// removed ones, and a listener holds one rule per priority.
+    PriorityInUse {
+        priority: String,
+        /// The removed rule that still holds it.
+        held_by: String,
+    },
+    /// An update or removal of a stack's export that other stacks import.
+    ExportInUse {
+        export: String,
+        /// The importing stacks, by name.
+        importers: Vec<String>,
+    },
 }
 
 /// Whether a property change forces a new physical resource.
@@ -185,6 +203,17 @@ pub fn name_property(resource_type: &str) -> Option<&'static str> {
         .find(|(t, _)| *t == resource_type)
         .map(|(_, p)| *p)
 }
+
+/// Attributes that every update in place changes, by type: what reads them
+/// changes with the resource, as for a replacement. A launch template's
+/// update adds a version ("`LatestVersionNumber`: The latest version number of
+/// the launch template",
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-launchtemplate.html#aws-resource-ec2-launchtemplate-return-values>;
+/// Terraform's `latest_version`, <https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/launch_template#latest_version-1>).
+pub const UPDATED_ATTRIBUTES: &[(&str, &str)] = &[
+    ("AWS::EC2::LaunchTemplate", "LatestVersionNumber"),
+    ("aws_launch_template", "latest_version"),
+];
 
 /// Resource types that change by new revision, never in place.
 pub const REVISIONED: &[&str] = &["AWS::ECS::TaskDefinition"];

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::resource::{
     Action, Failure, Impact, PropertyChange, REGENERATES, REVISIONED, Replacement, ResourceChange,
-    is_stateful, name_property,
+    UPDATED_ATTRIBUTES, is_stateful, name_property,
 };
 use super::table::{SchemaPath, Table};
 use super::value::{self, Leaf, Path, Segment};
@@ -115,6 +115,7 @@ fn resources(before: &Value, after: &Value, table: &Table) -> Vec<ResourceChange
     propagate(&mut drafts, before, after, table);
     let mut changes: Vec<ResourceChange> =
         drafts.values().filter_map(|d| finish(d, table)).collect();
+    priority_in_use(&mut changes, rb, ra);
     changes.sort_by(|a, b| (a.action.rank(), &a.logical_id).cmp(&(b.action.rank(), &b.logical_id)));
     changes
 }
@@ -175,6 +176,18 @@ fn changed_names(
             .filter(|d| d.before.is_some() && d.after.is_some() && is_replaced(d))
             .map(|d| d.id.to_owned()),
     );
+    // An update changes some attributes (`Fn::GetAtt [Id, Attribute]`).
+    for draft in drafts.values() {
+        let Some(after) = draft.after else { continue };
+        if draft.before.is_none() || is_replaced(draft) || draft.leaves.is_empty() {
+            continue;
+        }
+        for (kind, attribute) in UPDATED_ATTRIBUTES {
+            if resource_type(after) == *kind {
+                names.insert(format!("{}.{attribute}", draft.id));
+            }
+        }
+    }
     names
 }
 
@@ -215,7 +228,7 @@ fn propagate(drafts: &mut BTreeMap<&str, Draft<'_>>, before: &Value, after: &Val
                 draft.leaves.push((path, None, None, Some(name.clone())));
             }
         }
-        if !grew {
+        if !grew && changed_names(drafts, before, after) == changed {
             return;
         }
     }
@@ -375,6 +388,50 @@ fn finish(draft: &Draft<'_>, table: &Table) -> Option<ResourceChange> {
         regenerates,
         resource_type,
     })
+}
+
+const LISTENER_RULE: &str = "AWS::ElasticLoadBalancingV2::ListenerRule";
+
+/// Marks added listener rules that take the priority of a removed rule on
+/// the same listener: CloudFormation creates resources before it deletes
+/// the removed ones (in its cleanup phase,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-resource-configuration-complete.html>),
+/// so the new rule's creation fails with `PriorityInUse`.
+fn priority_in_use(
+    changes: &mut [ResourceChange],
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) {
+    let key = |resource: &Value| {
+        let p = properties(resource);
+        Some((p.get("ListenerArn")?.clone(), p.get("Priority")?.clone()))
+    };
+    let removed: Vec<(String, (Value, Value))> = changes
+        .iter()
+        .filter(|c| c.action == Action::Remove && c.resource_type == LISTENER_RULE)
+        .filter_map(|c| Some((c.logical_id.clone(), key(before.get(&c.logical_id)?)?)))
+        .collect();
+    for change in changes
+        .iter_mut()
+        .filter(|c| c.action == Action::Add && c.resource_type == LISTENER_RULE)
+    {
+        let Some((listener, priority)) = after.get(&change.logical_id).and_then(key) else {
+            continue;
+        };
+        let held = removed
+            .iter()
+            .find(|(_, (l, p))| value::same(l, &listener) && value::same(p, &priority));
+        if let Some((held_by, _)) = held {
+            change.fails = Some(Failure::PriorityInUse {
+                priority: match &priority {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+                held_by: held_by.clone(),
+            });
+            change.impact = Impact::WillFail;
+        }
+    }
 }
 
 /// Why CloudFormation refuses a change: a replacement that keeps a custom

@@ -203,6 +203,10 @@ fn names_in(value: &Value, names: &mut BTreeSet<String>) {
                 ("Fn::GetAtt", Value::Array(items)) => {
                     if let Some(Value::String(name)) = items.first() {
                         names.insert(name.clone());
+                        // The attribute too, for attributes an update changes.
+                        if let Some(Value::String(attribute)) = items.get(1) {
+                            names.insert(format!("{name}.{attribute}"));
+                        }
                     }
                 }
                 ("Fn::GetAtt", Value::String(dotted)) => {
@@ -379,7 +383,7 @@ mod tests {
             found,
             [
                 "A: {\"Image\"}",
-                "B[0]: {\"Role\"}",
+                "B[0]: {\"Role\", \"Role.Arn\"}",
                 "B[1]: {\"Other\"}",
                 "C: {\"Bucket\", \"Queue\"}",
                 "D: {\"Thing\"}",

@@ -47,7 +47,9 @@ pub struct Loaded {
 /// A problem that stops loading before any file can be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("no `instances/` folder in `{0}`: run berth in a fleet repository or pass `--root`")]
+    #[error(
+        "no `instances/` folder in `{0}` or any folder above it\n  help: run berth in a fleet repository, pass `--root DIR`, or start one here with `berth init`"
+    )]
     NoInstances(PathBuf),
 }
 

@@ -86,6 +86,31 @@ pub struct Quotas {
     pub target_groups_per_region: u64,
 }
 
+impl Quotas {
+    /// The district's quota where it raised one, else AWS's default.
+    fn resolve(raised: Option<&schema::Quotas>) -> Self {
+        let quota = |get: fn(&schema::Quotas) -> Option<u32>, limit: &limits::Limit| {
+            raised.and_then(get).map_or(limit.value, u64::from)
+        };
+        Self {
+            rules_per_load_balancer: quota(|q| q.rules_per_load_balancer, &limits::RULES_PER_ALB),
+            certificates_per_load_balancer: quota(
+                |q| q.certificates_per_load_balancer,
+                &limits::CERTIFICATES_PER_ALB,
+            ),
+            load_balancers_per_region: quota(
+                |q| q.load_balancers_per_region,
+                &limits::ALBS_PER_REGION,
+            ),
+            services_per_cluster: quota(|q| q.services_per_cluster, &limits::SERVICES_PER_CLUSTER),
+            target_groups_per_region: quota(
+                |q| q.target_groups_per_region,
+                &limits::TARGET_GROUPS_PER_REGION,
+            ),
+        }
+    }
+}
+
 /// The artifact kinds a district chose (`targets:`); both by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Targets {
@@ -456,33 +481,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
             load_balancers: Vec::new(),
             account_id: spec.account_id.clone(),
             targets: Targets::resolve(spec.targets.as_deref()),
-            quotas: Quotas {
-                rules_per_load_balancer: spec
-                    .quotas
-                    .as_ref()
-                    .and_then(|q| q.rules_per_load_balancer)
-                    .map_or(limits::RULES_PER_ALB.value, u64::from),
-                certificates_per_load_balancer: spec
-                    .quotas
-                    .as_ref()
-                    .and_then(|q| q.certificates_per_load_balancer)
-                    .map_or(limits::CERTIFICATES_PER_ALB.value, u64::from),
-                load_balancers_per_region: spec
-                    .quotas
-                    .as_ref()
-                    .and_then(|q| q.load_balancers_per_region)
-                    .map_or(limits::ALBS_PER_REGION.value, u64::from),
-                services_per_cluster: spec
-                    .quotas
-                    .as_ref()
-                    .and_then(|q| q.services_per_cluster)
-                    .map_or(limits::SERVICES_PER_CLUSTER.value, u64::from),
-                target_groups_per_region: spec
-                    .quotas
-                    .as_ref()
-                    .and_then(|q| q.target_groups_per_region)
-                    .map_or(limits::TARGET_GROUPS_PER_REGION.value, u64::from),
-            },
+            quotas: Quotas::resolve(spec.quotas.as_ref()),
             heritages: Vec::new(),
             cluster_use: None,
         };

@@ -63,10 +63,8 @@ fn blob_id(text: &str, sha256: bool) -> String {
     }
 }
 
-/// The files of `<root>/out` at `revision`, or `None` when the revision has
-/// no `out/` (the first change that commits it). Files whose blob is the
-/// text in `rendered` are taken from there instead of being read.
-pub fn out_at(root: &Path, revision: &str, rendered: &Files) -> Result<Option<Files>> {
+/// The commit a revision names, or an error that says why there is none.
+pub fn commit_of(root: &Path, revision: &str) -> Result<String> {
     let verified = output(
         git(root)
             .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
@@ -81,11 +79,16 @@ pub fn out_at(root: &Path, revision: &str, rendered: &Files) -> Result<Option<Fi
         }
         bail!("unknown revision `{revision}`: git knows no commit by that name");
     };
-    let commit = String::from_utf8_lossy(&stdout).trim().to_owned();
+    Ok(String::from_utf8_lossy(&stdout).trim().to_owned())
+}
+
+/// The regular files under `<root>/<dir>` at a commit with their blob ids,
+/// or `None` when the commit has no such folder.
+fn listing(root: &Path, commit: &str, dir: &str) -> Result<Option<Vec<(String, String)>>> {
     let listed = output(
         git(root)
             .args(["ls-tree", "-r", "-z", "--full-tree", "--end-of-options"])
-            .arg(format!("{commit}:./out")),
+            .arg(format!("{commit}:./{dir}")),
     )?;
     // The commit exists (checked above): a failing listing is a missing path.
     let Ok(listing) = listed else {
@@ -107,6 +110,33 @@ pub fn out_at(root: &Path, revision: &str, rendered: &Files) -> Result<Option<Fi
             entries.push((path.to_owned(), id.to_owned()));
         }
     }
+    Ok(Some(entries))
+}
+
+/// Every file under `<root>/<dir>` at a commit, by path relative to `dir`,
+/// or `None` when the commit has no such folder.
+pub fn tree_at(root: &Path, commit: &str, dir: &str) -> Result<Option<Files>> {
+    let Some(entries) = listing(root, commit, dir)? else {
+        return Ok(None);
+    };
+    let blobs = read_blobs(root, entries.iter().map(|(_, id)| id.as_str()))?;
+    let mut files = Files::new();
+    for ((path, _), blob) in entries.into_iter().zip(blobs) {
+        let text = String::from_utf8(blob)
+            .map_err(|_| anyhow::anyhow!("`{dir}/{path}` at `{commit}` is not UTF-8 text"))?;
+        files.insert(path, text);
+    }
+    Ok(Some(files))
+}
+
+/// The files of `<root>/out` at `revision`, or `None` when the revision has
+/// no `out/` (the first change that commits it). Files whose blob is the
+/// text in `rendered` are taken from there instead of being read.
+pub fn out_at(root: &Path, revision: &str, rendered: &Files) -> Result<Option<Files>> {
+    let commit = commit_of(root, revision)?;
+    let Some(entries) = listing(root, &commit, "out")? else {
+        return Ok(None);
+    };
     let same: Vec<bool> = entries
         .par_iter()
         .map(|(path, id)| {

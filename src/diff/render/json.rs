@@ -4,6 +4,8 @@
 use serde::Serialize;
 
 use super::{Diff, fail_reason, risk_reason};
+use crate::diff::security::SecurityChange;
+use crate::diff::summary::Entry;
 use crate::diff::{
     Action, ArtifactChange, AtRisk, Counts, Impact, PropertyChange, Replacement, StackChange,
 };
@@ -17,9 +19,17 @@ struct Document<'a> {
     /// The most destructive impact, `null` without resource changes.
     worst: Option<Impact>,
     summary: Summary,
+    /// The change in the reviewer's terms, per heritage (`heritage` null for
+    /// a district's own settings), from the models of both sides.
+    summary_by_heritage: &'a [Entry],
+    /// Why `summary_by_heritage` is empty, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary_note: Option<&'a str>,
     /// Changes CloudFormation refuses, listed before the data at risk.
     will_fail: Vec<Risk<'a>>,
     data_at_risk: Vec<Risk<'a>>,
+    /// Changes that widen access, after the data at risk.
+    security: &'a [SecurityChange],
     stacks: &'a [StackChange],
     artifacts: &'a [ArtifactChange],
 }
@@ -30,6 +40,7 @@ struct Summary {
     artifacts: ArtifactCounts,
     will_fail: usize,
     data_at_risk: usize,
+    security: usize,
 }
 
 #[derive(Serialize)]
@@ -80,9 +91,13 @@ pub fn render(diff: &Diff, baseline: &str) -> String {
             },
             will_fail: fails.len(),
             data_at_risk: risks.len(),
+            security: diff.security.len(),
         },
+        summary_by_heritage: &diff.summary.entries,
+        summary_note: diff.summary.note.as_deref(),
         will_fail: fails,
         data_at_risk: risks,
+        security: &diff.security,
         stacks: &diff.stacks,
         artifacts: &diff.artifacts,
     };

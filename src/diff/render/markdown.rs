@@ -1,13 +1,20 @@
-//! The Markdown printer, for a pull-request comment: a one-line summary, what
-//! will fail and the data at risk, a table of resource counts per stack, then
+//! The Markdown printer, for a pull-request comment: a one-line summary, the
+//! summary per heritage in the reviewer's terms (identical changes grouped), what
+//! will fail, the data at risk and what widens access, a table of resource counts per stack, then
 //! each artifact in a collapsed `<details>` block (its resource changes and its hunks in a
 //! `diff` fence). The comment stays under [`LIMIT`] characters (GitHub takes
 //! 65,536): what does not fit is left out, and the comment says what.
 
 use std::fmt::Write as _;
 
-use super::{Diff, FileStatus, counts_text, no_changes, resource_lines, risk_line, summary};
+use super::{
+    Diff, FileStatus, counts_text, no_changes, resource_lines, risk_line, security_line, summary,
+};
 use crate::diff::{ArtifactChange, StackChange};
+
+/// The comment's first line, hidden when GitHub renders it: a CI job finds
+/// berth's comment on a pull request by it, to update it instead of adding one.
+pub const MARKER: &str = "<!-- berth diff -->";
 
 /// The most characters a comment may have.
 pub const LIMIT: usize = 60_000;
@@ -108,7 +115,7 @@ fn details(artifact: &ArtifactChange, stack: Option<&StackChange>, hunks: bool) 
 
 fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
     if diff.is_empty() {
-        return no_changes(baseline) + "\n";
+        return format!("{MARKER}\n{}\n", no_changes(baseline));
     }
     let mut budget = limit.saturating_sub(FOOTER_ROOM);
     let mut left_out: Vec<String> = Vec::new();
@@ -122,11 +129,45 @@ fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
         }
     };
 
-    let head = format!("**berth diff** against {baseline}: {}.\n\n", summary(diff));
+    let head = format!(
+        "{MARKER}\n**berth diff** against {baseline}: {}.\n\n",
+        summary(diff)
+    );
     take(&head, &mut budget);
 
-    // What will fail, then data at risk: what must not be missed.
+    // The change in the reviewer's terms, grouped: 200 heritages with the
+    // same change are one line.
     let mut risk = String::new();
+    if let Some(note) = &diff.summary.note {
+        let line = format!("**Summary:** {note}.\n\n");
+        if take(&line, &mut budget) {
+            risk.push_str(&line);
+        }
+    } else if !diff.summary.entries.is_empty() {
+        let title = "### Summary\n\n";
+        take(title, &mut budget);
+        risk.push_str(title);
+        let mut skipped = 0;
+        for group in diff.summary.groups() {
+            let changes: Vec<String> = group.changes().iter().map(|c| code_span(c)).collect();
+            let line = format!(
+                "- **{}**: {}\n",
+                group.label(super::GROUP_NAMES),
+                changes.join("; ")
+            );
+            if take(&line, &mut budget) {
+                risk.push_str(&line);
+            } else {
+                skipped += 1;
+            }
+        }
+        if skipped > 0 {
+            left_out.push(format!("{skipped} summary lines"));
+        }
+        risk.push('\n');
+    }
+
+    // What will fail, then data at risk: what must not be missed.
     for (risks, title, what) in [
         (
             diff.will_fail().collect::<Vec<_>>(),
@@ -155,6 +196,25 @@ fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
         }
         if skipped > 0 {
             left_out.push(format!("{skipped} {what}"));
+        }
+        risk.push('\n');
+    }
+
+    if !diff.security.is_empty() {
+        let title = "### 🔓 Security\n\n";
+        take(title, &mut budget);
+        risk.push_str(title);
+        let mut skipped = 0;
+        for change in &diff.security {
+            let line = format!("- {}\n", code_span(&security_line(change)));
+            if take(&line, &mut budget) {
+                risk.push_str(&line);
+            } else {
+                skipped += 1;
+            }
+        }
+        if skipped > 0 {
+            left_out.push(format!("{skipped} security lines"));
         }
         risk.push('\n');
     }

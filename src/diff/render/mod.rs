@@ -11,7 +11,21 @@ use serde_json::Value;
 
 use super::{
     Action, AtRisk, Diff, Failure, FileStatus, Impact, PropertyChange, Replacement, StackChange,
+    Target,
 };
+
+/// Most heritage names a grouped summary line lists.
+const GROUP_NAMES: usize = 10;
+
+/// The reviewer's summary as lines: a note, or one line per group of
+/// identical changes (`3 heritages (a, b, c): image v1 → v2 (…)`).
+fn summary_lines(summary: &super::summary::Summary) -> Vec<String> {
+    summary
+        .groups()
+        .iter()
+        .map(|g| g.line(GROUP_NAMES))
+        .collect()
+}
 
 /// Longest value shown in full in text and Markdown; JSON has every value.
 const VALUE_WIDTH: usize = 120;
@@ -31,14 +45,32 @@ fn show(value: Option<&Value>) -> String {
 
 /// What a reference-only change follows: `WebTaskDefinition (new revision)`.
 fn follows(stack: &StackChange, name: &str) -> String {
+    // `Id.Attribute` follows the attribute of a resource that changes.
     let action = stack
         .resources
         .iter()
         .find(|r| r.logical_id == name)
+        .or_else(|| {
+            stack.resources.iter().find(|r| {
+                name.strip_prefix(r.logical_id.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+            })
+        })
         .map(|r| r.action);
     match action {
         Some(action) => format!("follows {name} ({})", action.describe()),
-        None => format!("follows parameter {name} (changed)"),
+        None if stack.target == Target::CloudFormation => {
+            format!("follows parameter {name} (changed)")
+        }
+        // A Terraform module's value, or a resource of another of its files:
+        // only replaced resources are followed.
+        None if ["local.", "var.", "data."]
+            .iter()
+            .any(|p| name.starts_with(p)) =>
+        {
+            format!("follows {name} (changed)")
+        }
+        None => format!("follows {name} (replaced)"),
     }
 }
 
@@ -70,10 +102,9 @@ fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
     let mut lines = Vec::new();
     for r in &stack.resources {
         let mut head = format!(
-            "{} {} {} {}",
+            "{} {} {}",
             r.action.marker(),
-            r.logical_id,
-            r.resource_type,
+            resource_name(stack, r),
             r.action.describe()
         );
         if let Some(before) = &r.before_type {
@@ -99,8 +130,23 @@ fn resource_lines(stack: &StackChange) -> Vec<(Action, bool, String)> {
             Some(Failure::CustomName { property, name }) => {
                 head.push_str(&format!(" (will fail: custom name {property} {name:?})"));
             }
-            Some(Failure::DeletionProtection) => {
-                head.push_str(" (will fail: DeletionProtection is true)");
+            Some(Failure::DeletionProtection) => match stack.target {
+                Target::CloudFormation => head.push_str(" (will fail: DeletionProtection is true)"),
+                Target::Terraform => head.push_str(" (will fail: deletion_protection is true)"),
+            },
+            Some(Failure::PreventDestroy) => {
+                head.push_str(" (will fail: lifecycle.prevent_destroy is true)");
+            }
+            Some(Failure::PriorityInUse { priority, held_by }) => {
+                head.push_str(&format!(
+                    " (will fail: priority {priority} is still held by {held_by})"
+                ));
+            }
+            Some(Failure::ExportInUse { export, importers }) => {
+                head.push_str(&format!(
+                    " (will fail: export {export} is imported by {})",
+                    importers.join(", ")
+                ));
             }
             None => {}
         }
@@ -131,6 +177,8 @@ fn risk_reason(risk: &AtRisk<'_>) -> String {
             reason.push_str(&format!(
                 " (the old one: UpdateReplacePolicy {policy}; the new one starts empty)"
             ));
+        } else if risk.stack.target == Target::Terraform && r.stateful {
+            reason.push_str(" (Terraform destroys the old one first; the new one starts empty)");
         }
         reason
     } else if r.regenerates {
@@ -150,10 +198,21 @@ fn risk_reason(risk: &AtRisk<'_>) -> String {
             .filter(|p| p.replacement == Replacement::Conditional)
             .map(|p| property_line(risk.stack, Action::Revision, p))
             .collect();
-        format!(
-            "may be replaced because {} (its resource schema makes this property create-only under some conditions, and berth does not know they do not hold)",
-            causes.join("; ")
-        )
+        let why = match risk.stack.target {
+            Target::CloudFormation => {
+                "its resource schema makes this property create-only under some conditions, and berth does not know they do not hold"
+            }
+            Target::Terraform => {
+                "berth's ForceNew table does not know this type, so any change may replace it"
+            }
+        };
+        format!("may be replaced because {} ({why})", causes.join("; "))
+    } else if risk.stack.target == Target::Terraform {
+        if risk.stack.status == FileStatus::Removed {
+            "destroyed with its configuration file".to_owned()
+        } else {
+            "destroyed: removed from the configuration".to_owned()
+        }
     } else {
         let how = if risk.stack.status == FileStatus::Removed {
             "destroyed with its stack"
@@ -171,15 +230,41 @@ fn risk_reason(risk: &AtRisk<'_>) -> String {
 
 /// Why CloudFormation refuses a change, then what the change is.
 fn fail_reason(risk: &AtRisk<'_>) -> String {
+    if let Some(Failure::ExportInUse { export, importers }) = &risk.resource.fails {
+        let what = if risk.resource.action == Action::Remove {
+            "the output is removed".to_owned()
+        } else {
+            let changes: Vec<String> = risk
+                .resource
+                .properties
+                .iter()
+                .map(|p| property_line(risk.stack, Action::Revision, p))
+                .collect();
+            format!("its value changes: {}", changes.join("; "))
+        };
+        return format!(
+            "CloudFormation cannot update or remove an export that another stack imports: {export} is imported by {}; make them stop importing it first, or keep the value ({what})",
+            importers.join(", ")
+        );
+    }
     let what = risk_reason(risk);
     match &risk.resource.fails {
         Some(Failure::CustomName { property, name }) => format!(
             "CloudFormation cannot replace a resource with a custom name, and its {property} stays {name:?}: give it a new name or none ({what})"
         ),
+        Some(Failure::DeletionProtection) if risk.stack.target == Target::Terraform => format!(
+            "AWS refuses Terraform's delete: deletion_protection is true; turn it off first to delete it ({what})"
+        ),
         Some(Failure::DeletionProtection) => format!(
             "CloudFormation's delete fails: DeletionProtection is true; turn it off first to delete it ({what})"
         ),
-        None => what,
+        Some(Failure::PreventDestroy) => format!(
+            "Terraform refuses a plan that destroys it: lifecycle.prevent_destroy is true; keep the old value, or remove prevent_destroy first if it must go ({what})"
+        ),
+        Some(Failure::PriorityInUse { priority, held_by }) => format!(
+            "CloudFormation creates this rule before it deletes {held_by}, which holds priority {priority} on the same listener, so the creation fails with PriorityInUse: give the renamed service's listener another `rule_priority` for this deploy (it can take the old one back in a later change)"
+        ),
+        Some(Failure::ExportInUse { .. }) | None => what,
     }
 }
 
@@ -192,13 +277,37 @@ fn risk_line(risk: &AtRisk<'_>) -> String {
         risk_reason(risk)
     };
     format!(
-        "{} {} {} in {}: {}",
+        "{} {} in {}: {}",
         risk.resource.action.marker(),
-        risk.resource.logical_id,
-        risk.resource.resource_type,
+        resource_name(risk.stack, risk.resource),
         risk.stack.name(),
         reason
     )
+}
+
+/// `Database AWS::RDS::DBInstance`; a Terraform address already names its
+/// type: `aws_db_instance.this`.
+fn resource_name(stack: &StackChange, r: &super::ResourceChange) -> String {
+    match stack.target {
+        Target::CloudFormation => format!("{} {}", r.logical_id, r.resource_type),
+        Target::Terraform => r.logical_id.clone(),
+    }
+}
+
+/// One line of the security section:
+/// `[public] BucketMediaPolicy AWS::S3::BucketPolicy in stack: …`.
+fn security_line(change: &super::security::SecurityChange) -> String {
+    use super::security::SecurityKind;
+    let label = match change.kind {
+        SecurityKind::Public => "[public]",
+        SecurityKind::Statement => "[iam]",
+        SecurityKind::Ingress => "[ingress]",
+    };
+    let name = match change.target {
+        Target::CloudFormation => format!("{} {}", change.resource, change.resource_type),
+        Target::Terraform => change.resource.clone(),
+    };
+    format!("{label} {name} in {}: {}", change.stack, change.description)
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -256,9 +365,22 @@ fn summary(diff: &Diff) -> String {
     if risk > 0 {
         line.push_str(&format!("{} at risk; ", plural(risk, "stateful resource")));
     }
+    let widened = diff.security.len();
+    if widened > 0 {
+        line.push_str(&format!("{} widen access; ", plural(widened, "change")));
+    }
     line.push_str(&format!("resources: {}", counts_text(&diff.counts())));
-    if !diff.stacks.is_empty() {
-        line.push_str(&format!(" in {}", plural(diff.stacks.len(), "stack")));
+    let of = |target| diff.stacks.iter().filter(|s| s.target == target).count();
+    let places: Vec<String> = [
+        (of(Target::CloudFormation), "stack"),
+        (of(Target::Terraform), "Terraform file"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, word)| plural(*n, word))
+    .collect();
+    if !places.is_empty() {
+        line.push_str(&format!(" in {}", places.join(" and ")));
     }
     line.push_str(&format!("; artifacts: {}", artifacts.join(", ")));
     line

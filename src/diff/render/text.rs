@@ -1,11 +1,13 @@
-//! The text printer, for a terminal: what will fail, data at risk, each stack's resource
+//! The text printer, for a terminal: the summary in the reviewer's terms, what will fail, data at risk, security, each stack's resource
 //! changes, the changed artifacts and their hunks, then a summary line;
 //! ANSI colours when asked.
 
 use std::fmt::Write as _;
 
-use super::{Action, Diff, FileStatus, no_changes, resource_lines, risk_line, summary};
-use crate::diff::LineKind;
+use super::{
+    Action, Diff, FileStatus, no_changes, resource_lines, risk_line, security_line, summary,
+};
+use crate::diff::{LineKind, Target};
 
 const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
@@ -46,6 +48,19 @@ pub fn render(diff: &Diff, baseline: &str, color: bool) -> String {
     }
     let paint = Paint { color };
     let mut out = String::new();
+    // The change in the reviewer's terms comes first.
+    let lines = super::summary_lines(&diff.summary);
+    if let Some(note) = &diff.summary.note {
+        let _ = writeln!(out, "{} {note}.", paint.paint(BOLD, "Summary:"));
+        out.push('\n');
+    } else if !lines.is_empty() {
+        out.push_str(&paint.paint(BOLD, "Summary:"));
+        out.push('\n');
+        for line in lines {
+            let _ = writeln!(out, "  {line}");
+        }
+        out.push('\n');
+    }
     let fails: Vec<_> = diff.will_fail().collect();
     if !fails.is_empty() {
         out.push_str(&paint.paint(BOLD_RED, "Will fail:"));
@@ -64,13 +79,33 @@ pub fn render(diff: &Diff, baseline: &str, color: bool) -> String {
         }
         out.push('\n');
     }
+    if !diff.security.is_empty() {
+        out.push_str(&paint.paint(BOLD_RED, "Security:"));
+        out.push('\n');
+        for change in &diff.security {
+            let _ = writeln!(out, "  {}", paint.paint(BOLD_RED, &security_line(change)));
+        }
+        out.push('\n');
+    }
     for stack in &diff.stacks {
-        let status = match stack.status {
-            FileStatus::Added => " (new stack)",
-            FileStatus::Removed => " (stack deleted)",
-            FileStatus::Changed => "",
+        let heading = match stack.target {
+            Target::CloudFormation => {
+                let status = match stack.status {
+                    FileStatus::Added => " (new stack)",
+                    FileStatus::Removed => " (stack deleted)",
+                    FileStatus::Changed => "",
+                };
+                format!("Stack {} (out/{}){status}", stack.name(), stack.path)
+            }
+            Target::Terraform => {
+                let status = match stack.status {
+                    FileStatus::Added => " (new file)",
+                    FileStatus::Removed => " (file deleted)",
+                    FileStatus::Changed => "",
+                };
+                format!("Terraform out/{}{status}", stack.path)
+            }
         };
-        let heading = format!("Stack {} (out/{}){status}", stack.name(), stack.path);
         let _ = writeln!(out, "{}", paint.paint(BOLD, &heading));
         if let Some(reason) = &stack.unreadable {
             let _ = writeln!(out, "  resource changes unknown: {reason}");
