@@ -5,7 +5,7 @@
 //! staging folder and swaps it in with one rename. It prints the timed part's
 //! wall seconds.
 //!
-//! usage: cargo run --release --example floor -- FLEET REFERENCE_OUT TARGET_OUT
+//! usage: `cargo run --release --example floor -- FLEET REFERENCE_OUT TARGET_OUT`
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
