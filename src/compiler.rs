@@ -60,13 +60,19 @@ pub fn analyze(root: &Path) -> Result<Analysis, LoadError> {
     Ok(analysis)
 }
 
-/// Orders diagnostics by file and position so output is stable.
+/// Orders diagnostics by file and position so output is stable, and keeps
+/// one of each: a mistake in a merged template (`<<: *web_base`) is found
+/// once per service that merges it, at the same place with the same words.
 fn sort(analysis: &mut Analysis) {
     let sources = &analysis.sources;
     analysis.diagnostics.sort_by_cached_key(|d| match &d.span {
         Some(span) => (1, sources.path(span.file).to_owned(), span.range.start),
         None => (0, String::new(), 0),
     });
+    let mut seen = std::collections::HashSet::new();
+    analysis
+        .diagnostics
+        .retain(|d| seen.insert((d.code, d.message.clone(), d.span.clone())));
 }
 
 /// A problem rendering the fleet's artifacts.

@@ -107,6 +107,7 @@ golden! {
     rate_unit_plural: with("    services:", "    scheduled_tasks:\n      - schedule: rate(5 minute)\n        command: rake x\n    services:");
     unknown_endpoint: with("endpoint: mstdn", "endpoint: mstdm");
     duplicate_service: with("    services:\n", "    services:\n      - name: web\n        cpu: 1\n        memory: 6\n");
+    merged_template_error_is_reported_once: validate(&TUTORIAL.replacen("  cpu: 256\n", "  cpu: 256\n  environment:\n    SMTP_PASSWORD: hunter2hunter2\n", 1));
     url_with_password_literal: with("    services:", "    environment:\n      DATABASE_URL: postgres://app:hunter2@db.internal/app\n    services:");
     injected_db_pass_literal: with("    services:", "    environment:\n      DB_PASS: \"\"\n    resources:\n      database: {engine: postgres, instance_class: db.t4g.micro, name: app, user: app}\n    services:");
     service_secret_literal: with("        memory: 512\n", "        memory: 512\n        environment:\n          SMTP_PASSWORD: hunter2\n");
