@@ -229,33 +229,42 @@ struct JsonDiagnostic<'a> {
 #[must_use]
 pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
     let mut out = String::new();
-    for d in diagnostics {
-        let start = d
-            .span
-            .as_ref()
-            .map(|s| sources.line_col(s.file, s.range.start));
-        let end = d
-            .span
-            .as_ref()
-            .map(|s| sources.line_col(s.file, s.range.end));
-        let line = JsonDiagnostic {
-            severity: d.severity,
-            code: d.code,
-            message: &d.message,
-            file: d.span.as_ref().map(|s| sources.path(s.file)),
-            line: start.map(|p| p.0),
-            column: start.map(|p| p.1),
-            end_line: end.map(|p| p.0),
-            end_column: end.map(|p| p.1),
-            help: d.help.as_deref(),
-        };
-        let _ = writeln!(
-            out,
-            "{}",
-            serde_json::to_string(&line).expect("diagnostics serialize")
-        );
+    for value in json_diagnostics(diagnostics, sources) {
+        let _ = writeln!(out, "{value}");
     }
     out
+}
+
+/// The diagnostics as JSON objects (`severity`, `code`, `message`, `file`,
+/// `line`, `column`, `end_line`, `end_column`, `help`), for documents that
+/// hold them, such as `build --format json`'s.
+#[must_use]
+pub fn json_diagnostics(diagnostics: &[Diagnostic], sources: &Sources) -> Vec<serde_json::Value> {
+    diagnostics
+        .iter()
+        .map(|d| {
+            let start = d
+                .span
+                .as_ref()
+                .map(|s| sources.line_col(s.file, s.range.start));
+            let end = d
+                .span
+                .as_ref()
+                .map(|s| sources.line_col(s.file, s.range.end));
+            serde_json::to_value(JsonDiagnostic {
+                severity: d.severity,
+                code: d.code,
+                message: &d.message,
+                file: d.span.as_ref().map(|s| sources.path(s.file)),
+                line: start.map(|p| p.0),
+                column: start.map(|p| p.1),
+                end_line: end.map(|p| p.0),
+                end_column: end.map(|p| p.1),
+                help: d.help.as_deref(),
+            })
+            .expect("diagnostics serialize")
+        })
+        .collect()
 }
 
 /// A one-line count, e.g. `2 errors, 1 warning` or `0 errors, 0 warnings, 3 notes`

@@ -6,6 +6,7 @@
 //! - `validate`: golden tests of every diagnostic berth reports, as a user sees it.
 //! - `build`: artifacts of the example and golden fleets, determinism, atomic writes.
 //! - `cli`: commands, flags and exit codes.
+//! - `output`: `build --format json`, and what `-q` and `-v` print.
 //! - `contract`: the example and fixture Mastodon fleets give each process what Mastodon 4.3.2 reads.
 //! - `diff`: golden before/after fleets, baselines, formats and exit codes of `berth diff`.
 //! - `editor`: the pinned yaml-language-server over LSP on the fleets, with the published schemas.
@@ -34,6 +35,7 @@ mod editor;
 mod fleet;
 mod fuzz;
 mod limits;
+mod output;
 mod parity;
 mod provider_schema;
 mod run;

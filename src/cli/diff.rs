@@ -15,7 +15,7 @@ use berth::diagnostic::summary;
 use berth::diff::summary::{self, Summary};
 use berth::diff::{self, Files, Impact, render};
 
-use super::{Args, Color, DiagnosticFormat, analyze, report, write_stdout};
+use super::{Args, Color, DiagnosticFormat, Verbosity, analyze, report_diagnostics, write_stdout};
 
 /// Exit code when there are changes (as `terraform plan -detailed-exitcode`).
 const CHANGES: u8 = 2;
@@ -38,6 +38,8 @@ pub struct DiffArgs {
     /// that widens access: the Security section).
     #[arg(long, value_enum, value_name = "KIND")]
     fail_on: Option<FailOn>,
+    #[command(flatten)]
+    verbosity: Verbosity,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -70,9 +72,11 @@ impl FailOn {
 }
 
 pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
+    let start = std::time::Instant::now();
     let analysis = analyze(args)?;
-    report(
-        &analysis,
+    report_diagnostics(
+        &diff_args.verbosity.shown(&analysis.diagnostics),
+        &analysis.sources,
         &args.root,
         DiagnosticFormat::Human,
         color(args.color, false),
@@ -113,7 +117,12 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
         DiffFormat::Markdown => render::markdown::render(&diff, &markdown),
         DiffFormat::Json => render::json::render(&diff, &baseline),
     };
-    write_stdout(&text)?;
+    if !diff_args.verbosity.quiet {
+        write_stdout(&text)?;
+    }
+    if diff_args.verbosity.verbose {
+        eprintln!("took: {:.3} s", start.elapsed().as_secs_f64());
+    }
     if diff.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }

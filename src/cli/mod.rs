@@ -3,22 +3,21 @@
 //! This is the only place that prints, reads the environment or exits.
 
 mod apply;
+mod build;
 mod diff;
 mod init;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use berth::annotations::{render_github, render_sarif};
 use berth::compiler::{self, Analysis};
-use berth::diagnostic::{render_human, render_json, summary};
-use berth::editor::{schema_text, stale_schemas};
-use berth::emit;
+use berth::diagnostic::{Diagnostic, Severity, Sources, render_human, render_json, summary};
+use berth::editor::schema_text;
 use berth::schema::SchemaKind;
 
 const EXAMPLES: &str = "\
@@ -70,24 +69,11 @@ enum Command {
         /// How to print the problems found.
         #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
         format: DiagnosticFormat,
+        #[command(flatten)]
+        verbosity: Verbosity,
     },
     /// Render every artifact into `out/` (atomically, with a manifest).
-    Build {
-        /// Where to write; default `<root>/out`.
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Write nothing; exit 2 and list what differs when `out/` or a schema
-        /// the fleet's files name is stale (1 is for errors).
-        #[arg(long)]
-        check: bool,
-        /// Delete files in the output directory that berth did not write
-        /// (not in its manifest); without it, build refuses and lists them.
-        #[arg(long, conflicts_with = "check")]
-        delete_unknown_files: bool,
-        /// How long to wait for another build writing the same directory.
-        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-        lock_timeout: u64,
-    },
+    Build(build::BuildArgs),
     /// Print the JSON Schema of an input file, or write both into a folder.
     Schema {
         /// Which file's schema to print.
@@ -151,6 +137,30 @@ enum ExplainFormat {
 /// Exit code of `build --check` when `out/` or a schema is stale (as
 /// `diff` uses 2 for "there are changes"); 1 is for errors.
 const DRIFT: u8 = 2;
+
+/// `-q` and `-v` of `validate`, `build` and `diff`.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct Verbosity {
+    /// Print only what is wrong: errors, warnings and drift; no notes, no
+    /// summary line (`diff`: nothing, the exit code says it).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also print how long each step took (`build`: and every file it
+    /// adds, changes or removes in `out/`).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+impl Verbosity {
+    /// The diagnostics to print: without notes under `-q`.
+    fn shown(self, diagnostics: &[Diagnostic]) -> Vec<Diagnostic> {
+        diagnostics
+            .iter()
+            .filter(|d| !self.quiet || d.severity != Severity::Note)
+            .cloned()
+            .collect()
+    }
+}
 
 /// Exit code of a command line berth cannot parse (`EX_USAGE`): distinct
 /// from 2, which `berth diff` uses for "there are changes".
@@ -229,15 +239,26 @@ fn run(args: &Args) -> Result<ExitCode> {
         Command::Validate {
             deny_warnings,
             format,
+            verbosity,
         } => {
+            let start = std::time::Instant::now();
             let analysis = analyze(args)?;
-            report(&analysis, &args.root, *format, color_enabled(args.color));
+            let took = start.elapsed().as_secs_f64();
             if *format == DiagnosticFormat::Human {
+                report_diagnostics(
+                    &verbosity.shown(&analysis.diagnostics),
+                    &analysis.sources,
+                    &args.root,
+                    *format,
+                    color_enabled(args.color),
+                );
                 let districts = analysis.fleet.as_ref().map_or(0, |f| f.districts.len());
                 let heritages = analysis.fleet.as_ref().map_or(0, |f| f.heritages().count());
-                for district in analysis.fleet.iter().flat_map(|f| &f.districts) {
-                    if let Some(cluster_use) = &district.cluster_use {
-                        eprintln!("district {}: {cluster_use}", district.name);
+                if !verbosity.quiet {
+                    for district in analysis.fleet.iter().flat_map(|f| &f.districts) {
+                        if let Some(cluster_use) = &district.cluster_use {
+                            eprintln!("district {}: {cluster_use}", district.name);
+                        }
                     }
                 }
                 if districts == 0 && !analysis.has_errors() {
@@ -247,7 +268,7 @@ fn run(args: &Args) -> Result<ExitCode> {
                 }
                 if analysis.has_errors() {
                     eprintln!("validation failed: {}", summary(&analysis.diagnostics));
-                } else {
+                } else if !verbosity.quiet {
                     eprintln!(
                         "validated {districts} district{}, {heritages} heritage{}: {}",
                         plural(districts),
@@ -255,6 +276,11 @@ fn run(args: &Args) -> Result<ExitCode> {
                         summary(&analysis.diagnostics)
                     );
                 }
+                if verbosity.verbose {
+                    eprintln!("took: load, check and model {took:.3} s");
+                }
+            } else {
+                report(&analysis, &args.root, *format, color_enabled(args.color));
             }
             let failed = analysis.has_errors()
                 || (*deny_warnings
@@ -268,95 +294,7 @@ fn run(args: &Args) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Build {
-            out,
-            check,
-            delete_unknown_files,
-            lock_timeout,
-        } => {
-            let analysis = analyze(args)?;
-            report(
-                &analysis,
-                &args.root,
-                DiagnosticFormat::Human,
-                color_enabled(args.color),
-            );
-            let Some(fleet) = &analysis.fleet else {
-                eprintln!("build failed: {}", summary(&analysis.diagnostics));
-                return Ok(ExitCode::FAILURE);
-            };
-            let files = compiler::render(fleet, &args.root)?;
-            let out = out.clone().unwrap_or_else(|| args.root.join("out"));
-            let shown = out.strip_prefix(".").unwrap_or(&out).display();
-            if *check {
-                let drift = emit::check(&out, &files)?;
-                let schemas = stale_schemas(&args.root, &analysis.sources);
-                for schema in &schemas {
-                    let label = if schema.missing { "missing" } else { "stale" };
-                    eprintln!(
-                        "  {label}: {} (named by the `$schema=` line of `{}`)",
-                        schema.path, schema.named_by
-                    );
-                }
-                if !schemas.is_empty() {
-                    let dirs: std::collections::BTreeSet<String> = schemas
-                        .iter()
-                        .map(|s| {
-                            std::path::Path::new(&s.path)
-                                .parent()
-                                .map_or_else(|| ".".to_owned(), |p| p.display().to_string())
-                        })
-                        .collect();
-                    let commands: Vec<String> = dirs
-                        .iter()
-                        .map(|d| format!("`berth schema --write {d}`"))
-                        .collect();
-                    eprintln!(
-                        "the schemas editors check your files against are not this berth's: run {} and commit the result",
-                        commands.join(" and ")
-                    );
-                }
-                if drift.is_empty() && schemas.is_empty() {
-                    eprintln!("{shown} is up to date ({} files)", files.len());
-                    return Ok(ExitCode::SUCCESS);
-                }
-                if drift.is_empty() {
-                    return Ok(ExitCode::from(DRIFT));
-                }
-                for (label, paths) in [
-                    ("changed", &drift.changed),
-                    ("missing", &drift.missing),
-                    ("not produced", &drift.extra),
-                ] {
-                    for path in paths {
-                        eprintln!("  {label}: {path}");
-                    }
-                }
-                eprintln!(
-                    "{shown} is not what the sources produce: run `berth build` and commit the result"
-                );
-                return Ok(ExitCode::from(DRIFT));
-            }
-            let out = out.strip_prefix(".").unwrap_or(&out).to_path_buf();
-            let lock = lock(&out, Duration::from_secs(*lock_timeout))?;
-            refuse_sources(&args.root, &out)?;
-            if !delete_unknown_files {
-                emit::check_replaceable(&out)?;
-            }
-            for warning in emit::write(&out, &files, &lock, &mut abort_hook())? {
-                eprintln!("warning: {warning}");
-            }
-            if analysis.diagnostics.is_empty() {
-                eprintln!("wrote {} files to {shown}", files.len());
-            } else {
-                eprintln!(
-                    "wrote {} files to {shown}: {}",
-                    files.len(),
-                    summary(&analysis.diagnostics)
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Build(build_args) => build::run(args, build_args),
         Command::Schema { kind, write } => {
             if let Some(dir) = write {
                 for path in write_schemas(dir)? {
@@ -438,79 +376,27 @@ fn write_schemas(dir: &std::path::Path) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-/// Takes the lock on `out`, waiting up to `timeout` for another build to
-/// release it.
-fn lock(out: &std::path::Path, timeout: Duration) -> Result<emit::Lock> {
-    let start = Instant::now();
-    let mut said = false;
-    loop {
-        match emit::Lock::try_acquire(out)? {
-            emit::Acquired::Held(lock) => return Ok(lock),
-            emit::Acquired::Busy { path, holder } => {
-                let who = holder.map_or_else(
-                    || "another berth build".to_owned(),
-                    |h| format!("another berth build ({h})"),
-                );
-                if start.elapsed() >= timeout {
-                    bail!(
-                        "`{}` is being written by {who}, which holds `{}`; gave up waiting after {} s\n  help: let that build finish and run `berth build` again, or wait longer with `--lock-timeout SECONDS`",
-                        out.display(),
-                        path.display(),
-                        timeout.as_secs()
-                    );
-                }
-                if !said {
-                    eprintln!(
-                        "waiting for {who} to finish writing `{}` (it holds `{}`)",
-                        out.display(),
-                        path.display()
-                    );
-                    said = true;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-}
-
-/// A test hook: `BERTH_TEST_ABORT_AT=<step>` aborts the process (no
-/// clean-up runs, as with `kill -9`) right after that step of writing
-/// `out/` (`staged`, `moved-aside`, `swapped`, `cleaned`), so tests can show
-/// that `out/` is always a whole tree. Not meant for users.
-fn abort_hook() -> impl FnMut(emit::Step) {
-    let at = std::env::var("BERTH_TEST_ABORT_AT").ok();
-    move |step| {
-        if at.as_deref() == Some(step.name()) {
-            std::process::abort();
-        }
-    }
-}
-
-/// Refuses an output directory that is the fleet's root or holds its
-/// `instances/`: building would delete the sources, flag or not.
-fn refuse_sources(root: &std::path::Path, out: &std::path::Path) -> Result<()> {
-    let sources = root.join("instances");
-    let (Ok(out_path), Ok(instances)) =
-        (std::fs::canonicalize(out), std::fs::canonicalize(&sources))
-    else {
-        return Ok(());
-    };
-    if instances.starts_with(&out_path) {
-        bail!(
-            "refusing to write into `{}`: it holds the fleet's sources (`{}`), which the build would delete\n  help: build into `out/` (the default) or another directory with `--out DIR`",
-            out.display(),
-            sources.strip_prefix(".").unwrap_or(&sources).display()
-        );
-    }
-    Ok(())
-}
-
 fn analyze(args: &Args) -> Result<Analysis> {
     Ok(compiler::analyze(&args.root)?)
 }
 
 fn report(analysis: &Analysis, root: &std::path::Path, format: DiagnosticFormat, color: bool) {
-    let (diagnostics, sources) = (&analysis.diagnostics, &analysis.sources);
+    report_diagnostics(
+        &analysis.diagnostics,
+        &analysis.sources,
+        root,
+        format,
+        color,
+    );
+}
+
+fn report_diagnostics(
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    root: &std::path::Path,
+    format: DiagnosticFormat,
+    color: bool,
+) {
     let text = match format {
         DiagnosticFormat::Human => {
             eprint!("{}", render_human(diagnostics, sources, color));
