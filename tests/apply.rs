@@ -726,13 +726,29 @@ fn dry_run_prints_the_commands_and_changes_nothing() {
             stack(APP, "UPDATE_COMPLETE", &app_outputs()),
             0,
         )
+        .on(
+            &["get-template", DISTRICT],
+            template(deployed(fleet.path(), "tutorial/district.cfn.json")),
+            0,
+        )
+        .on(
+            &["get-template", DATA],
+            template(deployed(fleet.path(), "tutorial/bcn-users/data.cfn.json")),
+            0,
+        )
+        .on(
+            &["get-template", APP],
+            template(deployed(fleet.path(), "tutorial/bcn-users/app.cfn.json")),
+            0,
+        )
         .ready();
     let output = berth(fleet.path(), &aws, &["--dry-run", "--region", "eu-west-1"]);
     assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
     for call in aws.calls().lines() {
         assert!(
             call.starts_with("aws sts get-caller-identity")
-                || call.starts_with("aws cloudformation describe-stacks"),
+                || call.starts_with("aws cloudformation describe-stacks")
+                || call.starts_with("aws cloudformation get-template"),
             "a dry run ran {call}"
         );
     }
@@ -1351,6 +1367,11 @@ fn destroy_dry_run_prints_the_deletion() {
             stack(APP, "UPDATE_COMPLETE", &[]),
             0,
         )
+        .on(
+            &["get-template", APP],
+            template(deployed(fleet.path(), "tutorial/bcn-users/app.cfn.json")),
+            0,
+        )
         .fail(
             &["describe-stacks", "tutorial-bcn-users-data"],
             &missing("tutorial-bcn-users-data"),
@@ -1839,5 +1860,371 @@ fn a_stateful_modify_without_a_replacement_field_is_at_risk() {
     let output = berth(fleet.path(), &aws, &["--yes"]);
     assert_eq!(output.code, 4, "{}", transcript(&output, &aws));
     assert!(!aws.calls().contains("execute-change-set"));
+    snapshot!(transcript(&output, &aws));
+}
+
+// ---- dry run: berth's own list of the data at risk ---------------------------
+
+/// `get-template`'s answer as the AWS CLI prints it: botocore decodes a
+/// JSON `TemplateBody` into an object (a YAML one stays a string).
+pub fn template(body: Value) -> Value {
+    let mut answer = json!({"StagesAvailable": ["Original", "Processed"]});
+    answer["TemplateBody"] = body;
+    answer
+}
+
+/// The template of `out/<path>` in `root`, as deployed from it.
+fn deployed(root: &Path, path: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(root.join("out").join(path)).unwrap()).unwrap()
+}
+
+/// The tutorial fleet deployed as `out/` has it, but for the app stack's
+/// template, which `app` gives.
+fn deployed_tutorial(root: &Path, app: Value) -> FakeAws {
+    FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", DISTRICT],
+            stack(DISTRICT, "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(
+            &["get-template", DISTRICT],
+            template(deployed(root, "tutorial/district.cfn.json")),
+            0,
+        )
+        .on(
+            &["describe-stacks", DATA],
+            stack(DATA, "UPDATE_COMPLETE", &data_outputs()),
+            0,
+        )
+        .on(
+            &["get-template", DATA],
+            template(deployed(root, "tutorial/bcn-users/data.cfn.json")),
+            0,
+        )
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(&["get-template", APP], template(app), 0)
+}
+
+/// The lines of a dry run about the data at risk.
+fn risk_lines(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|l| {
+            [
+                "# data at risk",
+                "# no data at risk",
+                "# will fail",
+                "# warning",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+        })
+        .collect()
+}
+
+/// An `out/` whose data stack holds a database without a custom name, so
+/// that CloudFormation can replace it.
+fn out_with_database() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    write_out(
+        root.path(),
+        [
+            (
+                "d/district.cfn.json",
+                "cloudformation-stack",
+                Some("d-district"),
+                json!({"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"}}}),
+            ),
+            (
+                "d/h/data.cfn.json",
+                "cloudformation-stack",
+                Some("d-h-data"),
+                json!({"Resources": {
+                    "Database": {
+                        "Type": "AWS::RDS::DBInstance",
+                        "DeletionPolicy": "Snapshot",
+                        "UpdateReplacePolicy": "Snapshot",
+                        "Properties": {"Engine": "postgres", "DBInstanceClass": "db.t4g.micro", "AllocatedStorage": "20"}
+                    },
+                    "LogGroup": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete"}
+                }}),
+            ),
+        ],
+    );
+    root
+}
+
+#[test]
+fn dry_run_names_the_database_an_engine_change_replaces() {
+    let root = out_with_database();
+    let mut before = deployed(root.path(), "d/h/data.cfn.json");
+    before["Resources"]["Database"]["Properties"]["Engine"] = json!("mysql");
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", "d-district"],
+            stack("d-district", "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(
+            &["get-template", "d-district"],
+            template(deployed(root.path(), "d/district.cfn.json")),
+            0,
+        )
+        .on(
+            &["describe-stacks", "d-h-data"],
+            stack("d-h-data", "UPDATE_COMPLETE", &[]),
+            0,
+        )
+        .on(&["get-template", "d-h-data"], template(before), 0)
+        .ready();
+    let (result, lines) = library_run_with(root.path(), &aws, |s| s.dry_run = true);
+    result.unwrap();
+    assert!(
+        lines.iter().any(|l| l
+            == "# data at risk in `d-h-data`: `Database` (AWS::RDS::DBInstance) replaced because Engine: \"mysql\" → \"postgres\" (the old one: UpdateReplacePolicy Snapshot; the new one starts empty)"),
+        "{}",
+        lines.join("\n")
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("# no data at risk in `d-district`")),
+        "{}",
+        lines.join("\n")
+    );
+    assert!(!aws.calls().contains("create-change-set"), "a dry run");
+    snapshot!(format!(
+        "{}\n--- aws calls\n{}",
+        lines.join("\n"),
+        aws.calls()
+    ));
+}
+
+/// berth names every database (`DBInstanceIdentifier`), so CloudFormation
+/// refuses to replace one: the dry run says so, as `berth diff` does.
+#[test]
+fn dry_run_says_a_named_database_engine_change_will_fail() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/mastodon"));
+    let mut before = deployed(fleet.path(), "social/toots/data.cfn.json");
+    before["Resources"]["Database"]["Properties"]["Engine"] = json!("mysql");
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", "social-district"],
+            stack("social-district", "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(
+            &["get-template", "social-district"],
+            template(deployed(fleet.path(), "social/district.cfn.json")),
+            0,
+        )
+        .on(
+            &["describe-stacks", "social-toots-data"],
+            stack("social-toots-data", "UPDATE_COMPLETE", &data_outputs()),
+            0,
+        )
+        .on(&["get-template", "social-toots-data"], template(before), 0)
+        .on(
+            &["describe-stacks", "social-toots-app"],
+            stack("social-toots-app", "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(
+            &["get-template", "social-toots-app"],
+            template(deployed(fleet.path(), "social/toots/app.cfn.json")),
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--dry-run"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    let risks = risk_lines(&output.stdout);
+    assert!(
+        risks.iter().any(|l| l.starts_with("# will fail in `social-toots-data`: `Database` (AWS::RDS::DBInstance): CloudFormation cannot replace a resource with a custom name")
+            && l.contains("replaced because Engine: \"mysql\" → \"postgres\"")),
+        "{}",
+        output.stdout
+    );
+    snapshot!(risks.join("\n"));
+}
+
+#[test]
+fn dry_run_of_a_new_stack_has_no_data_at_risk() {
+    let fleet = fleet();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .fail(&["describe-stacks"], &missing("any"), 0)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--dry-run"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    assert_eq!(
+        risk_lines(&output.stdout),
+        [
+            "# no data at risk in `tutorial-district`: its change set creates the stack, so it only adds",
+            "# no data at risk in `tutorial-bcn-users-data`: its change set creates the stack, so it only adds",
+            "# no data at risk in `tutorial-bcn-users-app`: its change set creates the stack, so it only adds",
+        ],
+        "{}",
+        output.stdout
+    );
+    assert!(
+        !aws.calls().contains("get-template"),
+        "nothing deployed to read"
+    );
+}
+
+#[test]
+fn dry_run_of_a_service_change_has_no_data_at_risk() {
+    let fleet = fleet();
+    let mut app = deployed(fleet.path(), "tutorial/bcn-users/app.cfn.json");
+    app["Resources"]["WebService"]["Properties"]["DesiredCount"] = json!(5);
+    let aws = deployed_tutorial(fleet.path(), app).ready();
+    let output = berth(fleet.path(), &aws, &["--dry-run"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    assert_eq!(
+        risk_lines(&output.stdout),
+        [
+            "# no data at risk in `tutorial-district`: berth's diff of its deployed template and out/tutorial/district.cfn.json replaces or removes no stateful resource",
+            "# no data at risk in `tutorial-bcn-users-data`: berth's diff of its deployed template and out/tutorial/bcn-users/data.cfn.json replaces or removes no stateful resource",
+            "# no data at risk in `tutorial-bcn-users-app`: berth's diff of its deployed template and out/tutorial/bcn-users/app.cfn.json replaces or removes no stateful resource",
+        ],
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
+fn dry_run_prints_the_get_template_calls_it_makes() {
+    let fleet = fleet();
+    let app = deployed(fleet.path(), "tutorial/bcn-users/app.cfn.json");
+    let aws = deployed_tutorial(fleet.path(), app).ready();
+    let output = berth(fleet.path(), &aws, &["--dry-run"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    let calls = aws.calls();
+    for name in [DISTRICT, DATA, APP] {
+        let call = format!(
+            "aws cloudformation get-template --stack-name {name} --template-stage Original --output json --region eu-west-1"
+        );
+        assert!(
+            output.stdout.lines().any(|l| l == call),
+            "{}",
+            output.stdout
+        );
+        assert!(calls.lines().any(|l| l == call), "{calls}");
+    }
+    // Each printed before what it found, after the stack's status.
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    let at = |needle: &str| lines.iter().position(|l| l.starts_with(needle)).unwrap();
+    assert!(
+        at("# `tutorial-bcn-users-data` UPDATE_COMPLETE")
+            < at("aws cloudformation get-template --stack-name tutorial-bcn-users-data")
+    );
+    assert!(
+        at("aws cloudformation get-template --stack-name tutorial-bcn-users-data")
+            < at("# no data at risk in `tutorial-bcn-users-data`")
+    );
+}
+
+#[test]
+fn dry_run_stops_when_get_template_fails() {
+    let fleet = fleet();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", DISTRICT],
+            stack(DISTRICT, "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .fail(
+            &["get-template", DISTRICT],
+            "An error occurred (AccessDenied) when calling the GetTemplate operation: User: arn:aws:iam::123456789012:user/deployer is not authorized to perform: cloudformation:GetTemplate",
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--dry-run"]);
+    assert_eq!(output.code, 1, "{}", transcript(&output, &aws));
+    assert_eq!(
+        output.stderr,
+        "error: `aws cloudformation get-template --stack-name tutorial-district --template-stage Original --region eu-west-1` failed: User: arn:aws:iam::123456789012:user/deployer is not authorized to perform: cloudformation:GetTemplate\n"
+    );
+}
+
+#[test]
+fn dry_run_of_a_stack_deployed_from_yaml_warns_and_goes_on() {
+    let fleet = fleet();
+    let yaml = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  WebService:\n    Type: AWS::ECS::Service\n";
+    let aws = deployed_tutorial(fleet.path(), json!(yaml)).ready();
+    let output = berth(fleet.path(), &aws, &["--dry-run"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    assert!(
+        risk_lines(&output.stdout).contains(
+            &"# warning: berth cannot list the data at risk in `tutorial-bcn-users-app`: its deployed template is not JSON (YAML, or a template deployed by other means than berth); the change set's own answer still gates the real apply"
+        ),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("# dry run: 3 stack(s) would go through a change set"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
+fn destroy_dry_run_lists_the_data_deleting_the_data_stack_destroys() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/mastodon"));
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", "social-toots-app"],
+            stack("social-toots-app", "UPDATE_COMPLETE", &[]),
+            0,
+        )
+        .on(
+            &["get-template", "social-toots-app"],
+            template(deployed(fleet.path(), "social/toots/app.cfn.json")),
+            0,
+        )
+        .on(
+            &["describe-stacks", "social-toots-data"],
+            stack("social-toots-data", "UPDATE_COMPLETE", &[]),
+            0,
+        )
+        .on(
+            &["get-template", "social-toots-data"],
+            template(deployed(fleet.path(), "social/toots/data.cfn.json")),
+            0,
+        )
+        .ready();
+    let output = berth(
+        fleet.path(),
+        &aws,
+        &[
+            "destroy",
+            "--heritage",
+            "toots",
+            "--allow-data-loss",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    let risks = risk_lines(&output.stdout);
+    assert!(
+        risks.iter().any(|l| l.starts_with(
+            "# data at risk in `social-toots-data`: `Cache` (AWS::ElastiCache::ReplicationGroup) destroyed with its stack"
+        )),
+        "{}",
+        output.stdout
+    );
+    assert!(!aws.calls().contains("delete-stack"));
     snapshot!(transcript(&output, &aws));
 }

@@ -336,6 +336,37 @@ fn example_fleet_deploys_on_moto() {
     let text = std::fs::read_to_string(&file).unwrap();
     assert_eq!(text.matches("desired_count: 3").count(), 1);
     std::fs::write(&file, text.replace("desired_count: 3", "desired_count: 4")).unwrap();
+    // A dry run first: it reads every deployed template back (moto keeps
+    // the text it was given; the CLI prints a JSON body as an object) and
+    // finds no data at risk in a service change.
+    let build = berth(root.path(), &["build"]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    let dry_cli = cli();
+    let dry = berth(root.path(), &["apply", "--dry-run", "--aws", &dry_cli]);
+    assert_eq!(dry.code, 0);
+    for stack in [
+        "mstdn-district",
+        "mstdn-bcn-users-data",
+        "mstdn-bcn-users-app",
+        "mstdn-cat-lovers-data",
+        "mstdn-cat-lovers-app",
+    ] {
+        assert!(
+            dry.stdout.lines().any(|l| l.starts_with(&format!(
+                "aws cloudformation get-template --stack-name {stack} --template-stage Original"
+            ))),
+            "{}",
+            dry.stdout
+        );
+        assert!(
+            dry.stdout.lines().any(|l| l.starts_with(&format!(
+                "# no data at risk in `{stack}`: berth's diff of its deployed template and out/"
+            ))),
+            "{}",
+            dry.stdout
+        );
+    }
+    assert!(!dry.stdout.contains("# warning"), "{}", dry.stdout);
     let fourth = apply(root.path());
     assert_eq!(fourth.code, 0);
     assert!(

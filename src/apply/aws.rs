@@ -361,6 +361,16 @@ pub(crate) struct Output {
     pub output_value: Option<String>,
 }
 
+/// `get-template`'s answer. The service returns `TemplateBody` as a string;
+/// the CLI (botocore's `json_decode_template_body`) prints a JSON template
+/// as an object and leaves any other text, such as YAML, a string.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Template {
+    #[serde(default)]
+    pub template_body: Option<serde_json::Value>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct CreatedChangeSet {

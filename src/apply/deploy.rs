@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::apply::artifacts::DistrictArtifacts;
 use crate::apply::aws::{Ctx, Identity, args};
+use crate::apply::risk::{self, After};
 use crate::apply::stack::{self, Plan, STATEFUL};
 use crate::apply::task::{self, Job, Value};
 use crate::apply::{
@@ -319,6 +320,9 @@ pub fn destroy(
             ctx.ui
                 .say(&format!("{hash}`{name}` does not exist: nothing to delete"));
             continue;
+        }
+        if settings.dry_run {
+            risk::report(&mut ctx, name, &After::Deleted)?;
         }
         stack::confirm(
             &mut ctx,

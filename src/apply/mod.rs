@@ -10,6 +10,9 @@
 //! [`run`] (`berth run`) starts one-off tasks from what is deployed, with
 //! the same CLI runner, polling bounds and Ctrl-C handling.
 //!
+//! A dry run creates no change set; `risk` prints berth's own list of the
+//! data at risk instead, from the diff engine run on the deployed template.
+//!
 //! Order: district stack → each selected heritage's data stack →
 //! `before_deploy` → app stack, each stack through a change set.
 
@@ -18,6 +21,7 @@ mod aws;
 mod deploy;
 mod error;
 mod private;
+mod risk;
 mod run;
 mod runner;
 mod stack;

@@ -11,6 +11,7 @@ use crate::apply::aws::{
     BUCKET_VAR, ChangeSet, CreatedChangeSet, Ctx, ResourceChange, Stack, StackEvent, StackEvents,
     Stacks, args, clock,
 };
+use crate::apply::risk::{self, After};
 use crate::apply::task::Value;
 use crate::apply::{Answer, ApplyError, ArtifactError, StackArtifact};
 
@@ -405,6 +406,10 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, stack: &StackArtifact) -> Result<Plan, 
             stack.name,
             kind.verb()
         ));
+        match kind {
+            Kind::Create => risk::created(ctx, &stack.name),
+            Kind::Update => risk::report(ctx, &stack.name, &After::Artifact(stack))?,
+        }
     }
     let url = upload(ctx, stack)?;
     let create = create_args(ctx, stack, kind, url)?;

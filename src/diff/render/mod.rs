@@ -268,20 +268,27 @@ fn fail_reason(risk: &AtRisk<'_>) -> String {
     }
 }
 
-/// One line of the data at risk (or of what will fail):
-/// `[±] Database AWS::RDS::DBInstance in stack: …`.
-fn risk_line(risk: &AtRisk<'_>) -> String {
-    let reason = if risk.resource.impact == Impact::WillFail {
+/// Why a resource's data is at risk, or why its change will fail, in the
+/// words of every format: `replaced because Engine: "postgres" → "mysql"
+/// (…)`. `berth apply --dry-run` prints it too.
+#[must_use]
+pub fn risk_cause(risk: &AtRisk<'_>) -> String {
+    if risk.resource.impact == Impact::WillFail {
         fail_reason(risk)
     } else {
         risk_reason(risk)
-    };
+    }
+}
+
+/// One line of the data at risk (or of what will fail):
+/// `[±] Database AWS::RDS::DBInstance in stack: …`.
+fn risk_line(risk: &AtRisk<'_>) -> String {
     format!(
         "{} {} in {}: {}",
         risk.resource.action.marker(),
         resource_name(risk.stack, risk.resource),
         risk.stack.name(),
-        reason
+        risk_cause(risk)
     )
 }
 
