@@ -2228,3 +2228,118 @@ fn destroy_dry_run_lists_the_data_deleting_the_data_stack_destroys() {
     assert!(!aws.calls().contains("delete-stack"));
     snapshot!(transcript(&output, &aws));
 }
+
+// ---- --format json ---------------------------------------------------------
+
+fn document(output: &Output) -> Value {
+    serde_json::from_str(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: stdout {} stderr {}", output.stdout, output.stderr))
+}
+
+#[test]
+fn apply_json_lists_every_stack_and_its_outcome() {
+    let fleet = fleet();
+    let aws = update_rules(FakeAws::new())
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(&["describe-change-set", APP], no_changes(), 1)
+        .on(&["delete-change-set", APP], json!({}), 1)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--format", "json"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    let doc = document(&output);
+    assert_eq!(
+        (&doc["command"], &doc["status"], &doc["exit_code"]),
+        (&json!("apply"), &json!("done"), &json!(0))
+    );
+    assert_eq!(
+        doc["stacks"],
+        json!([
+            {"stack": DISTRICT, "outcome": "up-to-date"},
+            {"stack": DATA, "outcome": "up-to-date"},
+            {"stack": APP, "outcome": "up-to-date"},
+        ])
+    );
+    let lines = doc["lines"].as_array().unwrap();
+    assert_eq!(
+        lines.last().unwrap(),
+        "applied: 0 stack(s) changed, 3 up to date"
+    );
+}
+
+#[test]
+fn destroy_json_says_what_was_deleted_and_never_asks() {
+    let fleet = fleet();
+    let asked = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &[]),
+            0,
+        )
+        .ready();
+    let output = berth(
+        fleet.path(),
+        &asked,
+        &["destroy", "--heritage", "bcn-users", "--format", "json"],
+    );
+    assert_eq!(output.code, 5, "{}", transcript(&output, &asked));
+    let doc = document(&output);
+    assert_eq!(
+        (&doc["status"], &doc["exit_code"]),
+        (&json!("failed"), &json!(5))
+    );
+    assert!(doc["error"].as_str().unwrap().contains("--yes"), "{doc}");
+    assert_eq!(doc["stacks"], json!([]));
+    assert!(!asked.calls().contains("delete-stack"));
+
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &[]),
+            1,
+        )
+        .on(&["delete-stack", APP], json!({}), 1)
+        .fail(&["describe-stacks", APP], &missing(APP), 0)
+        .fail(&["describe-stacks", DATA], &missing(DATA), 0)
+        .ready();
+    let output = berth(
+        fleet.path(),
+        &aws,
+        &[
+            "destroy",
+            "--heritage",
+            "bcn-users",
+            "--yes",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    let doc = document(&output);
+    assert_eq!(
+        (&doc["command"], &doc["status"]),
+        (&json!("destroy"), &json!("done"))
+    );
+    assert_eq!(doc["stacks"], json!([{"stack": APP, "outcome": "deleted"}]));
+}
+
+#[test]
+fn apply_json_of_a_stale_out_is_a_document_too() {
+    let fleet = fleet();
+    std::fs::write(fleet.path().join("out/tutorial/district.cfn.json"), "{}\n").unwrap();
+    let aws = FakeAws::new().ready();
+    let output = berth(fleet.path(), &aws, &["--format", "json", "--dry-run"]);
+    assert_eq!(output.code, 3, "{}", output.stderr);
+    let doc = document(&output);
+    assert_eq!(doc["status"], "failed");
+    assert!(
+        doc["error"].as_str().unwrap().contains("district.cfn.json"),
+        "{doc}"
+    );
+    assert_eq!(aws.calls(), "");
+}

@@ -8,7 +8,8 @@ use crate::apply::risk::{self, After};
 use crate::apply::stack::{self, Plan, STATEFUL};
 use crate::apply::task::{self, Job, Value};
 use crate::apply::{
-    ApplyError, Artifacts, HeritageArtifacts, PrivateCopy, Runner, Selection, Settings, Ui,
+    ApplyError, Artifacts, HeritageArtifacts, PrivateCopy, Runner, Selection, Settings,
+    StackOutcome, Ui,
 };
 
 fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
@@ -99,6 +100,29 @@ pub(crate) fn whoami(ctx: &mut Ctx<'_>, accounts: &[(&str, &str)]) -> Result<(),
     }
 }
 
+/// Stacks changed and up to date, told to the user interface as they settle.
+#[derive(Default)]
+struct Tally {
+    changed: usize,
+    unchanged: usize,
+}
+
+impl Tally {
+    fn record(&mut self, ctx: &mut Ctx<'_>, stack: &str, changed: bool) {
+        let outcome = match (changed, ctx.settings.dry_run) {
+            (false, _) => StackOutcome::UpToDate,
+            (true, true) => StackOutcome::WouldChange,
+            (true, false) => StackOutcome::Changed,
+        };
+        if changed {
+            self.changed += 1;
+        } else {
+            self.unchanged += 1;
+        }
+        ctx.ui.stack(stack, outcome);
+    }
+}
+
 /// Runs a whole stack: prepare, then execute. Returns its outputs and
 /// whether it changed.
 fn deploy_stack(
@@ -162,8 +186,7 @@ pub fn apply(
         .filter_map(|(d, _)| Some((d.name.as_str(), d.account_id.as_deref()?)))
         .collect();
     whoami(&mut ctx, &accounts)?;
-    let (mut changed, mut unchanged) = (0, 0);
-    let mut count = |did: bool| if did { changed += 1 } else { unchanged += 1 };
+    let mut tally = Tally::default();
     for (district, heritages) in chosen {
         let district_stack = district
             .stack
@@ -177,7 +200,7 @@ pub fn apply(
         if let Some(artifact) = &district.stack {
             let (outputs, did) = deploy_stack(&mut ctx, artifact)?;
             district_outputs = outputs;
-            count(did);
+            tally.record(&mut ctx, &artifact.name, did);
             ctx.bucket = Some(Value::from_outputs(
                 &district_outputs,
                 &district_stack,
@@ -188,13 +211,13 @@ pub fn apply(
             let mut roles: Option<(BTreeMap<String, String>, String)> = None;
             if let Some(data) = &heritage.data {
                 let (outputs, did) = deploy_stack(&mut ctx, data)?;
-                count(did);
+                tally.record(&mut ctx, &data.name, did);
                 roles = Some((outputs, data.name.clone()));
             }
             let Some(app) = &heritage.app else { continue };
             let prepared = match stack::prepare(&mut ctx, app)? {
                 Plan::UpToDate(_) => {
-                    count(false);
+                    tally.record(&mut ctx, &app.name, false);
                     continue;
                 }
                 Plan::Ready(prepared) => prepared,
@@ -243,9 +266,10 @@ pub fn apply(
                 }
             }
             stack::execute(&mut ctx, &prepared)?;
-            count(true);
+            tally.record(&mut ctx, &app.name, true);
         }
     }
+    let Tally { changed, unchanged } = tally;
     let summary = if settings.dry_run {
         format!("# dry run: {changed} stack(s) would go through a change set; nothing was changed")
     } else {
@@ -319,6 +343,7 @@ pub fn destroy(
         if stack::describe(&mut ctx, name)?.is_none() {
             ctx.ui
                 .say(&format!("{hash}`{name}` does not exist: nothing to delete"));
+            ctx.ui.stack(name, StackOutcome::Missing);
             continue;
         }
         if settings.dry_run {
@@ -330,8 +355,11 @@ pub fn destroy(
             &format!("`{name}` was left as it is"),
         )?;
         stack::delete(&mut ctx, name)?;
-        if !settings.dry_run {
+        if settings.dry_run {
+            ctx.ui.stack(name, StackOutcome::WouldDelete);
+        } else {
             ctx.ui.say(&format!("`{name}` is deleted"));
+            ctx.ui.stack(name, StackOutcome::Deleted);
         }
     }
     if !settings.allow_data_loss {

@@ -34,7 +34,7 @@ pub use error::ApplyError;
 pub use private::PrivateCopy;
 pub use run::{RunOutcome, RunRequest, run};
 pub use runner::{Finished, ProcessRunner, Runner};
-pub use ui::{Answer, Ui};
+pub use ui::{Answer, StackOutcome, Ui};
 
 use std::time::Duration;
 

@@ -11,6 +11,39 @@ pub enum Answer {
     NoTerminal,
 }
 
+/// What became of one stack, for reports that list them
+/// (`apply --format json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackOutcome {
+    /// A change set was executed: the stack was created or updated.
+    Changed,
+    /// The stack is what `out/` says: nothing to do.
+    UpToDate,
+    /// A dry run: the stack would go through a change set.
+    WouldChange,
+    /// Deleted (`destroy`).
+    Deleted,
+    /// A dry run of `destroy`: the stack would be deleted.
+    WouldDelete,
+    /// `destroy` found no such stack.
+    Missing,
+}
+
+impl StackOutcome {
+    /// The outcome's name in reports: `changed`, `up-to-date`, ….
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Changed => "changed",
+            Self::UpToDate => "up-to-date",
+            Self::WouldChange => "would-change",
+            Self::Deleted => "deleted",
+            Self::WouldDelete => "would-delete",
+            Self::Missing => "missing",
+        }
+    }
+}
+
 /// The person at the other end, and time. The CLI implements it on a
 /// terminal or a pipe; tests implement it with a script.
 pub trait Ui {
@@ -27,4 +60,7 @@ pub trait Ui {
     fn elapsed(&self) -> Duration;
     /// Whether the person pressed Ctrl-C.
     fn interrupted(&self) -> bool;
+    /// What became of a stack, once it is settled; the lines of `say`
+    /// already tell it to people.
+    fn stack(&mut self, _name: &str, _outcome: StackOutcome) {}
 }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::Args;
 
 use berth::apply::{
-    self, Answer, ApplyError, ArtifactError, Artifacts, ProcessRunner, Selection, Settings, Timing,
-    Ui,
+    self, Answer, ApplyError, ArtifactError, Artifacts, ProcessRunner, Selection, Settings,
+    StackOutcome, Timing, Ui,
 };
 
 /// How to reach AWS.
@@ -47,8 +47,18 @@ pub struct ApplyArgs {
     /// Go on when a database, cache, bucket or repository would be replaced or removed.
     #[arg(long)]
     allow_data_loss: bool,
+    /// `human`, or `json`: one document on stdout with every stack's
+    /// outcome and the report's lines; never asks (pass --yes or --dry-run).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
     #[command(flatten)]
     aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +114,10 @@ pub struct DestroyArgs {
     /// Print the AWS CLI commands destroy would run; change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// `human`, or `json`: one document on stdout with every stack's
+    /// outcome and the report's lines; never asks (pass --yes or --dry-run).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
     #[command(flatten)]
     aws: AwsArgs,
 }
@@ -304,6 +318,9 @@ pub fn apply(root: &Path, args: &ApplyArgs) -> ExitCode {
         .and_then(|artifacts| apply::artifacts::check_fresh(root, &artifacts).map(|()| artifacts))
     {
         Ok(artifacts) => artifacts,
+        Err(error) if args.format == ReportFormat::Json => {
+            return JsonReport::new("apply").finish(&Err(error.into()), args.dry_run);
+        }
         Err(error) => return fail(&error.into()),
     };
     let selection = Selection {
@@ -312,11 +329,17 @@ pub fn apply(root: &Path, args: &ApplyArgs) -> ExitCode {
     };
     let settings = settings(&args.aws, args.dry_run, args.yes, args.allow_data_loss);
     on_ctrl_c();
+    let mut runner = runner(root, &args.aws);
+    if args.format == ReportFormat::Json {
+        let mut report = JsonReport::new("apply");
+        let result = apply::apply(&artifacts, &selection, &settings, &mut runner, &mut report);
+        return report.finish(&result, args.dry_run);
+    }
     let result = apply::apply(
         &artifacts,
         &selection,
         &settings,
-        &mut runner(root, &args.aws),
+        &mut runner,
         &mut Terminal::new(),
     );
     result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
@@ -368,19 +391,110 @@ pub fn destroy(root: &Path, args: &DestroyArgs) -> ExitCode {
         Ok(artifacts) => artifacts,
         // The stacks of a removed fleet can still be destroyed by name.
         Err(ArtifactError::Manifest { .. }) if args.district.is_some() => Artifacts::default(),
+        Err(error) if args.format == ReportFormat::Json => {
+            return JsonReport::new("destroy").finish(&Err(error.into()), args.dry_run);
+        }
         Err(error) => return fail(&error.into()),
     };
     let settings = settings(&args.aws, args.dry_run, args.yes, args.allow_data_loss);
     on_ctrl_c();
+    let mut runner = runner(root, &args.aws);
+    let district = args.district.as_deref();
+    if args.format == ReportFormat::Json {
+        let mut report = JsonReport::new("destroy");
+        let result = apply::destroy(
+            &artifacts,
+            &args.heritage,
+            district,
+            &settings,
+            &mut runner,
+            &mut report,
+        );
+        return report.finish(&result, args.dry_run);
+    }
     let result = apply::destroy(
         &artifacts,
         &args.heritage,
-        args.district.as_deref(),
+        district,
         &settings,
-        &mut runner(root, &args.aws),
+        &mut runner,
         &mut Terminal::new(),
     );
     result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+}
+
+/// `--format json` of apply and destroy: collects the report's lines and
+/// each stack's outcome, and prints them as one document on stdout when
+/// the run ends. It never asks: a question is answered as if no terminal
+/// were there (the run stops unless `--yes` or `--dry-run` was given).
+struct JsonReport {
+    command: &'static str,
+    start: Instant,
+    lines: Vec<String>,
+    stacks: Vec<serde_json::Value>,
+}
+
+impl JsonReport {
+    fn new(command: &'static str) -> Self {
+        Self {
+            command,
+            start: Instant::now(),
+            lines: Vec::new(),
+            stacks: Vec::new(),
+        }
+    }
+
+    /// Prints the document; returns the exit code the human output has.
+    fn finish(self, result: &Result<(), ApplyError>, dry_run: bool) -> ExitCode {
+        let (status, code, error) = match result {
+            Ok(()) if dry_run => ("dry-run", 0, None),
+            Ok(()) => ("done", 0, None),
+            Err(e) => ("failed", exit_code(e), Some(e.to_string())),
+        };
+        let document = serde_json::json!({
+            "command": self.command,
+            "status": status,
+            "exit_code": code,
+            "stacks": self.stacks,
+            "error": error,
+            "lines": self.lines,
+        });
+        let text = serde_json::to_string_pretty(&document).unwrap_or_default();
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+        ExitCode::from(code)
+    }
+}
+
+impl Ui for JsonReport {
+    fn say(&mut self, line: &str) {
+        self.lines.push(line.to_owned());
+    }
+
+    fn progress(&mut self, _status: &str, events: &[String]) {
+        self.lines.extend(events.iter().cloned());
+    }
+
+    fn confirm(&mut self, _question: &str) -> Answer {
+        Answer::NoTerminal
+    }
+
+    fn sleep(&mut self, duration: Duration) {
+        Terminal::new().sleep(duration);
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn interrupted(&self) -> bool {
+        INTERRUPTED.load(Ordering::SeqCst)
+    }
+
+    fn stack(&mut self, name: &str, outcome: StackOutcome) {
+        self.stacks
+            .push(serde_json::json!({"stack": name, "outcome": outcome.name()}));
+    }
 }
 
 #[cfg(test)]
