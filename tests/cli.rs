@@ -288,3 +288,39 @@ fn build_summary_counts_notes() {
         output.stderr
     );
 }
+
+/// The release workflow publishes what the workflow of `berth init`
+/// downloads: for each runner architecture (`uname -m`), a
+/// `berth-<tag>-<arch>-unknown-linux-musl.tar.gz` and its `.sha256`.
+#[test]
+fn release_assets_are_what_the_init_workflow_downloads() {
+    let release = std::fs::read_to_string(repo().join(".github/workflows/release.yml")).unwrap();
+    let targets: Vec<&str> = release
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- target: "))
+        .collect();
+    assert_eq!(
+        targets,
+        ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"]
+    );
+    for line in [
+        r#"run: cargo build --release --locked --target "${{ matrix.target }}""#,
+        r#"name="berth-${GITHUB_REF_NAME}-${{ matrix.target }}""#,
+        r#"cp "target/${{ matrix.target }}/release/berth" README.md "$name/""#,
+        r#"sha256sum "$name.tar.gz" > "$name.tar.gz.sha256""#,
+    ] {
+        assert!(release.contains(line), "{line}");
+    }
+    let init = std::fs::read_to_string(repo().join("src/cli/init/berth.yml")).unwrap();
+    assert!(
+        init.contains(r#"name="berth-$BERTH_VERSION-$(uname -m)-unknown-linux-musl""#),
+        "{init}"
+    );
+    for line in [
+        r#"curl -fsSLO "$BERTH_GIT/releases/download/$BERTH_VERSION/$name.tar.gz""#,
+        r#"curl -fsSLO "$BERTH_GIT/releases/download/$BERTH_VERSION/$name.tar.gz.sha256""#,
+        r#"sha256sum -c "$name.tar.gz.sha256""#,
+    ] {
+        assert!(init.contains(line), "{line}");
+    }
+}
