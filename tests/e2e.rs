@@ -342,6 +342,19 @@ fn example_fleet_deploys_on_moto() {
     let build = berth(root.path(), &["build"]);
     assert_eq!(build.code, 0, "{}", build.stderr);
     let dry_cli = cli();
+    // out/ against what moto holds: the one service whose count changed.
+    let drift = berth(root.path(), &["diff", "--deployed", "--aws", &dry_cli]);
+    assert_eq!(drift.code, 2, "{}", drift.stderr);
+    assert!(
+        drift.stdout.contains("Stack mstdn-cat-lovers-app"),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        !drift.stdout.contains("Stack mstdn-bcn-users-app"),
+        "{}",
+        drift.stdout
+    );
     let dry = berth(root.path(), &["apply", "--dry-run", "--aws", &dry_cli]);
     assert_eq!(dry.code, 0);
     for stack in [
@@ -369,6 +382,8 @@ fn example_fleet_deploys_on_moto() {
     assert!(!dry.stdout.contains("# warning"), "{}", dry.stdout);
     let fourth = apply(root.path());
     assert_eq!(fourth.code, 0);
+    let after = berth(root.path(), &["diff", "--deployed", "--aws", &dry_cli]);
+    assert_eq!(after.code, 0, "{}{}", after.stdout, after.stderr);
     assert!(
         fourth
             .stdout

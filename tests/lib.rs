@@ -9,6 +9,7 @@
 //! - `output`: `build --format json`, and what `-q` and `-v` print.
 //! - `contract`: the example and fixture Mastodon fleets give each process what Mastodon 4.3.2 reads.
 //! - `diff`: golden before/after fleets, baselines, formats and exit codes of `berth diff`.
+//! - `drift`: `berth diff --deployed` against a fake `aws`.
 //! - `editor`: the pinned yaml-language-server over LSP on the fleets, with the published schemas.
 //! - `fleet`: rules across instances, name limits, data stacks, secrets.
 //! - `fuzz`: mutated golden fleets never panic, never fail inside berth, always render when accepted.
@@ -30,6 +31,7 @@ mod cdk_oracle;
 mod cli;
 mod contract;
 mod diff;
+mod drift;
 mod e2e;
 mod editor;
 mod fleet;

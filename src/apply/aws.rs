@@ -337,6 +337,25 @@ pub(crate) struct Stack {
     pub status_reason: Option<String>,
     #[serde(default)]
     pub outputs: Vec<Output>,
+    #[serde(default)]
+    pub parameters: Vec<Parameter>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Parameter {
+    pub parameter_key: String,
+    #[serde(default)]
+    pub parameter_value: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Tag {
+    pub key: String,
+    pub value: String,
 }
 
 impl Stack {

@@ -10,6 +10,9 @@
 //! [`run`] (`berth run`) starts one-off tasks from what is deployed, with
 //! the same CLI runner, polling bounds and Ctrl-C handling.
 //!
+//! [`deployed`] reads what CloudFormation holds for the stacks of `out/`,
+//! for `berth diff --deployed`.
+//!
 //! A dry run creates no change set; `risk` prints berth's own list of the
 //! data at risk instead, from the diff engine run on the deployed template.
 //!
@@ -19,6 +22,7 @@
 pub mod artifacts;
 mod aws;
 mod deploy;
+mod deployed;
 mod error;
 mod private;
 mod risk;
@@ -30,6 +34,7 @@ mod ui;
 
 pub use artifacts::{ArtifactError, Artifacts, HeritageArtifacts, StackArtifact};
 pub use deploy::{apply, destroy};
+pub use deployed::deployed;
 pub use error::ApplyError;
 pub use private::PrivateCopy;
 pub use run::{RunOutcome, RunRequest, run};

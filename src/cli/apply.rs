@@ -423,6 +423,56 @@ pub fn destroy(root: &Path, args: &DestroyArgs) -> ExitCode {
     result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
 }
 
+/// `berth diff --deployed`: the verified artifacts of `out/` and what is
+/// deployed of their stacks; a failure is printed and given as its exit
+/// code (the table of apply's).
+pub fn deployed(
+    root: &Path,
+    aws: &AwsArgs,
+) -> Result<(Artifacts, std::collections::BTreeMap<String, String>), ExitCode> {
+    let artifacts = Artifacts::read(root).map_err(|error| fail(&error.into()))?;
+    let settings = settings(aws, false, false, false);
+    let found = apply::deployed(
+        &artifacts,
+        &settings,
+        &mut runner(root, aws),
+        &mut OnStderr(Terminal::new()),
+    )
+    .map_err(|error| fail(&error))?;
+    Ok((artifacts, found))
+}
+
+/// The terminal, with the report on stderr: stdout is the diff's.
+struct OnStderr(Terminal);
+
+impl Ui for OnStderr {
+    fn say(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+
+    fn progress(&mut self, _status: &str, events: &[String]) {
+        for line in events {
+            eprintln!("{line}");
+        }
+    }
+
+    fn confirm(&mut self, _question: &str) -> Answer {
+        Answer::NoTerminal
+    }
+
+    fn sleep(&mut self, duration: Duration) {
+        self.0.sleep(duration);
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.0.elapsed()
+    }
+
+    fn interrupted(&self) -> bool {
+        self.0.interrupted()
+    }
+}
+
 /// `--format json` of apply and destroy: collects the report's lines and
 /// each stack's outcome, and prints them as one document on stdout when
 /// the run ends. It never asks: a question is answered as if no terminal

@@ -38,8 +38,14 @@ pub struct DiffArgs {
     /// that widens access: the Security section).
     #[arg(long, value_enum, value_name = "KIND")]
     fail_on: Option<FailOn>,
+    /// Compare `out/` with what is deployed: each stack's template and
+    /// parameters as CloudFormation holds them (reading calls only).
+    #[arg(long, conflicts_with = "base")]
+    deployed: bool,
     #[command(flatten)]
     verbosity: Verbosity,
+    #[command(flatten)]
+    aws: super::apply::AwsArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -72,6 +78,9 @@ impl FailOn {
 }
 
 pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
+    if diff_args.deployed {
+        return deployed(args, diff_args);
+    }
     let start = std::time::Instant::now();
     let analysis = analyze(args)?;
     report_diagnostics(
@@ -112,10 +121,57 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
         let revision = diff_args.base.as_deref().unwrap_or("HEAD");
         diff.summary = base_summary(&args.root, revision, fleet, &diff);
     }
+    finish(args, diff_args, &diff, &baseline, &markdown, start)
+}
+
+/// `--deployed`: `out/` (its stack files, checked against the manifest)
+/// against what CloudFormation holds for those stacks. The sources are not
+/// read, so there is no reviewer's summary.
+fn deployed(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
+    let start = std::time::Instant::now();
+    let (artifacts, before) = match super::apply::deployed(&args.root, &diff_args.aws) {
+        Ok(found) => found,
+        Err(code) => return Ok(code),
+    };
+    let after: Files = artifacts
+        .files
+        .iter()
+        .filter(|(path, _)| {
+            diff::is_template(path)
+                || path.ends_with("/app.params.json")
+                || path.as_str() == berth::emit::MANIFEST
+        })
+        .map(|(path, text)| (path.clone(), text.clone()))
+        .collect();
+    let mut diff = diff::diff(&before, &after);
+    if !diff.is_empty() {
+        diff.summary = Summary::unavailable(
+            "compared with the deployed stacks, not with sources: the resource view below says what changed",
+        );
+    }
+    finish(
+        args,
+        diff_args,
+        &diff,
+        "the deployed stacks",
+        "the deployed stacks",
+        start,
+    )
+}
+
+/// Prints the diff in its format and returns its exit code.
+fn finish(
+    args: &Args,
+    diff_args: &DiffArgs,
+    diff: &diff::Diff,
+    baseline: &str,
+    markdown: &str,
+    start: std::time::Instant,
+) -> Result<ExitCode> {
     let text = match diff_args.format {
-        DiffFormat::Text => render::text::render(&diff, &baseline, color(args.color, true)),
-        DiffFormat::Markdown => render::markdown::render(&diff, &markdown),
-        DiffFormat::Json => render::json::render(&diff, &baseline),
+        DiffFormat::Text => render::text::render(diff, baseline, color(args.color, true)),
+        DiffFormat::Markdown => render::markdown::render(diff, markdown),
+        DiffFormat::Json => render::json::render(diff, baseline),
     };
     if !diff_args.verbosity.quiet {
         write_stdout(&text)?;
@@ -126,7 +182,7 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
     if diff.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    let failed = diff_args.fail_on.is_some_and(|kind| kind.found_in(&diff));
+    let failed = diff_args.fail_on.is_some_and(|kind| kind.found_in(diff));
     Ok(ExitCode::from(if failed { FAILED_ON } else { CHANGES }))
 }
 
