@@ -6,6 +6,7 @@
 //! naming of their own. This stage decides, it renders nothing.
 
 mod nlb;
+pub mod root;
 
 use std::collections::BTreeMap;
 
@@ -1291,10 +1292,32 @@ pub fn plan(fleet: &Fleet) -> Vec<Unit> {
                 extra: None,
             });
         }
+        let terraform = district_terraform(district);
+        let plans: Vec<HeritagePlan<'_>> = district
+            .heritages
+            .par_iter()
+            .map(|h| heritage_plan(district, h))
+            .collect();
+        let root = (district.targets.terraform && !plans.is_empty())
+            .then(|| root::root_plan(district, &terraform, &plans));
+        if root.is_some() {
+            artifacts.push(Artifact {
+                path: format!("{}/heritages.tf.json", district.name),
+                kind: "terraform-configuration",
+                template: "heritages.tf.json",
+                stack: None,
+                sources: std::iter::once(&district.source)
+                    .chain(district.heritages.iter().map(|h| &h.source))
+                    .cloned()
+                    .collect(),
+                extra: None,
+            });
+        }
         units.push(Unit {
             context: serde_json::json!({
                 "district": district,
-                "terraform": district_terraform(district),
+                "terraform": terraform,
+                "root": root,
             }),
             artifacts,
         });
@@ -1302,14 +1325,14 @@ pub fn plan(fleet: &Fleet) -> Vec<Unit> {
             district
                 .heritages
                 .par_iter()
-                .map(|h| heritage_unit(district, h)),
+                .zip(plans.par_iter())
+                .map(|(h, plan)| heritage_unit(district, h, plan)),
         );
     }
     units
 }
 
-fn heritage_unit(district: &District, heritage: &Heritage) -> Unit {
-    let plan = heritage_plan(district, heritage);
+fn heritage_unit(district: &District, heritage: &Heritage, plan: &HeritagePlan<'_>) -> Unit {
     let dir = format!("{}/{}", district.name, heritage.name);
     let sources = vec![district.source.clone(), heritage.source.clone()];
     let artifact = |path: String, kind, template, stack: Option<String>, extra| Artifact {

@@ -1,7 +1,8 @@
 //! The Terraform configurations: one per district and heritage, listed in the
 //! manifest, with text from instance files kept literal, heritage variables
-//! wired to district outputs, stateful resources protected, and the
-//! district's `targets` choosing which formats are written.
+//! wired to district outputs, the district's root module calling every
+//! heritage, stateful resources protected, and the district's `targets`
+//! choosing which formats are written.
 
 use crate::support::{Fleet, repo};
 
@@ -28,7 +29,8 @@ fn every_district_and_heritage_has_a_terraform_configuration() {
             "mstdn/bcn-users/main.tf.json",
             "mstdn/cat-lovers/data.tf.json",
             "mstdn/cat-lovers/main.tf.json",
-            "mstdn/district.tf.json"
+            "mstdn/district.tf.json",
+            "mstdn/heritages.tf.json"
         ]
     );
 }
@@ -120,6 +122,147 @@ fn heritage_variables_are_district_outputs() {
     assert!(wired >= 30, "wired only {wired} variables");
 }
 
+/// The district folder is a root module: `heritages.tf.json` calls every
+/// heritage folder beside it, sets each of its variables to the district
+/// output of the same name (the same expression, word for word), and passes
+/// every output of the heritage on.
+#[test]
+fn the_root_module_calls_every_heritage_with_the_district_outputs() {
+    let mut calls = 0;
+    for out in crate::support::fleet_outs() {
+        for district in std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()) {
+            if !district.join("district.tf.json").exists() {
+                continue;
+            }
+            let mut heritages: Vec<String> = std::fs::read_dir(&district)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.join("main.tf.json").exists())
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect();
+            heritages.sort();
+            let root_path = district.join("heritages.tf.json");
+            if heritages.is_empty() {
+                assert!(!root_path.exists(), "{}", root_path.display());
+                continue;
+            }
+            let outputs = read_json(&district.join("district.tf.json"))["output"].clone();
+            let root = read_json(&root_path);
+            let modules = root["module"].as_object().unwrap();
+            let mut sources: Vec<String> = modules
+                .values()
+                .map(|m| {
+                    m["source"]
+                        .as_str()
+                        .unwrap()
+                        .trim_start_matches("./")
+                        .to_owned()
+                })
+                .collect();
+            sources.sort();
+            assert_eq!(
+                sources,
+                heritages,
+                "{}: a heritage is not called",
+                root_path.display()
+            );
+            for (name, call) in modules {
+                let at = format!("{}: module.{name}", root_path.display());
+                for (argument, value) in call.as_object().unwrap() {
+                    if argument == "source" {
+                        continue;
+                    }
+                    let output = &outputs[argument];
+                    assert!(output.is_object(), "{at}: {argument} is no district output");
+                    assert_eq!(value, &output["value"], "{at}: {argument}");
+                    assert!(
+                        output.get("depends_on").is_none(),
+                        "{at}: {argument}: a module argument cannot carry the output's depends_on"
+                    );
+                }
+                let heritage = district.join(call["source"].as_str().unwrap());
+                let mut declared: Vec<String> = ["main.tf.json", "data.tf.json"]
+                    .iter()
+                    .flat_map(|f| {
+                        read_json(&heritage.join(f))["output"]
+                            .as_object()
+                            .unwrap()
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                declared.sort();
+                let passed = &root["output"][format!("heritage_{name}")]["value"];
+                let mut keys: Vec<String> = passed.as_object().unwrap().keys().cloned().collect();
+                keys.sort();
+                assert_eq!(keys, declared, "{at}: outputs passed on");
+                for (key, value) in passed.as_object().unwrap() {
+                    assert_eq!(value, &format!("${{module.{name}.{key}}}"), "{at}");
+                }
+                calls += 1;
+            }
+        }
+    }
+    assert!(calls >= 20, "checked only {calls} module calls");
+}
+
+/// A fleet's root module as `berth build` writes it, and `build --check`
+/// catching it when it is edited or deleted by hand.
+#[test]
+fn the_root_module_is_built_and_checked() {
+    let fleet = Fleet::new()
+        .file(
+            "instances/mstdn/district.yml",
+            &format!("{}targets: [terraform]\n", crate::support::DISTRICT),
+        )
+        .file(
+            "instances/mstdn/cat-lovers.yml",
+            &crate::fleet::instance("cat-lovers", "cat-lovers.example"),
+        )
+        .file(
+            "instances/mstdn/1st-blog.yml",
+            &crate::fleet::instance("1st-blog", "blog.example"),
+        );
+    let output = fleet.run(&["build"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let path = fleet.path().join("out/mstdn/heritages.tf.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    insta::assert_snapshot!(text);
+    let manifest = read_json(&fleet.path().join("out/manifest.json"));
+    let entry = manifest["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == "mstdn/heritages.tf.json")
+        .expect("the manifest lists the root module");
+    assert_eq!(entry["kind"], "terraform-configuration");
+    assert_eq!(
+        entry["sources"],
+        serde_json::json!([
+            "instances/mstdn/district.yml",
+            "instances/mstdn/1st-blog.yml",
+            "instances/mstdn/cat-lovers.yml"
+        ])
+    );
+    std::fs::write(&path, text.replace("./1st-blog", "./blog")).unwrap();
+    let check = fleet.run(&["build", "--check"]);
+    assert_eq!(check.code, 2, "{}", check.stderr);
+    assert!(
+        check.stderr.contains("mstdn/heritages.tf.json"),
+        "{}",
+        check.stderr
+    );
+    std::fs::remove_file(&path).unwrap();
+    let check = fleet.run(&["build", "--check"]);
+    assert_eq!(check.code, 2, "{}", check.stderr);
+    assert!(
+        check.stderr.contains("mstdn/heritages.tf.json"),
+        "{}",
+        check.stderr
+    );
+}
+
 /// The artifact paths a fleet with `targets` in its district file builds.
 fn built_with_targets(targets: &str) -> Vec<String> {
     let fleet = Fleet::new()
@@ -150,6 +293,7 @@ fn targets_choose_the_artifacts_of_a_district() {
         "mstdn/bcn-users/main.tf.json",
         "mstdn/district.cfn.json",
         "mstdn/district.tf.json",
+        "mstdn/heritages.tf.json",
     ];
     assert_eq!(built_with_targets("[cloudformation, terraform]"), both);
     assert_eq!(
@@ -160,6 +304,7 @@ fn targets_choose_the_artifacts_of_a_district() {
             "mstdn/bcn-users/data.tf.json",
             "mstdn/bcn-users/main.tf.json",
             "mstdn/district.tf.json",
+            "mstdn/heritages.tf.json",
         ]
     );
     assert_eq!(
