@@ -318,6 +318,8 @@ pub struct RepositoryPlan {
     pub repository_name: String,
     /// The ECR lifecycle policy, as the JSON text ECR expects.
     pub lifecycle_policy: String,
+    /// Terraform's `lifecycle.prevent_destroy` (the file's `prevent_destroy`).
+    pub prevent_destroy: bool,
 }
 
 /// A generated secret: how Secrets Manager makes its value, in the words of
@@ -340,6 +342,8 @@ pub struct SecretPlan {
     pub exclude_uppercase: bool,
     /// Characters left out besides those classes (empty for none).
     pub exclude_characters: String,
+    /// Terraform's `lifecycle.prevent_destroy` on the secret and its value.
+    pub prevent_destroy: bool,
 }
 
 /// Characters a hex secret leaves out once uppercase and punctuation are:
@@ -843,6 +847,7 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
             id: format!("Repository{}", logical_id(&repository.name)),
             tf: terraform_name(&repository.name),
             repository_name: shorten(&format!("{base}/{}", repository.name).to_ascii_lowercase(), 256),
+            prevent_destroy: repository.prevent_destroy,
             lifecycle_policy: serde_json::json!({
                 "rules": [{
                     "rulePriority": 1,
@@ -882,6 +887,7 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
                 exclude_punctuation,
                 exclude_uppercase,
                 exclude_characters: exclude_characters.to_owned(),
+                prevent_destroy: secret.prevent_destroy,
             }
         })
         .collect::<Vec<_>>();

@@ -341,8 +341,22 @@ fn targets_must_be_known_and_not_empty() {
     insta::assert_snapshot!(output.transcript());
 }
 
-/// Databases, caches, buckets and repositories survive a careless plan, and
-/// no database password is ever written.
+/// Where the golden fleets lift `prevent_destroy` on purpose: the
+/// instance file sets `prevent_destroy: false` on these resources.
+const LIFTED: &[(&str, &str)] = &[
+    (
+        "tests/fixtures/diff/allow-destroy/after/out/mstdn/bcn-users/data.tf.json",
+        "aws_db_instance.this",
+    ),
+    (
+        "tests/fixtures/diff/allow-destroy/after/out/mstdn/bcn-users/data.tf.json",
+        "aws_s3_bucket.media",
+    ),
+];
+
+/// Databases, caches, buckets and repositories survive a careless plan
+/// unless their instance file says otherwise, and no database password is
+/// ever written.
 #[test]
 fn stateful_resources_cannot_be_destroyed_and_hold_no_password() {
     const STATEFUL: &[&str] = &[
@@ -350,21 +364,33 @@ fn stateful_resources_cannot_be_destroyed_and_hold_no_password() {
         "aws_elasticache_replication_group",
         "aws_s3_bucket",
         "aws_ecr_repository",
+        "aws_secretsmanager_secret",
+        "aws_secretsmanager_secret_version",
     ];
     let roots = crate::support::fleet_outs();
     let mut stateful = 0;
+    let mut lifted = Vec::new();
     for root in roots {
         for entry in walkdir::WalkDir::new(root) {
             let path = entry.unwrap().into_path();
             if !path.to_string_lossy().ends_with(".tf.json") {
                 continue;
             }
+            let relative = path
+                .strip_prefix(repo())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             let json = read_json(&path);
             for (kind, blocks) in json["resource"].as_object().into_iter().flatten() {
                 for (name, body) in blocks.as_object().unwrap() {
                     let at = format!("{}: {kind}.{name}", path.display());
                     if STATEFUL.contains(&kind.as_str()) {
-                        assert_eq!(body["lifecycle"]["prevent_destroy"], true, "{at}");
+                        let keep = &body["lifecycle"]["prevent_destroy"];
+                        assert!(keep.is_boolean(), "{at}: prevent_destroy is {keep}");
+                        if keep == false {
+                            lifted.push((relative.clone(), format!("{kind}.{name}")));
+                        }
                         stateful += 1;
                     }
                     if kind == "aws_db_instance" {
@@ -379,4 +405,120 @@ fn stateful_resources_cannot_be_destroyed_and_hold_no_password() {
         }
     }
     assert!(stateful >= 10, "found only {stateful} stateful resources");
+    lifted.sort();
+    let expected: Vec<(String, String)> = LIFTED
+        .iter()
+        .map(|(p, a)| ((*p).to_owned(), (*a).to_owned()))
+        .collect();
+    assert_eq!(
+        lifted, expected,
+        "prevent_destroy is false only where a file says so"
+    );
+}
+
+/// An instance with one stateful resource of each kind.
+const STATEFUL_INSTANCE: &str = "\
+resources:
+  database: {engine: postgres, instance_class: db.t4g.micro, name: app, user: app}
+  cache: {node_type: cache.t4g.micro}
+  buckets:
+    media: {}
+  repositories:
+    app: {}
+  secrets:
+    SECRET_KEY_BASE: {}
+environments:
+  production:
+    name: app
+    image_name: example/app
+    image_tag: v1
+    services:
+      - name: worker
+        cpu: 128
+        memory: 256
+        command: [echo, hi]
+";
+
+/// `prevent_destroy: false` on one resource writes `lifecycle.prevent_destroy
+/// = false` on that resource's Terraform blocks and nowhere else; the
+/// CloudFormation data stack does not change.
+#[test]
+fn prevent_destroy_false_lifts_only_that_resource() {
+    let build = |text: &str| {
+        let fleet = Fleet::new().file("instances/mstdn/app.yml", text);
+        let output = fleet.run(&["build"]);
+        assert_eq!(output.code, 0, "{}", output.stderr);
+        let data = read_json(&fleet.path().join("out/mstdn/app/data.tf.json"));
+        let cfn =
+            std::fs::read_to_string(fleet.path().join("out/mstdn/app/data.cfn.json")).unwrap();
+        let mut lifted = Vec::new();
+        let mut kept = 0;
+        for (kind, blocks) in data["resource"].as_object().unwrap() {
+            for (name, body) in blocks.as_object().unwrap() {
+                match body["lifecycle"].get("prevent_destroy") {
+                    Some(serde_json::Value::Bool(false)) => lifted.push(format!("{kind}.{name}")),
+                    Some(serde_json::Value::Bool(true)) => kept += 1,
+                    _ => {}
+                }
+            }
+        }
+        (lifted, kept, cfn)
+    };
+    let (none, all, cfn) = build(STATEFUL_INSTANCE);
+    assert_eq!((none.len(), all), (0, 6));
+    for (key, line, expected) in [
+        (
+            "database",
+            "  database: {engine: postgres, instance_class: db.t4g.micro, name: app, user: app}",
+            &["aws_db_instance.this"][..],
+        ),
+        (
+            "cache",
+            "  cache: {node_type: cache.t4g.micro}",
+            &["aws_elasticache_replication_group.this"],
+        ),
+        ("buckets", "    media: {}", &["aws_s3_bucket.media"]),
+        ("repositories", "    app: {}", &["aws_ecr_repository.app"]),
+        (
+            "secrets",
+            "    SECRET_KEY_BASE: {}",
+            &[
+                "aws_secretsmanager_secret.secret_key_base",
+                "aws_secretsmanager_secret_version.secret_key_base",
+            ],
+        ),
+    ] {
+        let lifted_line = if line.ends_with("{}") {
+            line.replace("{}", "{prevent_destroy: false}")
+        } else {
+            line.replace('}', ", prevent_destroy: false}")
+        };
+        let text = STATEFUL_INSTANCE.replace(line, &lifted_line);
+        assert_ne!(text, STATEFUL_INSTANCE, "{key}");
+        let (lifted, kept, lifted_cfn) = build(&text);
+        assert_eq!(lifted, expected, "{key}");
+        assert_eq!(kept, 6 - expected.len(), "{key}");
+        assert_eq!(
+            lifted_cfn, cfn,
+            "{key}: CloudFormation keeps its DeletionPolicy"
+        );
+    }
+}
+
+/// `prevent_destroy` in a district that writes no Terraform does nothing,
+/// and says so.
+#[test]
+fn prevent_destroy_without_terraform_is_a_warning() {
+    let output = Fleet::new()
+        .file(
+            "instances/mstdn/district.yml",
+            &format!("{}targets: [cloudformation]\n", crate::support::DISTRICT),
+        )
+        .file(
+            "instances/mstdn/app.yml",
+            &STATEFUL_INSTANCE.replace("    media: {}", "    media: {prevent_destroy: false}"),
+        )
+        .run(&["validate"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    insta::assert_snapshot!(output.transcript());
 }

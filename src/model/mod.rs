@@ -205,6 +205,9 @@ pub struct GeneratedSecret {
     pub name: String,
     pub length: u32,
     pub characters: SecretCharacters,
+    /// Whether Terraform refuses a plan that destroys or replaces it
+    /// (`lifecycle.prevent_destroy`); CloudFormation does not read it.
+    pub prevent_destroy: bool,
 }
 
 /// Default length of a generated secret.
@@ -222,6 +225,9 @@ pub struct Database {
     pub backup_retention_days: u32,
     pub multi_az: bool,
     pub deletion_protection: bool,
+    /// Whether Terraform refuses a plan that destroys or replaces it
+    /// (`lifecycle.prevent_destroy`); CloudFormation does not read it.
+    pub prevent_destroy: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -229,6 +235,9 @@ pub struct Cache {
     pub node_type: String,
     pub version: String,
     pub nodes: u32,
+    /// Whether Terraform refuses a plan that destroys or replaces it
+    /// (`lifecycle.prevent_destroy`); CloudFormation does not read it.
+    pub prevent_destroy: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -238,12 +247,18 @@ pub struct Bucket {
     pub bucket_name: Option<String>,
     pub public_read: Vec<String>,
     pub versioning: bool,
+    /// Whether Terraform refuses a plan that destroys or replaces it
+    /// (`lifecycle.prevent_destroy`); CloudFormation does not read it.
+    pub prevent_destroy: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Repository {
     pub name: String,
     pub untagged_expire_days: u32,
+    /// Whether Terraform refuses a plan that destroys or replaces it
+    /// (`lifecycle.prevent_destroy`); CloudFormation does not read it.
+    pub prevent_destroy: bool,
 }
 
 /// A plain environment variable.
@@ -777,6 +792,7 @@ fn resources(spec: &schema::Resources) -> Resources {
                     .unwrap_or(DEFAULT_BACKUP_RETENTION_DAYS),
                 multi_az: d.multi_az.unwrap_or(false),
                 deletion_protection: d.deletion_protection.unwrap_or(true),
+                prevent_destroy: d.prevent_destroy.unwrap_or(true),
             }
         }),
         cache: spec.cache.as_ref().map(|c| Cache {
@@ -786,6 +802,7 @@ fn resources(spec: &schema::Resources) -> Resources {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_REDIS_VERSION.to_owned()),
             nodes: c.nodes.unwrap_or(1),
+            prevent_destroy: c.prevent_destroy.unwrap_or(true),
         }),
         buckets: spec
             .buckets
@@ -795,6 +812,7 @@ fn resources(spec: &schema::Resources) -> Resources {
                 bucket_name: b.name.clone(),
                 public_read: b.public_read.clone(),
                 versioning: b.versioning.unwrap_or(true),
+                prevent_destroy: b.prevent_destroy.unwrap_or(true),
             })
             .collect(),
         repositories: spec
@@ -803,6 +821,7 @@ fn resources(spec: &schema::Resources) -> Resources {
             .map(|(name, r)| Repository {
                 name: name.clone(),
                 untagged_expire_days: r.untagged_expire_days.unwrap_or(14),
+                prevent_destroy: r.prevent_destroy.unwrap_or(true),
             })
             .collect(),
         secrets: spec
@@ -812,6 +831,7 @@ fn resources(spec: &schema::Resources) -> Resources {
                 name: name.clone(),
                 length: s.length.unwrap_or(DEFAULT_SECRET_LENGTH),
                 characters: s.characters.unwrap_or(SecretCharacters::Alphanumeric),
+                prevent_destroy: s.prevent_destroy.unwrap_or(true),
             })
             .collect(),
         env: spec
