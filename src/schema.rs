@@ -172,6 +172,11 @@ pub struct GeneratedSecret {
     /// `alphanumeric` (the default), `hex` (0-9 and a-f) or `printable`
     /// (letters, digits and punctuation, without quotes, backquotes and backslashes).
     pub characters: Option<SecretCharacters>,
+    /// Terraform only: `false` lets a plan destroy or replace it (the
+    /// Terraform configuration writes `lifecycle.prevent_destroy = false`);
+    /// default true, which fails such a plan. CloudFormation keeps its
+    /// `DeletionPolicy` either way.
+    pub prevent_destroy: Option<bool>,
 }
 
 /// The characters a generated secret is made of.
@@ -212,6 +217,11 @@ pub struct Database {
     pub multi_az: Option<bool>,
     /// Refuse deletion of the database (default true).
     pub deletion_protection: Option<bool>,
+    /// Terraform only: `false` lets a plan destroy or replace it (the
+    /// Terraform configuration writes `lifecycle.prevent_destroy = false`);
+    /// default true, which fails such a plan. CloudFormation keeps its
+    /// `DeletionPolicy` either way.
+    pub prevent_destroy: Option<bool>,
 }
 
 /// The engine of a database.
@@ -235,6 +245,11 @@ pub struct Cache {
     /// Nodes, 1-6 (default 1); more than one enables automatic failover.
     #[schemars(range(min = 1, max = 6))]
     pub nodes: Option<u32>,
+    /// Terraform only: `false` lets a plan destroy or replace it (the
+    /// Terraform configuration writes `lifecycle.prevent_destroy = false`);
+    /// default true, which fails such a plan. CloudFormation keeps its
+    /// `DeletionPolicy` either way.
+    pub prevent_destroy: Option<bool>,
 }
 
 /// An S3 bucket: private, versioned and encrypted unless said otherwise.
@@ -249,6 +264,11 @@ pub struct Bucket {
     pub public_read: Vec<String>,
     /// Keep old versions of objects (default true).
     pub versioning: Option<bool>,
+    /// Terraform only: `false` lets a plan destroy or replace it (the
+    /// Terraform configuration writes `lifecycle.prevent_destroy = false`);
+    /// default true, which fails such a plan. CloudFormation keeps its
+    /// `DeletionPolicy` either way.
+    pub prevent_destroy: Option<bool>,
 }
 
 /// An ECR repository for the instance's images.
@@ -261,6 +281,11 @@ pub struct Repository {
     /// Let a pushed tag be moved to another image (default `false`: tags are
     /// immutable, so a reviewed `image_tag` always names the same image).
     pub mutable_tags: Option<bool>,
+    /// Terraform only: `false` lets a plan destroy or replace it (the
+    /// Terraform configuration writes `lifecycle.prevent_destroy = false`);
+    /// default true, which fails such a plan. CloudFormation keeps its
+    /// `DeletionPolicy` either way.
+    pub prevent_destroy: Option<bool>,
 }
 
 /// Where a heritage's image comes from.

@@ -97,7 +97,7 @@ fn the_fleet_root_is_found_from_a_folder_inside_it() {
     assert_eq!(output.code, 0, "{}", output.stderr);
     assert_eq!(
         run_in(&inside, &["build"]).stderr,
-        "wrote 10 files to ../../out\n"
+        "wrote 11 files to ../../out\n"
     );
     assert!(fleet.path().join("out/manifest.json").is_file());
     // Not past the repository's root (the folder with `.git`).

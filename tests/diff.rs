@@ -24,6 +24,7 @@ pub(crate) const CASES: &[&str] = &[
     "remove-database",
     "secret-length",
     "terraform-database-user",
+    "allow-destroy",
     "export-in-use",
     "priority-churn",
     "public-bucket",
@@ -209,6 +210,11 @@ fn fail_on_exits_3_only_for_that_kind_of_change() {
         ("terraform-database-user", "data-loss", 3),
         ("terraform-database-user", "will-fail", 3),
         ("terraform-database-user", "replace", 3),
+        // `prevent_destroy: false` lets the Terraform plan replace the
+        // database (data at risk, no longer a failure); CloudFormation's
+        // replacement still fails on the fixed identifier.
+        ("allow-destroy", "data-loss", 3),
+        ("allow-destroy", "will-fail", 3),
         ("export-in-use", "will-fail", 3),
         ("priority-churn", "will-fail", 3),
         ("priority-churn", "replace", 3),
@@ -254,6 +260,12 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[
         "will-fail",
         "replace",
         "CloudFormation creates the new service before deleting the old one, so the fixed ServiceName is taken; Terraform destroys first (create_before_destroy is not set), which frees the name",
+    ),
+    (
+        "allow-destroy",
+        "will-fail",
+        "data-loss",
+        "`prevent_destroy: false` is Terraform's lifecycle.prevent_destroy and lets the plan replace the renamed database; CloudFormation, which the key does not change, still cannot replace a database with a fixed DBInstanceIdentifier",
     ),
     (
         "secret-length",

@@ -36,8 +36,15 @@ fn cfn_keeps(resource: &Value) -> bool {
     )
 }
 
+/// `true` when a Terraform resource is kept from a careless destroy:
+/// `lifecycle.prevent_destroy` is set. `false` counts too: the instance
+/// file's `prevent_destroy: false` is Terraform-only by design (it lets a
+/// plan destroy what CloudFormation still keeps with its `DeletionPolicy`),
+/// so the two formats agree on everything but that choice, which
+/// `tests/terraform.rs` checks is made only where a file makes it. A
+/// resource with no `prevent_destroy` at all is a template that forgot it.
 fn tf_keeps(body: &Value) -> bool {
-    body["lifecycle"]["prevent_destroy"] == true
+    body["lifecycle"]["prevent_destroy"].is_boolean()
 }
 
 // ------------------------------------------------------------- CloudFormation

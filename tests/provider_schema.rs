@@ -5,8 +5,12 @@
 //! file): argument and block names, nesting, required arguments, no
 //! computed-only attribute set, value shapes; and every reference in the
 //! module (`var.`, `local.`, `data.`, `aws_*.name.attribute`, `depends_on`)
-//! names something declared, down to the attribute. `terraform validate`
-//! would check the same with the provider, which cannot be downloaded here.
+//! names something declared, down to the attribute. A `module` block (a
+//! district's root module, `heritages.tf.json`) sets exactly the variables
+//! of the module in its `source` folder, every one without a default, and a
+//! `module.<name>.<output>` reads an output that module declares.
+//! `terraform validate` would check the same with the provider, which cannot
+//! be downloaded here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -112,6 +116,68 @@ struct Declared<'a> {
     data: BTreeSet<(&'a str, &'a str)>,
     ephemeral: BTreeSet<(&'a str, &'a str)>,
     resources: BTreeMap<(&'a str, &'a str), &'a str>,
+    /// Module calls by name, with their `source`.
+    modules: BTreeMap<&'a str, &'a str>,
+}
+
+/// What a module offers its callers: its variables (with whether each has a
+/// default) and its outputs.
+#[derive(Default)]
+struct Interface<'a> {
+    variables: BTreeMap<&'a str, bool>,
+    outputs: BTreeSet<&'a str>,
+}
+
+fn interface(files: &[(PathBuf, Value)]) -> Interface<'_> {
+    let mut i = Interface::default();
+    for (_, json) in files {
+        for (name, variable) in object(&json["variable"]) {
+            i.variables
+                .insert(name.as_str(), variable.get("default").is_some());
+        }
+        i.outputs
+            .extend(object(&json["output"]).keys().map(String::as_str));
+    }
+    i
+}
+
+/// The folder a local `source` (`./bcn-users`) names, from the caller's.
+fn source_dir(caller: &std::path::Path, source: &str) -> Option<PathBuf> {
+    let relative = source.strip_prefix("./")?;
+    (!relative.is_empty() && !relative.contains("..")).then(|| caller.join(relative))
+}
+
+/// Meta-arguments of a `module` block.
+const MODULE_META: &[&str] = &[
+    "source",
+    "version",
+    "count",
+    "for_each",
+    "providers",
+    "depends_on",
+];
+
+/// Problems of one `module` block against the interface of the module it calls.
+fn check_module_call(body: &Value, child: &Interface<'_>, at: &str, out: &mut Vec<String>) {
+    let arguments: BTreeSet<&str> = object(body)
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !MODULE_META.contains(k))
+        .collect();
+    for argument in &arguments {
+        if !child.variables.contains_key(argument) {
+            out.push(format!(
+                "{at}: `{argument}` is not a variable of the module it calls"
+            ));
+        }
+    }
+    for (variable, has_default) in &child.variables {
+        if !has_default && !arguments.contains(variable) {
+            out.push(format!(
+                "{at}: the module's variable `{variable}` has no default and is not set"
+            ));
+        }
+    }
 }
 
 fn object(value: &Value) -> &Map<String, Value> {
@@ -141,6 +207,10 @@ fn declared(files: &[(PathBuf, Value)]) -> Declared<'_> {
                 d.resources
                     .insert((kind.as_str(), name.as_str()), kind.as_str());
             }
+        }
+        for (name, body) in object(&json["module"]) {
+            d.modules
+                .insert(name.as_str(), body["source"].as_str().unwrap_or_default());
         }
     }
     d
@@ -356,13 +426,21 @@ fn strings<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
 fn check_references(
     files: &[(PathBuf, Value)],
     declared: &Declared<'_>,
+    outputs_of: &dyn Fn(&str) -> Option<BTreeSet<String>>,
     schema: &Value,
     out: &mut Vec<String>,
 ) {
     for (path, json) in files {
         let at = path.display();
         let mut texts = Vec::new();
-        for section in ["locals", "data", "ephemeral", "resource", "output"] {
+        for section in [
+            "locals",
+            "data",
+            "ephemeral",
+            "resource",
+            "module",
+            "output",
+        ] {
             strings(&json[section], &mut texts);
         }
         for text in texts {
@@ -391,6 +469,12 @@ fn check_references(
                                     || *attribute == "id")
                         }
                         [kind, ..] if kind.starts_with("aws_") => false,
+                        ["module", name, output, ..] => declared
+                            .modules
+                            .get(name)
+                            .and_then(|source| outputs_of(source))
+                            .is_some_and(|outputs| outputs.contains(*output)),
+                        ["module", ..] => false,
                         // Words inside expressions that are no references: `true`, `null`, `for` bodies.
                         _ => true,
                     };
@@ -501,11 +585,54 @@ fn every_resource_matches_the_provider_schema() {
 #[test]
 fn every_reference_names_something_declared() {
     let schema = provider_schema();
+    let modules = modules();
     let mut problems = Vec::new();
-    for files in modules().values() {
+    for (dir, files) in &modules {
         let declared = declared(files);
-        check_references(files, &declared, &schema, &mut problems);
+        let outputs_of = |source: &str| {
+            let child = modules.get(&source_dir(dir, source)?)?;
+            Some(
+                interface(child)
+                    .outputs
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+            )
+        };
+        check_references(files, &declared, &outputs_of, &schema, &mut problems);
     }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// Every `module` block calls a folder of `*.tf.json` files and sets exactly
+/// its variables: all without a default, none it does not declare.
+#[test]
+fn every_module_call_sets_the_variables_of_its_module() {
+    let modules = modules();
+    let mut problems = Vec::new();
+    let mut calls = 0;
+    for (dir, files) in &modules {
+        for (path, json) in files {
+            for (name, body) in object(&json["module"]) {
+                calls += 1;
+                let at = format!("{}: module.{name}", path.display());
+                let source = body["source"].as_str().unwrap_or_default();
+                let Some(child) = source_dir(dir, source).and_then(|d| modules.get(&d)) else {
+                    problems.push(format!(
+                        "{at}: `source = {source:?}` is no folder of `*.tf.json` files beside it"
+                    ));
+                    continue;
+                };
+                check_module_call(body, &interface(child), &at, &mut problems);
+            }
+        }
+    }
+    assert!(calls >= 20, "checked only {calls} module calls");
     assert!(
         problems.is_empty(),
         "{} problem(s):\n{}",
@@ -550,6 +677,29 @@ fn the_checks_catch_misplaced_and_unknown_arguments() {
             "s.load_balancer[0]: required argument `container_name` is missing",
         ]
     );
+    let child = Interface {
+        variables: [("vpc_id", false), ("cluster_name", false), ("image", true)].into(),
+        outputs: BTreeSet::new(),
+    };
+    let mut problems = Vec::new();
+    check_module_call(
+        &serde_json::json!({"source": "./h", "vpc_id": "${aws_vpc.this.id}", "vpc": "x"}),
+        &child,
+        "m",
+        &mut problems,
+    );
+    assert_eq!(
+        problems,
+        [
+            "m: `vpc` is not a variable of the module it calls",
+            "m: the module's variable `cluster_name` has no default and is not set",
+        ]
+    );
+    assert_eq!(
+        source_dir(std::path::Path::new("out/d"), "./h"),
+        Some(PathBuf::from("out/d/h"))
+    );
+    assert_eq!(source_dir(std::path::Path::new("out/d"), "../h"), None);
     assert_eq!(
         expressions("a ${b.c} $${literal} ${f(\"}\", d.e)}"),
         ["b.c", "f(\"}\", d.e)"]

@@ -1,7 +1,8 @@
 //! Fleet-wide rules: what only shows when every file is read together.
 //!
 //! Heritage names are unique across the fleet, listeners name endpoints of
-//! their district, and explicit rule priorities are unique per listener. Errors
+//! their district, explicit rule priorities are unique per listener, and
+//! `prevent_destroy` is set only where the district writes Terraform. Errors
 //! name every file involved.
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use super::schema::suggest;
 pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     check_image_repositories(fleet, &mut out);
+    check_prevent_destroy(fleet, &mut out);
     let mut heritages: BTreeMap<&str, Span> = BTreeMap::new();
     for district in &fleet.districts {
         // (endpoint, priority) → where it was set
@@ -158,6 +160,78 @@ fn check_image_repositories(fleet: &CheckedFleet, out: &mut Vec<Diagnostic>) {
                     .at(instance.at(&pointer(&["environments", env_key, "image_name"])), "no such repository in the fleet")
                     .help(help),
                 );
+            }
+        }
+    }
+}
+
+/// Every `prevent_destroy` set in a resources section, by its JSON pointer
+/// segments below that section.
+fn prevent_destroy_keys(resources: &crate::schema::Resources) -> Vec<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut key = |set: Option<bool>, path: &[&str]| {
+        if set.is_some() {
+            keys.push(path.iter().map(|s| (*s).to_owned()).collect());
+        }
+    };
+    if let Some(d) = &resources.database {
+        key(d.prevent_destroy, &["database"]);
+    }
+    if let Some(c) = &resources.cache {
+        key(c.prevent_destroy, &["cache"]);
+    }
+    for (name, b) in &resources.buckets {
+        key(b.prevent_destroy, &["buckets", name]);
+    }
+    for (name, r) in &resources.repositories {
+        key(r.prevent_destroy, &["repositories", name]);
+    }
+    for (name, g) in &resources.secrets {
+        key(g.prevent_destroy, &["secrets", name]);
+    }
+    keys
+}
+
+/// `prevent_destroy` is Terraform's: in a district whose `targets` leave
+/// Terraform out it does nothing, which is a warning.
+fn check_prevent_destroy(fleet: &CheckedFleet, out: &mut Vec<Diagnostic>) {
+    for district in &fleet.districts {
+        let Some(d) = &district.district else {
+            continue;
+        };
+        let Some(targets) = &d.spec.targets else {
+            continue;
+        };
+        if targets.contains(&crate::schema::Target::Terraform) {
+            continue;
+        }
+        for instance in &district.instances {
+            let mut sections: Vec<(Vec<&str>, &crate::schema::Resources)> = Vec::new();
+            if let Some(r) = &instance.spec.resources {
+                sections.push((vec!["resources"], r));
+            }
+            for (env_key, env) in &instance.spec.environments {
+                if let Some(r) = &env.resources {
+                    sections.push((vec!["environments", env_key, "resources"], r));
+                }
+            }
+            for (base, resources) in sections {
+                for path in prevent_destroy_keys(resources) {
+                    let mut at: Vec<&str> = base.clone();
+                    at.extend(path.iter().map(String::as_str));
+                    at.push("prevent_destroy");
+                    out.push(
+                        Diagnostic::warning(
+                            "prevent-destroy-without-terraform",
+                            format!(
+                                "`prevent_destroy` has no effect: district `{}` writes no Terraform",
+                                district.name
+                            ),
+                        )
+                        .at(instance.at(&pointer(&at)), "ignored")
+                        .help("`prevent_destroy` is Terraform's `lifecycle.prevent_destroy`; CloudFormation keeps the resource with its `DeletionPolicy`, and `berth apply --allow-data-loss` allows a replacement or removal: remove `prevent_destroy`"),
+                    );
+                }
             }
         }
     }

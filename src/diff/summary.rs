@@ -467,6 +467,12 @@ fn database_changes(b: &Database, a: &Database) -> Vec<String> {
         &b.deletion_protection,
         &a.deletion_protection,
     );
+    field(
+        &mut c,
+        "prevent_destroy",
+        &b.prevent_destroy,
+        &a.prevent_destroy,
+    );
     c
 }
 
@@ -475,6 +481,12 @@ fn cache_changes(b: &Cache, a: &Cache) -> Vec<String> {
     field(&mut c, "node_type", &b.node_type, &a.node_type);
     field(&mut c, "version", &b.version, &a.version);
     field(&mut c, "nodes", &b.nodes, &a.nodes);
+    field(
+        &mut c,
+        "prevent_destroy",
+        &b.prevent_destroy,
+        &a.prevent_destroy,
+    );
     c
 }
 
@@ -494,6 +506,12 @@ fn bucket_changes(b: &Bucket, a: &Bucket) -> Vec<String> {
         &paths(&a.public_read),
     );
     field(&mut c, "versioning", &b.versioning, &a.versioning);
+    field(
+        &mut c,
+        "prevent_destroy",
+        &b.prevent_destroy,
+        &a.prevent_destroy,
+    );
     c
 }
 
@@ -644,10 +662,15 @@ fn heritage(b: &Heritage, a: &Heritage, verdicts: &Verdicts<'_>) -> Vec<String> 
             bucket_verdict.clone(),
         );
     }
-    let generated = |r: &crate::model::Resources| -> BTreeMap<String, (u32, String)> {
+    let generated = |r: &crate::model::Resources| -> BTreeMap<String, (u32, String, bool)> {
         r.secrets
             .iter()
-            .map(|s| (s.name.clone(), (s.length, word(&s.characters))))
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    (s.length, word(&s.characters), s.prevent_destroy),
+                )
+            })
             .collect()
     };
     let (bg, ag) = (generated(br), generated(ar));
@@ -659,20 +682,21 @@ fn heritage(b: &Heritage, a: &Heritage, verdicts: &Verdicts<'_>) -> Vec<String> 
             &format!("generated secret {name}"),
             bg.get(name),
             ag.get(name),
-            |(length, _)| format!("length {length}"),
-            |(bl, bch), (al, ach)| {
+            |(length, ..)| format!("length {length}"),
+            |(bl, bch, bp), (al, ach, ap)| {
                 let mut c = Vec::new();
                 field(&mut c, "length", bl, al);
                 field(&mut c, "characters", bch, ach);
+                field(&mut c, "prevent_destroy", bp, ap);
                 c
             },
             secret_verdict.clone(),
         );
     }
-    let repos = |r: &crate::model::Resources| -> BTreeMap<String, u32> {
+    let repos = |r: &crate::model::Resources| -> BTreeMap<String, (u32, bool)> {
         r.repositories
             .iter()
-            .map(|x| (x.name.clone(), x.untagged_expire_days))
+            .map(|x| (x.name.clone(), (x.untagged_expire_days, x.prevent_destroy)))
             .collect()
     };
     let (bre, are) = (repos(br), repos(ar));
@@ -685,9 +709,10 @@ fn heritage(b: &Heritage, a: &Heritage, verdicts: &Verdicts<'_>) -> Vec<String> 
             bre.get(name),
             are.get(name),
             |_| "new".to_owned(),
-            |b, a| {
+            |(bd, bp), (ad, ap)| {
                 let mut c = Vec::new();
-                field(&mut c, "untagged_expire_days", b, a);
+                field(&mut c, "untagged_expire_days", bd, ad);
+                field(&mut c, "prevent_destroy", bp, ap);
                 c
             },
             repo_verdict.clone(),

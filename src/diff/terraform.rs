@@ -631,6 +631,41 @@ mod tests {
     }
 
     #[test]
+    fn prevent_destroy_false_lets_the_plan_replace_it_and_shows_as_an_update() {
+        let mut lifted = database("mastodon", "db.t4g.micro");
+        lifted["aws_db_instance"]["this"]["lifecycle"]["prevent_destroy"] = json!(false);
+        // Lifting it alone changes no argument Terraform sends to AWS, but
+        // the lifecycle path shows the guard going.
+        let found = changes(
+            &module(&database("mastodon", "db.t4g.micro")),
+            &module(&lifted),
+        );
+        assert_eq!(
+            (found[0].action, found[0].impact, found[0].fails.clone()),
+            (Action::Update, Impact::Update, None)
+        );
+        assert_eq!(found[0].properties[0].path, "lifecycle.prevent_destroy");
+        assert!(found[0].replace_paths.is_empty());
+        // With it lifted, a replacement is planned: the data is at risk and
+        // only AWS's deletion protection of the old instance can stop it.
+        let mut renamed = lifted.clone();
+        renamed["aws_db_instance"]["this"]["username"] = json!("admin");
+        let found = changes(
+            &module(&database("mastodon", "db.t4g.micro")),
+            &module(&renamed),
+        );
+        assert_eq!(found[0].fails, Some(Failure::DeletionProtection));
+        let mut unprotected = database("mastodon", "db.t4g.micro");
+        unprotected["aws_db_instance"]["this"]["deletion_protection"] = json!(false);
+        renamed["aws_db_instance"]["this"]["deletion_protection"] = json!(false);
+        let found = changes(&module(&unprotected), &module(&renamed));
+        assert_eq!(
+            (found[0].action, found[0].impact, found[0].fails.clone()),
+            (Action::Replace, Impact::DataLoss, None)
+        );
+    }
+
+    #[test]
     fn references_follow_locals_and_replacements_but_not_ephemeral_values() {
         let side = |command: &str, port: u16, length: u16| {
             json!({

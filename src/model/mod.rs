@@ -214,6 +214,9 @@ pub struct GeneratedSecret {
     pub name: String,
     pub length: u32,
     pub characters: SecretCharacters,
+    /// Whether Terraform refuses a plan that destroys or replaces it
+    /// (`lifecycle.prevent_destroy`); CloudFormation does not read it.
+    pub prevent_destroy: bool,
 }
 
 /// Default length of a generated secret.
@@ -233,6 +236,9 @@ pub struct Database {
     pub deletion_protection: bool,
     /// The engine's logs exported to `CloudWatch` Logs (`EnableCloudwatchLogsExports`).
     pub log_exports: &'static [&'static str],
+    /// Whether Terraform refuses a plan that destroys or replaces it
+    /// (`lifecycle.prevent_destroy`); CloudFormation does not read it.
+    pub prevent_destroy: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -240,6 +246,9 @@ pub struct Cache {
     pub node_type: String,
     pub version: String,
     pub nodes: u32,
+    /// Whether Terraform refuses a plan that destroys or replaces it
+    /// (`lifecycle.prevent_destroy`); CloudFormation does not read it.
+    pub prevent_destroy: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -249,6 +258,9 @@ pub struct Bucket {
     pub bucket_name: Option<String>,
     pub public_read: Vec<String>,
     pub versioning: bool,
+    /// Whether Terraform refuses a plan that destroys or replaces it
+    /// (`lifecycle.prevent_destroy`); CloudFormation does not read it.
+    pub prevent_destroy: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -257,6 +269,9 @@ pub struct Repository {
     pub untagged_expire_days: u32,
     /// `MUTABLE` or `IMMUTABLE`, ECR's `imageTagMutability`.
     pub image_tag_mutability: &'static str,
+    /// Whether Terraform refuses a plan that destroys or replaces it
+    /// (`lifecycle.prevent_destroy`); CloudFormation does not read it.
+    pub prevent_destroy: bool,
 }
 
 /// A plain environment variable.
@@ -806,6 +821,7 @@ fn resources(spec: &schema::Resources) -> Resources {
                 multi_az: d.multi_az.unwrap_or(false),
                 deletion_protection: d.deletion_protection.unwrap_or(true),
                 log_exports,
+                prevent_destroy: d.prevent_destroy.unwrap_or(true),
             }
         }),
         cache: spec.cache.as_ref().map(|c| Cache {
@@ -815,6 +831,7 @@ fn resources(spec: &schema::Resources) -> Resources {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_REDIS_VERSION.to_owned()),
             nodes: c.nodes.unwrap_or(1),
+            prevent_destroy: c.prevent_destroy.unwrap_or(true),
         }),
         buckets: spec
             .buckets
@@ -824,6 +841,7 @@ fn resources(spec: &schema::Resources) -> Resources {
                 bucket_name: b.name.clone(),
                 public_read: b.public_read.clone(),
                 versioning: b.versioning.unwrap_or(true),
+                prevent_destroy: b.prevent_destroy.unwrap_or(true),
             })
             .collect(),
         repositories: spec
@@ -837,6 +855,7 @@ fn resources(spec: &schema::Resources) -> Resources {
                 } else {
                     "IMMUTABLE"
                 },
+                prevent_destroy: r.prevent_destroy.unwrap_or(true),
             })
             .collect(),
         secrets: spec
@@ -846,6 +865,7 @@ fn resources(spec: &schema::Resources) -> Resources {
                 name: name.clone(),
                 length: s.length.unwrap_or(DEFAULT_SECRET_LENGTH),
                 characters: s.characters.unwrap_or(SecretCharacters::Alphanumeric),
+                prevent_destroy: s.prevent_destroy.unwrap_or(true),
             })
             .collect(),
         env: spec

@@ -259,7 +259,7 @@ fn fail_reason(risk: &AtRisk<'_>) -> String {
             "CloudFormation's delete fails: DeletionProtection is true; turn it off first to delete it ({what})"
         ),
         Some(Failure::PreventDestroy) => format!(
-            "Terraform refuses a plan that destroys it: lifecycle.prevent_destroy is true; keep the old value, or remove prevent_destroy first if it must go ({what})"
+            "Terraform refuses a plan that destroys it: lifecycle.prevent_destroy is true; keep the old value, or if it must go set `prevent_destroy: false` on it in the instance file ({what})"
         ),
         Some(Failure::PriorityInUse { priority, held_by }) => format!(
             "CloudFormation creates this rule before it deletes {held_by}, which holds priority {priority} on the same listener, so the creation fails with PriorityInUse: give the renamed service's listener another `rule_priority` for this deploy (it can take the old one back in a later change)"
