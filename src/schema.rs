@@ -249,6 +249,22 @@ pub struct Bucket {
     pub public_read: Vec<String>,
     /// Keep old versions of objects (default true).
     pub versioning: Option<bool>,
+    /// Write S3 server access logs of the bucket to another bucket you own (off by default).
+    pub access_logs: Option<BucketAccessLogs>,
+}
+
+/// Where S3 writes a bucket's server access logs.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketAccessLogs {
+    /// An existing bucket in the same region and account whose policy lets the S3
+    /// logging service (`logging.s3.amazonaws.com`) write to it, e.g. `mstdn-s3-logs`.
+    #[schemars(regex(pattern = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
+    pub bucket: String,
+    /// The key prefix of the logs, without a leading or trailing `/`; berth adds the
+    /// trailing `/` (default: `<district>/<heritage>/<bucket>`).
+    #[schemars(regex(pattern = "^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$"))]
+    pub prefix: Option<String>,
 }
 
 /// An ECR repository for the instance's images.

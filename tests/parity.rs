@@ -1028,6 +1028,7 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
                 "ownership": p["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
                 "public_access_block": [block["BlockPublicAcls"], block["IgnorePublicAcls"], block["BlockPublicPolicy"], block["RestrictPublicBuckets"]],
                 "versioning": versioned, "lifecycle": lifecycle, "policy": policy, "keeps_data": cfn_keeps(r),
+                "access_logs": p.get("LoggingConfiguration").map(|l| json!({"bucket": l["DestinationBucketName"], "prefix": l["LogFilePrefix"]})),
             }),
         );
     }
@@ -1277,6 +1278,7 @@ fn tf_heritage(dir: &Path) -> Facts {
         let versioning = for_bucket("aws_s3_bucket_versioning", token);
         let lifecycle = for_bucket("aws_s3_bucket_lifecycle_configuration", token);
         let policy = for_bucket("aws_s3_bucket_policy", token).map(|p| statements(&p["policy"]));
+        let logging = for_bucket("aws_s3_bucket_logging", token);
         facts.insert(
             format!("bucket {token}"),
             json!({
@@ -1291,6 +1293,7 @@ fn tf_heritage(dir: &Path) -> Facts {
                     "noncurrent_days": r["noncurrent_version_expiration"]["noncurrent_days"],
                 })).collect::<Vec<_>>(),
                 "policy": policy, "keeps_data": tf_keeps(raw),
+                "access_logs": logging.map(|l| json!({"bucket": l["target_bucket"], "prefix": l["target_prefix"]})),
             }),
         );
     }

@@ -321,3 +321,42 @@ fn read_only_root_filesystems_are_opt_in() {
         );
     }
 }
+
+#[test]
+fn bucket_access_logs_are_opt_in() {
+    let stack = read(&opted_in().join("shop/data.cfn.json"));
+    let buckets = &stack["Resources"];
+    assert_eq!(
+        buckets["BucketExports"]["Properties"]["LoggingConfiguration"],
+        json!({"DestinationBucketName": "zones-s3-access-logs", "LogFilePrefix": "zones/shop/exports/"})
+    );
+    // The heritage's other bucket does not ask.
+    assert!(buckets["BucketUploads"]["Properties"]["LoggingConfiguration"].is_null());
+    let config = read(&opted_in().join("shop/data.tf.json"));
+    assert_eq!(
+        config["resource"]["aws_s3_bucket_logging"],
+        json!({"exports": {
+            "bucket": "${aws_s3_bucket.exports.id}",
+            "target_bucket": "zones-s3-access-logs",
+            "target_prefix": "zones/shop/exports/"
+        }})
+    );
+    // Off unless an instance file asks.
+    for (path, stack) in artifacts("data.cfn.json")
+        .into_iter()
+        .filter(|(p, _)| !p.contains("network"))
+    {
+        for p in cfn_of_type(&stack, "AWS::S3::Bucket") {
+            assert!(p["LoggingConfiguration"].is_null(), "{path}");
+        }
+    }
+    for (path, config) in artifacts("data.tf.json")
+        .into_iter()
+        .filter(|(p, _)| !p.contains("network"))
+    {
+        assert!(
+            tf_of_type(&config, "aws_s3_bucket_logging").is_empty(),
+            "{path}"
+        );
+    }
+}

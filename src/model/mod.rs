@@ -249,6 +249,9 @@ pub struct Bucket {
     pub bucket_name: Option<String>,
     pub public_read: Vec<String>,
     pub versioning: bool,
+    /// Where S3 writes the bucket's server access logs, if anywhere; the
+    /// prefix ends with `/`.
+    pub access_logs: Option<AccessLogs>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -640,7 +643,7 @@ fn heritage(
             .resources
             .as_ref()
             .or(instance.spec.resources.as_ref())
-            .map(resources)
+            .map(|spec| resources(spec, &format!("{district}/{}", env.name)))
             .unwrap_or_default(),
     };
     (heritage, (env.name.clone(), spans))
@@ -777,7 +780,9 @@ fn ssm_parameter(district: &str, path: &str) -> String {
     }
 }
 
-fn resources(spec: &schema::Resources) -> Resources {
+/// The heritage's stateful resources; `base` (`<district>/<heritage>`)
+/// starts the default prefix of a bucket's access logs.
+fn resources(spec: &schema::Resources, base: &str) -> Resources {
     Resources {
         database: spec.database.as_ref().map(|d| {
             // The logs RDS publishes to CloudWatch Logs, per engine: "Publishing database
@@ -824,6 +829,13 @@ fn resources(spec: &schema::Resources) -> Resources {
                 bucket_name: b.name.clone(),
                 public_read: b.public_read.clone(),
                 versioning: b.versioning.unwrap_or(true),
+                access_logs: b.access_logs.as_ref().map(|a| AccessLogs {
+                    bucket: a.bucket.clone(),
+                    prefix: format!(
+                        "{}/",
+                        a.prefix.clone().unwrap_or_else(|| format!("{base}/{name}"))
+                    ),
+                }),
             })
             .collect(),
         repositories: spec
