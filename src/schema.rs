@@ -724,6 +724,22 @@ pub struct Network {
     /// Extra TCP ports the private subnets may reach outside, e.g. `587` for SMTP.
     #[serde(default)]
     pub egress_ports: Vec<u16>,
+    /// Write VPC flow logs (all traffic) to an S3 bucket you own (off by default).
+    pub flow_logs: Option<FlowLogs>,
+}
+
+/// Where EC2 delivers the VPC's flow logs.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowLogs {
+    /// An existing bucket whose policy lets the log delivery service
+    /// (`delivery.logs.amazonaws.com`) write to it, e.g. `mstdn-flow-logs`.
+    #[schemars(regex(pattern = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
+    pub bucket: String,
+    /// A folder in the bucket, without a leading or trailing `/` (default: none; AWS
+    /// writes under `AWSLogs/<account>/vpcflowlogs/` in it).
+    #[schemars(regex(pattern = "^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$"))]
+    pub prefix: Option<String>,
 }
 
 /// The kind of NAT of a district.

@@ -1350,6 +1350,16 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
             ]),
         );
     }
+    for (_, _, p) in cfn.of_type("AWS::EC2::FlowLog") {
+        facts.insert(
+            format!("flow_log {}", text(&p["ResourceId"])),
+            json!({
+                "resource_type": p["ResourceType"], "traffic": p["TrafficType"],
+                "destination_type": p["LogDestinationType"], "destination": p["LogDestination"],
+                "tags": pairs(&p["Tags"], "Key", "Value"),
+            }),
+        );
+    }
     for (id, _, p) in cfn.of_type("AWS::EC2::Subnet") {
         let zone = &p["AvailabilityZone"]["Fn::Select"][0];
         let block = &cfn.resources[id]["Properties"]["CidrBlock"]["Fn::Select"][0];
@@ -1527,6 +1537,13 @@ fn tf_district(path: &Path) -> Facts {
                 b["enable_dns_hostnames"]
             ]),
         );
+    }
+    for (_, _, b) in tf.of_type("aws_flow_log") {
+        facts.insert(format!("flow_log {}", text(&b["vpc_id"])), json!({
+            "resource_type": b.get("vpc_id").map(|_| "VPC"), "traffic": b["traffic_type"],
+            "destination_type": b["log_destination_type"], "destination": b["log_destination"],
+            "tags": object(&b["tags"]).into_iter().map(|(k, v)| json!([k, literal(v)])).collect::<Vec<_>>(),
+        }));
     }
     for (name, raw, b) in tf.of_type("aws_subnet") {
         let zone = raw["availability_zone"]

@@ -360,3 +360,46 @@ fn bucket_access_logs_are_opt_in() {
         );
     }
 }
+
+#[test]
+fn vpc_flow_logs_are_opt_in() {
+    // All traffic of the VPC to the district's bucket: an S3 destination needs no IAM role.
+    let stack = read(&opted_in().join("district.cfn.json"));
+    assert_eq!(
+        cfn_of_type(&stack, "AWS::EC2::FlowLog"),
+        [&json!({
+            "ResourceType": "VPC",
+            "ResourceId": {"Ref": "Vpc"},
+            "TrafficType": "ALL",
+            "LogDestinationType": "s3",
+            "LogDestination": {"Fn::Sub": "arn:${AWS::Partition}:s3:::zones-flow-logs/vpc"},
+            "Tags": [{"Key": "berth:district", "Value": "zones"}]
+        })]
+    );
+    let config = read(&opted_in().join("district.tf.json"));
+    assert_eq!(
+        config["resource"]["aws_flow_log"],
+        json!({"this": {
+            "vpc_id": "${aws_vpc.this.id}",
+            "traffic_type": "ALL",
+            "log_destination_type": "s3",
+            "log_destination": "arn:${data.aws_partition.current.partition}:s3:::zones-flow-logs/vpc",
+            "tags": {"berth:district": "zones"}
+        }})
+    );
+    for (path, stack) in artifacts("district.cfn.json")
+        .into_iter()
+        .filter(|(p, _)| !p.contains("network"))
+    {
+        assert!(
+            cfn_of_type(&stack, "AWS::EC2::FlowLog").is_empty(),
+            "{path}"
+        );
+    }
+    for (path, config) in artifacts("district.tf.json")
+        .into_iter()
+        .filter(|(p, _)| !p.contains("network"))
+    {
+        assert!(tf_of_type(&config, "aws_flow_log").is_empty(), "{path}");
+    }
+}

@@ -139,6 +139,15 @@ pub struct Network {
     pub availability_zones: u8,
     pub nat: NatKind,
     pub egress_ports: Vec<u16>,
+    /// Where the VPC's flow logs go, if anywhere.
+    pub flow_logs: Option<FlowLogs>,
+}
+
+/// A district's VPC flow logs: an S3 bucket and an optional folder in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowLogs {
+    pub bucket: String,
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -456,6 +465,10 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                 availability_zones: spec.network.availability_zones.unwrap_or(2),
                 nat: spec.network.nat.unwrap_or(NatKind::Gateway),
                 egress_ports: spec.network.egress_ports.clone(),
+                flow_logs: spec.network.flow_logs.as_ref().map(|f| FlowLogs {
+                    bucket: f.bucket.clone(),
+                    prefix: f.prefix.clone(),
+                }),
             },
             cluster: Cluster {
                 instance_type: spec.cluster.instance_type.clone(),
