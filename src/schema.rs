@@ -791,6 +791,11 @@ pub struct Endpoint {
     pub load_balancers: Option<u32>,
     /// Write the load balancers' access logs to an S3 bucket you own (off by default).
     pub access_logs: Option<AccessLogs>,
+    /// A regional AWS WAF web ACL of the district's region for every load balancer of the endpoint (off by default), e.g. `arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>`.
+    #[schemars(regex(
+        pattern = "^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:[0-9]{12}:regional/webacl/[A-Za-z0-9_-]{1,128}/[A-Za-z0-9-]{1,128}$"
+    ))]
+    pub web_acl_arn: Option<String>,
 }
 
 /// Where Elastic Load Balancing writes an endpoint's access logs.

@@ -1360,6 +1360,12 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
             }),
         );
     }
+    for (_, _, p) in cfn.of_type("AWS::WAFv2::WebACLAssociation") {
+        facts.insert(
+            format!("web_acl {}", text(&p["ResourceArn"])),
+            p["WebACLArn"].clone(),
+        );
+    }
     for (id, _, p) in cfn.of_type("AWS::EC2::Subnet") {
         let zone = &p["AvailabilityZone"]["Fn::Select"][0];
         let block = &cfn.resources[id]["Properties"]["CidrBlock"]["Fn::Select"][0];
@@ -1544,6 +1550,12 @@ fn tf_district(path: &Path) -> Facts {
             "destination_type": b["log_destination_type"], "destination": b["log_destination"],
             "tags": object(&b["tags"]).into_iter().map(|(k, v)| json!([k, literal(v)])).collect::<Vec<_>>(),
         }));
+    }
+    for (_, _, b) in tf.of_type("aws_wafv2_web_acl_association") {
+        facts.insert(
+            format!("web_acl {}", text(&b["resource_arn"])),
+            b["web_acl_arn"].clone(),
+        );
     }
     for (name, raw, b) in tf.of_type("aws_subnet") {
         let zone = raw["availability_zone"]

@@ -168,6 +168,8 @@ pub struct Endpoint {
     pub load_balancers: u32,
     /// Where the load balancers write access logs, if anywhere.
     pub access_logs: Option<AccessLogs>,
+    /// The AWS WAF web ACL in front of the load balancers, if any.
+    pub web_acl_arn: Option<String>,
 }
 
 /// An endpoint's access logs: bucket and key prefix.
@@ -492,6 +494,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                         bucket: a.bucket.clone(),
                         prefix: a.prefix.clone().unwrap_or_else(|| checked.name.clone()),
                     }),
+                    web_acl_arn: e.web_acl_arn.clone(),
                 })
                 .collect(),
             load_balancers: Vec::new(),
