@@ -478,3 +478,24 @@ fn a_web_acl_of_another_region_or_scope_is_an_error() {
         .run(&["validate"]);
     insta::assert_snapshot!(output.transcript());
 }
+
+#[test]
+fn a_bucket_that_logs_to_itself_is_an_error() {
+    let instance = "environments:
+  production:
+    name: app
+    image_name: registry.example/app
+    image_tag: v1
+resources:
+  buckets:
+    media:
+      name: app-media-111111111111
+      access_logs:
+        bucket: app-media-111111111111
+";
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", DISTRICT)
+        .file("instances/mstdn/app.yml", instance)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}

@@ -232,6 +232,15 @@ fn resources_values<T>(
                     .help("see S3's bucket naming rules, or remove `name` and let CloudFormation pick a unique one"),
             );
         }
+        if let (Some(fixed), Some(logs)) = (&bucket.name, &bucket.access_logs)
+            && logs.bucket == *fixed
+        {
+            out.push(
+                Diagnostic::error("bucket-logs-to-itself", format!("bucket `{name}` writes its access logs to itself"))
+                    .at(at(&["buckets", name, "access_logs", "bucket"]), "the bucket being logged")
+                    .help("every log object S3 writes there would be logged again: name another bucket for `access_logs`"),
+            );
+        }
     }
     if let Some(database) = &resources.database {
         // RDS keeps `rds…` roles for itself (rdsadmin, rds_superuser, …), and
