@@ -269,6 +269,22 @@ pub struct Bucket {
     /// default true, which fails such a plan. CloudFormation keeps its
     /// `DeletionPolicy` either way.
     pub prevent_destroy: Option<bool>,
+    /// Write S3 server access logs of the bucket to another bucket you own (off by default).
+    pub access_logs: Option<BucketAccessLogs>,
+}
+
+/// Where S3 writes a bucket's server access logs.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketAccessLogs {
+    /// An existing bucket in the same region and account whose policy lets the S3
+    /// logging service (`logging.s3.amazonaws.com`) write to it, e.g. `mstdn-s3-logs`.
+    #[schemars(regex(pattern = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
+    pub bucket: String,
+    /// The key prefix of the logs, without a leading or trailing `/`; berth adds the
+    /// trailing `/` (default: `<district>/<heritage>/<bucket>`).
+    #[schemars(regex(pattern = "^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$"))]
+    pub prefix: Option<String>,
 }
 
 /// An ECR repository for the instance's images.
@@ -733,6 +749,22 @@ pub struct Network {
     /// Extra TCP ports the private subnets may reach outside, e.g. `587` for SMTP.
     #[serde(default)]
     pub egress_ports: Vec<u16>,
+    /// Write VPC flow logs (all traffic) to an S3 bucket you own (off by default).
+    pub flow_logs: Option<FlowLogs>,
+}
+
+/// Where EC2 delivers the VPC's flow logs.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowLogs {
+    /// An existing bucket whose policy lets the log delivery service
+    /// (`delivery.logs.amazonaws.com`) write to it, e.g. `mstdn-flow-logs`.
+    #[schemars(regex(pattern = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
+    pub bucket: String,
+    /// A folder in the bucket, without a leading or trailing `/` (default: none; AWS
+    /// writes under `AWSLogs/<account>/vpcflowlogs/` in it).
+    #[schemars(regex(pattern = "^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$"))]
+    pub prefix: Option<String>,
 }
 
 /// The kind of NAT of a district.
@@ -784,6 +816,11 @@ pub struct Endpoint {
     pub load_balancers: Option<u32>,
     /// Write the load balancers' access logs to an S3 bucket you own (off by default).
     pub access_logs: Option<AccessLogs>,
+    /// A regional AWS WAF web ACL of the district's region for every load balancer of the endpoint (off by default), e.g. `arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>`.
+    #[schemars(regex(
+        pattern = "^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:[0-9]{12}:regional/webacl/[A-Za-z0-9_-]{1,128}/[A-Za-z0-9-]{1,128}$"
+    ))]
+    pub web_acl_arn: Option<String>,
 }
 
 /// Where Elastic Load Balancing writes an endpoint's access logs.

@@ -1035,6 +1035,7 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
                 "ownership": p["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
                 "public_access_block": [block["BlockPublicAcls"], block["IgnorePublicAcls"], block["BlockPublicPolicy"], block["RestrictPublicBuckets"]],
                 "versioning": versioned, "lifecycle": lifecycle, "policy": policy, "keeps_data": cfn_keeps(r),
+                "access_logs": p.get("LoggingConfiguration").map(|l| json!({"bucket": l["DestinationBucketName"], "prefix": l["LogFilePrefix"]})),
             }),
         );
     }
@@ -1284,6 +1285,7 @@ fn tf_heritage(dir: &Path) -> Facts {
         let versioning = for_bucket("aws_s3_bucket_versioning", token);
         let lifecycle = for_bucket("aws_s3_bucket_lifecycle_configuration", token);
         let policy = for_bucket("aws_s3_bucket_policy", token).map(|p| statements(&p["policy"]));
+        let logging = for_bucket("aws_s3_bucket_logging", token);
         facts.insert(
             format!("bucket {token}"),
             json!({
@@ -1298,6 +1300,7 @@ fn tf_heritage(dir: &Path) -> Facts {
                     "noncurrent_days": r["noncurrent_version_expiration"]["noncurrent_days"],
                 })).collect::<Vec<_>>(),
                 "policy": policy, "keeps_data": tf_keeps(raw),
+                "access_logs": logging.map(|l| json!({"bucket": l["target_bucket"], "prefix": l["target_prefix"]})),
             }),
         );
     }
@@ -1352,6 +1355,22 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
                 p["EnableDnsSupport"],
                 p["EnableDnsHostnames"]
             ]),
+        );
+    }
+    for (_, _, p) in cfn.of_type("AWS::EC2::FlowLog") {
+        facts.insert(
+            format!("flow_log {}", text(&p["ResourceId"])),
+            json!({
+                "resource_type": p["ResourceType"], "traffic": p["TrafficType"],
+                "destination_type": p["LogDestinationType"], "destination": p["LogDestination"],
+                "tags": pairs(&p["Tags"], "Key", "Value"),
+            }),
+        );
+    }
+    for (_, _, p) in cfn.of_type("AWS::WAFv2::WebACLAssociation") {
+        facts.insert(
+            format!("web_acl {}", text(&p["ResourceArn"])),
+            p["WebACLArn"].clone(),
         );
     }
     for (id, _, p) in cfn.of_type("AWS::EC2::Subnet") {
@@ -1530,6 +1549,19 @@ fn tf_district(path: &Path) -> Facts {
                 b["enable_dns_support"],
                 b["enable_dns_hostnames"]
             ]),
+        );
+    }
+    for (_, _, b) in tf.of_type("aws_flow_log") {
+        facts.insert(format!("flow_log {}", text(&b["vpc_id"])), json!({
+            "resource_type": b.get("vpc_id").map(|_| "VPC"), "traffic": b["traffic_type"],
+            "destination_type": b["log_destination_type"], "destination": b["log_destination"],
+            "tags": object(&b["tags"]).into_iter().map(|(k, v)| json!([k, literal(v)])).collect::<Vec<_>>(),
+        }));
+    }
+    for (_, _, b) in tf.of_type("aws_wafv2_web_acl_association") {
+        facts.insert(
+            format!("web_acl {}", text(&b["resource_arn"])),
+            b["web_acl_arn"].clone(),
         );
     }
     for (name, raw, b) in tf.of_type("aws_subnet") {

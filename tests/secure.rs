@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{copy_tree, fleet_outs, repo, run_in};
+use crate::support::{DISTRICT, Fleet, copy_tree, fleet_outs, repo, run_in};
 
 fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -320,4 +320,182 @@ fn read_only_root_filesystems_are_opt_in() {
             "{path}"
         );
     }
+}
+
+#[test]
+fn bucket_access_logs_are_opt_in() {
+    let stack = read(&opted_in().join("shop/data.cfn.json"));
+    let buckets = &stack["Resources"];
+    assert_eq!(
+        buckets["BucketExports"]["Properties"]["LoggingConfiguration"],
+        json!({"DestinationBucketName": "zones-s3-access-logs", "LogFilePrefix": "zones/shop/exports/"})
+    );
+    // The heritage's other bucket does not ask.
+    assert!(buckets["BucketUploads"]["Properties"]["LoggingConfiguration"].is_null());
+    let config = read(&opted_in().join("shop/data.tf.json"));
+    assert_eq!(
+        config["resource"]["aws_s3_bucket_logging"],
+        json!({"exports": {
+            "bucket": "${aws_s3_bucket.exports.id}",
+            "target_bucket": "zones-s3-access-logs",
+            "target_prefix": "zones/shop/exports/"
+        }})
+    );
+    // Off unless an instance file asks.
+    for (path, stack) in artifacts("data.cfn.json")
+        .into_iter()
+        .filter(|(p, _)| !p.contains("network"))
+    {
+        for p in cfn_of_type(&stack, "AWS::S3::Bucket") {
+            assert!(p["LoggingConfiguration"].is_null(), "{path}");
+        }
+    }
+    for (path, config) in artifacts("data.tf.json")
+        .into_iter()
+        .filter(|(p, _)| !p.contains("network"))
+    {
+        assert!(
+            tf_of_type(&config, "aws_s3_bucket_logging").is_empty(),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn vpc_flow_logs_are_opt_in() {
+    // All traffic of the VPC to the district's bucket: an S3 destination needs no IAM role.
+    let stack = read(&opted_in().join("district.cfn.json"));
+    assert_eq!(
+        cfn_of_type(&stack, "AWS::EC2::FlowLog"),
+        [&json!({
+            "ResourceType": "VPC",
+            "ResourceId": {"Ref": "Vpc"},
+            "TrafficType": "ALL",
+            "LogDestinationType": "s3",
+            "LogDestination": {"Fn::Sub": "arn:${AWS::Partition}:s3:::zones-flow-logs/vpc"},
+            "Tags": [{"Key": "berth:district", "Value": "zones"}]
+        })]
+    );
+    let config = read(&opted_in().join("district.tf.json"));
+    assert_eq!(
+        config["resource"]["aws_flow_log"],
+        json!({"this": {
+            "vpc_id": "${aws_vpc.this.id}",
+            "traffic_type": "ALL",
+            "log_destination_type": "s3",
+            "log_destination": "arn:${data.aws_partition.current.partition}:s3:::zones-flow-logs/vpc",
+            "tags": {"berth:district": "zones"}
+        }})
+    );
+    for (path, stack) in artifacts("district.cfn.json")
+        .into_iter()
+        .filter(|(p, _)| !p.contains("network"))
+    {
+        assert!(
+            cfn_of_type(&stack, "AWS::EC2::FlowLog").is_empty(),
+            "{path}"
+        );
+    }
+    for (path, config) in artifacts("district.tf.json")
+        .into_iter()
+        .filter(|(p, _)| !p.contains("network"))
+    {
+        assert!(tf_of_type(&config, "aws_flow_log").is_empty(), "{path}");
+    }
+}
+
+const WEB_ACL: &str = "arn:aws:wafv2:us-east-1:333333333333:regional/webacl/zones-internal-api/4f8e2a1c-9b3d-4e7f-a6c5-0d1e2f3a4b5c";
+
+#[test]
+fn endpoint_web_acls_are_opt_in() {
+    let stack = read(&opted_in().join("district.cfn.json"));
+    assert_eq!(
+        stack["Resources"]["EndpointInternalApiWebAclAssociation"],
+        json!({
+            "Type": "AWS::WAFv2::WebACLAssociation",
+            "Properties": {"ResourceArn": {"Ref": "EndpointInternalApiLoadBalancer"}, "WebACLArn": WEB_ACL}
+        })
+    );
+    let config = read(&opted_in().join("district.tf.json"));
+    assert_eq!(
+        config["resource"]["aws_wafv2_web_acl_association"],
+        json!({"internal_api": {"resource_arn": "${aws_lb.internal_api.arn}", "web_acl_arn": WEB_ACL}})
+    );
+    for (path, stack) in artifacts("district.cfn.json")
+        .into_iter()
+        .filter(|(p, _)| !p.contains("network"))
+    {
+        assert!(
+            cfn_of_type(&stack, "AWS::WAFv2::WebACLAssociation").is_empty(),
+            "{path}"
+        );
+    }
+    for (path, config) in artifacts("district.tf.json")
+        .into_iter()
+        .filter(|(p, _)| !p.contains("network"))
+    {
+        assert!(
+            tf_of_type(&config, "aws_wafv2_web_acl_association").is_empty(),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn every_load_balancer_of_a_pool_gets_the_endpoint_web_acl() {
+    let acl = "arn:aws:wafv2:ap-northeast-1:111111111111:regional/webacl/mstdn/4f8e2a1c-9b3d-4e7f-a6c5-0d1e2f3a4b5c";
+    let district = format!("{DISTRICT}    load_balancers: 2\n    web_acl_arn: {acl}\n");
+    let fleet = Fleet::new().file("instances/mstdn/district.yml", &district);
+    let output = fleet.run(&["build"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let stack = read(&fleet.path().join("out/mstdn/district.cfn.json"));
+    let mut associated: Vec<String> = cfn_of_type(&stack, "AWS::WAFv2::WebACLAssociation")
+        .into_iter()
+        .map(|p| {
+            assert_eq!(p["WebACLArn"], acl);
+            p["ResourceArn"]["Ref"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    associated.sort();
+    assert_eq!(
+        associated,
+        ["EndpointMstdnLb2LoadBalancer", "EndpointMstdnLoadBalancer"]
+    );
+}
+
+#[test]
+fn a_web_acl_of_another_region_or_scope_is_an_error() {
+    // A CloudFront (global) web ACL cannot be put on a load balancer, nor one of another region.
+    let district = format!(
+        "{DISTRICT}    web_acl_arn: arn:aws:wafv2:us-east-1:111111111111:regional/webacl/mstdn/4f8e2a1c-9b3d-4e7f-a6c5-0d1e2f3a4b5c
+  other:
+    certificate_arn: arn:aws:acm:ap-northeast-1:111111111111:certificate/0b7a5f2e-3c1d-4e8f-9a6b-2d4c8e1f7a90
+    web_acl_arn: arn:aws:wafv2:us-east-1:111111111111:global/webacl/other/4f8e2a1c-9b3d-4e7f-a6c5-0d1e2f3a4b5c
+"
+    );
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}
+
+#[test]
+fn a_bucket_that_logs_to_itself_is_an_error() {
+    let instance = "environments:
+  production:
+    name: app
+    image_name: registry.example/app
+    image_tag: v1
+resources:
+  buckets:
+    media:
+      name: app-media-111111111111
+      access_logs:
+        bucket: app-media-111111111111
+";
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", DISTRICT)
+        .file("instances/mstdn/app.yml", instance)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
 }

@@ -139,6 +139,16 @@ pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
                         .help(format!("a load balancer uses ACM certificates of its own region: request or import the certificate in `{region}`")),
                 );
             }
+            if let Some(arn) = &endpoint.web_acl_arn {
+                let acl_region = arn.split(':').nth(3).unwrap_or_default();
+                if acl_region != region {
+                    out.push(
+                        Diagnostic::error("web-acl-region", format!("the web ACL of endpoint `{name}` is in `{acl_region}`, the district in `{region}`"))
+                            .at(file.at(&pointer(&["endpoints", name, "web_acl_arn"])), "another region")
+                            .help(format!("a load balancer takes a regional web ACL of its own region: create the web ACL in `{region}`")),
+                    );
+                }
+            }
         }
         let what = "an EC2 instance type";
         let value = &file.spec.cluster.instance_type;
@@ -220,6 +230,15 @@ fn resources_values<T>(
                 Diagnostic::error("invalid-bucket-name", format!("`{fixed}` is not a valid S3 bucket name: {reason}"))
                     .at(at(&["buckets", name, "name"]), "S3 refuses it")
                     .help("see S3's bucket naming rules, or remove `name` and let CloudFormation pick a unique one"),
+            );
+        }
+        if let (Some(fixed), Some(logs)) = (&bucket.name, &bucket.access_logs)
+            && logs.bucket == *fixed
+        {
+            out.push(
+                Diagnostic::error("bucket-logs-to-itself", format!("bucket `{name}` writes its access logs to itself"))
+                    .at(at(&["buckets", name, "access_logs", "bucket"]), "the bucket being logged")
+                    .help("every log object S3 writes there would be logged again: name another bucket for `access_logs`"),
             );
         }
     }

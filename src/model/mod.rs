@@ -139,6 +139,15 @@ pub struct Network {
     pub availability_zones: u8,
     pub nat: NatKind,
     pub egress_ports: Vec<u16>,
+    /// Where the VPC's flow logs go, if anywhere.
+    pub flow_logs: Option<FlowLogs>,
+}
+
+/// A district's VPC flow logs: an S3 bucket and an optional folder in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowLogs {
+    pub bucket: String,
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -159,6 +168,8 @@ pub struct Endpoint {
     pub load_balancers: u32,
     /// Where the load balancers write access logs, if anywhere.
     pub access_logs: Option<AccessLogs>,
+    /// The AWS WAF web ACL in front of the load balancers, if any.
+    pub web_acl_arn: Option<String>,
 }
 
 /// An endpoint's access logs: bucket and key prefix.
@@ -261,6 +272,9 @@ pub struct Bucket {
     /// Whether Terraform refuses a plan that destroys or replaces it
     /// (`lifecycle.prevent_destroy`); CloudFormation does not read it.
     pub prevent_destroy: bool,
+    /// Where S3 writes the bucket's server access logs, if anywhere; the
+    /// prefix ends with `/`.
+    pub access_logs: Option<AccessLogs>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -468,6 +482,10 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                 availability_zones: spec.network.availability_zones.unwrap_or(2),
                 nat: spec.network.nat.unwrap_or(NatKind::Gateway),
                 egress_ports: spec.network.egress_ports.clone(),
+                flow_logs: spec.network.flow_logs.as_ref().map(|f| FlowLogs {
+                    bucket: f.bucket.clone(),
+                    prefix: f.prefix.clone(),
+                }),
             },
             cluster: Cluster {
                 instance_type: spec.cluster.instance_type.clone(),
@@ -491,6 +509,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                         bucket: a.bucket.clone(),
                         prefix: a.prefix.clone().unwrap_or_else(|| checked.name.clone()),
                     }),
+                    web_acl_arn: e.web_acl_arn.clone(),
                 })
                 .collect(),
             load_balancers: Vec::new(),
@@ -655,7 +674,7 @@ fn heritage(
             .resources
             .as_ref()
             .or(instance.spec.resources.as_ref())
-            .map(resources)
+            .map(|spec| resources(spec, &format!("{district}/{}", env.name)))
             .unwrap_or_default(),
     };
     (heritage, (env.name.clone(), spans))
@@ -792,7 +811,9 @@ fn ssm_parameter(district: &str, path: &str) -> String {
     }
 }
 
-fn resources(spec: &schema::Resources) -> Resources {
+/// The heritage's stateful resources; `base` (`<district>/<heritage>`)
+/// starts the default prefix of a bucket's access logs.
+fn resources(spec: &schema::Resources, base: &str) -> Resources {
     Resources {
         database: spec.database.as_ref().map(|d| {
             // The logs RDS publishes to CloudWatch Logs, per engine: "Publishing database
@@ -842,6 +863,13 @@ fn resources(spec: &schema::Resources) -> Resources {
                 public_read: b.public_read.clone(),
                 versioning: b.versioning.unwrap_or(true),
                 prevent_destroy: b.prevent_destroy.unwrap_or(true),
+                access_logs: b.access_logs.as_ref().map(|a| AccessLogs {
+                    bucket: a.bucket.clone(),
+                    prefix: format!(
+                        "{}/",
+                        a.prefix.clone().unwrap_or_else(|| format!("{base}/{name}"))
+                    ),
+                }),
             })
             .collect(),
         repositories: spec

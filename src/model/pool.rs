@@ -41,6 +41,8 @@ pub struct LoadBalancer {
     pub aws_name: String,
     /// The endpoint's access logs, if it writes them.
     pub access_logs: Option<super::AccessLogs>,
+    /// The endpoint's AWS WAF web ACL, if it has one.
+    pub web_acl_arn: Option<String>,
 }
 
 /// The pool name of the `index`-th (1-based) load balancer of `endpoint`.
@@ -87,6 +89,7 @@ pub fn load_balancers(district: &District) -> Vec<LoadBalancer> {
                 certificate_arn: endpoint.certificate_arn.clone(),
                 aws_name,
                 access_logs: endpoint.access_logs.clone(),
+                web_acl_arn: endpoint.web_acl_arn.clone(),
             });
         }
     }
