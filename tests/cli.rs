@@ -307,6 +307,7 @@ fn release_assets_are_what_the_init_workflow_downloads() {
         r#"run: cargo build --release --locked --target "${{ matrix.target }}""#,
         r#"name="berth-${GITHUB_REF_NAME}-${{ matrix.target }}""#,
         r#"cp "target/${{ matrix.target }}/release/berth" README.md "$name/""#,
+        r#"strip "$name/berth""#,
         r#"sha256sum "$name.tar.gz" > "$name.tar.gz.sha256""#,
     ] {
         assert!(release.contains(line), "{line}");
