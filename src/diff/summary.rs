@@ -512,6 +512,18 @@ fn bucket_changes(b: &Bucket, a: &Bucket) -> Vec<String> {
         &b.prevent_destroy,
         &a.prevent_destroy,
     );
+    let logs = |l: Option<&crate::model::AccessLogs>| {
+        optional(
+            l.map(|l| format!("s3://{}/{}", l.bucket, l.prefix))
+                .as_ref(),
+        )
+    };
+    field(
+        &mut c,
+        "access_logs",
+        &logs(b.access_logs.as_ref()),
+        &logs(a.access_logs.as_ref()),
+    );
     c
 }
 
@@ -761,6 +773,10 @@ fn sections(out: &mut Vec<String>, verdicts: &Verdicts<'_>) {
     out.extend(more);
 }
 
+fn endpoints(d: &District) -> BTreeMap<String, &crate::model::Endpoint> {
+    d.endpoints.iter().map(|e| (e.name.clone(), e)).collect()
+}
+
 /// Everything that changed in a district's own file.
 fn district(b: &District, a: &District) -> Vec<String> {
     let mut out = Vec::new();
@@ -795,6 +811,32 @@ fn district(b: &District, a: &District) -> Vec<String> {
         &format!("{:?}", bn.egress_ports),
         &format!("{:?}", an.egress_ports),
     );
+    let s3 = |bucket: &str, prefix: Option<&str>| match prefix {
+        Some(prefix) => format!("s3://{bucket}/{prefix}"),
+        None => format!("s3://{bucket}"),
+    };
+    field(
+        &mut out,
+        "network flow_logs",
+        &optional(
+            bn.flow_logs
+                .as_ref()
+                .map(|f| s3(&f.bucket, f.prefix.as_deref()))
+                .as_ref(),
+        ),
+        &optional(
+            an.flow_logs
+                .as_ref()
+                .map(|f| s3(&f.bucket, f.prefix.as_deref()))
+                .as_ref(),
+        ),
+    );
+    field(
+        &mut out,
+        "account_id",
+        &optional(b.account_id.as_ref()),
+        &optional(a.account_id.as_ref()),
+    );
     let targets = |t: &crate::model::Targets| {
         let mut v = Vec::new();
         if t.cloudformation {
@@ -811,22 +853,39 @@ fn district(b: &District, a: &District) -> Vec<String> {
         &targets(&b.targets),
         &targets(&a.targets),
     );
-    let endpoints = |d: &District| -> BTreeMap<String, (bool, String, u32)> {
-        d.endpoints
-            .iter()
-            .map(|e| {
-                (
-                    e.name.clone(),
-                    (e.public, e.ssl_policy.clone(), e.load_balancers),
-                )
-            })
-            .collect()
-    };
     let (be, ae) = (endpoints(b), endpoints(a));
-    for (name, (public, policy, lbs)) in &ae {
+    for (name, after) in &ae {
+        let (public, policy, lbs) = (&after.public, &after.ssl_policy, &after.load_balancers);
         match be.get(name) {
             None => out.push(format!("+ endpoint {name}")),
-            Some((bp, bpol, blbs)) => {
+            Some(before) => {
+                let (bp, bpol, blbs) = (&before.public, &before.ssl_policy, &before.load_balancers);
+                field(
+                    &mut out,
+                    &format!("endpoint {name} certificate_arn"),
+                    &before.certificate_arn,
+                    &after.certificate_arn,
+                );
+                let logs = |e: &crate::model::Endpoint| {
+                    optional(
+                        e.access_logs
+                            .as_ref()
+                            .map(|l| s3(&l.bucket, Some(&l.prefix)))
+                            .as_ref(),
+                    )
+                };
+                field(
+                    &mut out,
+                    &format!("endpoint {name} access_logs"),
+                    &logs(before),
+                    &logs(after),
+                );
+                field(
+                    &mut out,
+                    &format!("endpoint {name} web_acl_arn"),
+                    &optional(before.web_acl_arn.as_ref()),
+                    &optional(after.web_acl_arn.as_ref()),
+                );
                 field(&mut out, &format!("endpoint {name} public"), bp, public);
                 field(
                     &mut out,
@@ -1041,6 +1100,32 @@ mod tests {
             ]
         );
         assert_eq!(lines(&after, &before)[1], "fresh: - heritage");
+    }
+
+    #[test]
+    fn logs_waf_certificates_and_account_are_district_changes() {
+        let before = fleet("command", "before");
+        let mut after = before.clone();
+        let d = &mut after.districts[0];
+        d.network.flow_logs = Some(crate::model::FlowLogs {
+            bucket: "mstdn-flow-logs".into(),
+            prefix: None,
+        });
+        d.account_id = Some("111111111111".into());
+        d.endpoints[0].web_acl_arn =
+            Some("arn:aws:wafv2:ap-northeast-1:111111111111:regional/webacl/w/1".into());
+        d.endpoints[0].certificate_arn =
+            "arn:aws:acm:ap-northeast-1:111111111111:certificate/new".into();
+        let name = d.endpoints[0].name.clone();
+        let old = before.districts[0].endpoints[0].certificate_arn.clone();
+        assert_eq!(
+            lines(&before, &after),
+            [format!(
+                "district mstdn: network flow_logs none → s3://mstdn-flow-logs; account_id none → 111111111111; \
+                 endpoint {name} certificate_arn {old} → arn:aws:acm:ap-northeast-1:111111111111:certificate/new; \
+                 endpoint {name} web_acl_arn none → arn:aws:wafv2:ap-northeast-1:111111111111:regional/webacl/w/1"
+            )]
+        );
     }
 
     #[test]
