@@ -526,3 +526,37 @@ fn base_works_for_a_fleet_in_a_subdirectory() {
     let inside = run_in(&fleet, &["diff", "--base", "HEAD"]);
     assert_eq!(inside.stdout, output.stdout);
 }
+
+/// A change the summary has no words for is not called "the same": the
+/// note says the sources changed and points at the resources.
+#[test]
+fn a_source_change_the_summary_cannot_name_is_not_called_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = fixture("command", "before");
+    replace_dir(dir.path(), "instances", &before.join("instances"));
+    replace_dir(dir.path(), "out", &before.join("out"));
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "before"]);
+    // A health check path: it changes the target group, and the summary has
+    // no words for it.
+    let instance = dir.path().join("instances/mstdn/bcn-users.yml");
+    let text = std::fs::read_to_string(&instance).unwrap();
+    assert!(text.contains("health_check_path: /health}"));
+    std::fs::write(
+        &instance,
+        text.replace(
+            "health_check_path: /health}",
+            "health_check_path: /healthz}",
+        ),
+    )
+    .unwrap();
+    let output = run_in(dir.path(), &["diff", "--base", "HEAD", "--format", "json"]);
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    let note = doc["summary_note"].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with("instances/ changed since HEAD in ways this summary does not name"),
+        "{doc}"
+    );
+}

@@ -230,9 +230,15 @@ fn base_summary(
         }) => {
             let mut summary = summary::summarize(&base, fleet, diff);
             if summary.entries.is_empty() {
-                summary.note = Some(format!(
-                    "instances/ is the same as at {revision}: the artifacts change for another reason (templates/, berth itself, or an out/ not built from those sources)"
-                ));
+                summary.note = Some(if same_sources(root, &files) {
+                    format!(
+                        "instances/ is the same as at {revision}: the artifacts change for another reason (templates/, berth itself, or an out/ not built from those sources)"
+                    )
+                } else {
+                    format!(
+                        "instances/ changed since {revision} in ways this summary does not name: the resources below say what the change does"
+                    )
+                });
             }
             summary
         }
@@ -240,6 +246,28 @@ fn base_summary(
             "the sources at {revision} do not compile (run `berth validate` on that revision)"
         )),
     }
+}
+
+/// Whether `root/instances` holds exactly `base` (paths under
+/// `instances/`, and their text).
+fn same_sources(root: &Path, base: &std::collections::BTreeMap<String, String>) -> bool {
+    let dir = root.join("instances");
+    let mut count = 0;
+    for entry in walkdir::WalkDir::new(&dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(&dir).unwrap_or(entry.path());
+        let relative = relative.to_string_lossy().replace('\\', "/");
+        match (base.get(&relative), std::fs::read_to_string(entry.path())) {
+            (Some(text), Ok(now)) if *text == now => count += 1,
+            _ => return false,
+        }
+    }
+    count == base.len()
 }
 
 /// Whether to colour: `auto` colours the stream it writes to when it is a
