@@ -5,6 +5,7 @@
 mod apply;
 mod build;
 mod diff;
+mod git;
 mod init;
 
 use std::io::{IsTerminal, Write};

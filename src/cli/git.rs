@@ -1,7 +1,10 @@
-//! `out/` as it is at a git revision, read with the `git` command without
-//! touching the working tree: `ls-tree` lists the blobs, and only the blobs
-//! whose id differs from the rendered text's are read (`cat-file --batch`,
-//! one process for all of them), so an unchanged fleet costs a hash per file.
+//! The fleet as it is at a git revision, read with the `git` command without
+//! touching the working tree: `ls-tree` lists the blobs and `cat-file
+//! --batch` reads them (one process for all of them). `diff --base` reads
+//! only the blobs whose id differs from the rendered text's, so an unchanged
+//! fleet costs a hash per file; `apply --rev` writes a revision's folders
+//! into a private [`Snapshot`] to deploy from. Nothing here writes to the
+//! repository or its working tree.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -24,7 +27,7 @@ fn output(command: &mut Command) -> Result<std::result::Result<Vec<u8>, String>>
     let output = command
         .stdin(Stdio::null())
         .output()
-        .context("cannot run `git`; `--base` needs git on PATH")?;
+        .context("cannot run `git`; reading a git revision needs git on PATH")?;
     if output.status.success() {
         return Ok(Ok(output.stdout));
     }
@@ -63,23 +66,45 @@ fn blob_id(text: &str, sha256: bool) -> String {
     }
 }
 
-/// The commit a revision names, or an error that says why there is none.
-pub fn commit_of(root: &Path, revision: &str) -> Result<String> {
+/// Why a revision names no commit.
+#[derive(Debug)]
+pub enum NoCommit {
+    /// The fleet root is not in a git repository (git's message).
+    NotARepository(String),
+    /// git knows no commit by that name.
+    Unknown,
+}
+
+/// The commit a revision names (its full id), or why there is none; an
+/// error only when git cannot be run.
+pub fn resolve(root: &Path, revision: &str) -> Result<std::result::Result<String, NoCommit>> {
     let verified = output(
         git(root)
             .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
             .arg(format!("{revision}^{{commit}}")),
     )?;
-    let Ok(stdout) = verified else {
-        if let Err(message) = output(git(root).args(["rev-parse", "--git-dir"]))? {
-            bail!(
-                "`--base` compares with a git revision, but `{}` is not in a git repository ({message})",
-                root.display()
-            );
+    if let Ok(stdout) = verified {
+        return Ok(Ok(String::from_utf8_lossy(&stdout).trim().to_owned()));
+    }
+    if let Err(message) = output(git(root).args(["rev-parse", "--git-dir"]))? {
+        return Ok(Err(NoCommit::NotARepository(message)));
+    }
+    Ok(Err(NoCommit::Unknown))
+}
+
+/// The commit a revision names, or an error that says why there is none
+/// (in the words of `diff --base`).
+pub fn commit_of(root: &Path, revision: &str) -> Result<String> {
+    match resolve(root, revision)? {
+        Ok(commit) => Ok(commit),
+        Err(NoCommit::NotARepository(message)) => bail!(
+            "`--base` compares with a git revision, but `{}` is not in a git repository ({message})",
+            root.display()
+        ),
+        Err(NoCommit::Unknown) => {
+            bail!("unknown revision `{revision}`: git knows no commit by that name")
         }
-        bail!("unknown revision `{revision}`: git knows no commit by that name");
-    };
-    Ok(String::from_utf8_lossy(&stdout).trim().to_owned())
+    }
 }
 
 /// The regular files under `<root>/<dir>` at a commit with their blob ids,
