@@ -191,6 +191,64 @@ pub fn out_at(root: &Path, revision: &str, rendered: &Files) -> Result<Option<Fi
     Ok(Some(files))
 }
 
+/// Whether a commit has the folder `<root>/<dir>`.
+pub fn has_dir(root: &Path, commit: &str, dir: &str) -> Result<bool> {
+    Ok(listing(root, commit, dir)?.is_some())
+}
+
+/// Folders of the fleet as they are at a commit, written into a new
+/// directory only its user can enter (mode 0700), removed when dropped: a
+/// fleet root to read as any other.
+#[derive(Debug)]
+pub struct Snapshot {
+    dir: tempfile::TempDir,
+}
+
+impl Snapshot {
+    /// Writes `<root>/<dir>` at `commit` for each of `dirs` (a folder the
+    /// commit does not have is left out) under a new `berth-rev-*`
+    /// directory in `scratch`.
+    pub fn new(root: &Path, commit: &str, dirs: &[&str], scratch: &Path) -> Result<Self> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("berth-rev-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let dir = builder.tempdir_in(scratch).with_context(|| {
+            format!(
+                "cannot make a temporary directory in `{}` for the revision",
+                scratch.display()
+            )
+        })?;
+        for name in dirs {
+            let Some(files) = tree_at(root, commit, name)? else {
+                continue;
+            };
+            for (path, text) in &files {
+                // Paths come from git: keep only plain components.
+                let relative: std::path::PathBuf = Path::new(path)
+                    .components()
+                    .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                    .collect();
+                let target = dir.path().join(name).join(relative);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&target, text)
+                    .with_context(|| format!("cannot write `{}`", target.display()))?;
+            }
+        }
+        Ok(Self { dir })
+    }
+
+    /// The fleet root the folders were written into.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
 /// The contents of blobs, in order, from one `git cat-file --batch`.
 fn read_blobs<'a>(root: &Path, ids: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<u8>>> {
     let request: String = ids.fold(String::new(), |mut s, id| {
