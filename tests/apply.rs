@@ -2554,3 +2554,98 @@ fn a_rev_whose_out_is_not_built_from_its_own_sources_is_refused() {
     snapshot!(named(&output.stderr, &[(&head, "[head]")]));
     assert_eq!(aws.calls(), "");
 }
+
+#[test]
+fn a_failed_deploy_says_which_revision_to_go_back_to() {
+    let (fleet, first) = history();
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    assert_eq!(
+        output.stderr.lines().last().unwrap(),
+        format!(
+            "to go back to what was deployed before: berth apply --rev {}",
+            &first[..12]
+        )
+    );
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let json = berth(fleet.path(), &aws, &["--yes", "--format", "json"]);
+    assert_eq!(json.code, 6);
+    assert_eq!(
+        document(&json)["rollback"],
+        json!(format!("berth apply --rev {}", &first[..12]))
+    );
+    // out/ rebuilt from sources that are not committed: it is not HEAD's,
+    // so the revision before HEAD's is not what was deployed before.
+    change_source(fleet.path(), 1024);
+    let build = crate::support::run_in(fleet.path(), &["build"]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    assert_eq!(
+        output.stderr.lines().last().unwrap(),
+        "berth cannot tell which revision was deployed before: out/ is not out/ as committed at HEAD (it has changes that are not committed)"
+    );
+}
+
+#[test]
+fn a_failed_deploy_outside_git_cannot_tell_which_revision_to_go_back_to() {
+    let fleet = fleet();
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    assert_eq!(
+        output.stderr.lines().last().unwrap(),
+        "berth cannot tell which revision was deployed before: the fleet is not in a git repository"
+    );
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let json = berth(fleet.path(), &aws, &["--yes", "--format", "json"]);
+    assert_eq!(json.code, 6);
+    assert_eq!(document(&json)["rollback"], Value::Null);
+}
+
+#[test]
+fn a_failed_deploy_of_the_first_out_or_of_a_rev_has_no_revision_to_go_back_to() {
+    let fleet = fleet();
+    git(fleet.path(), &["init", "-q"]);
+    git(fleet.path(), &["add", "-A"]);
+    git(fleet.path(), &["commit", "-q", "-m", "first"]);
+    let first = commit_id(fleet.path(), "HEAD");
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    assert_eq!(
+        output.stderr.lines().last().unwrap(),
+        format!(
+            "berth cannot tell which revision was deployed before: out/ first appears in commit {}: no revision before it has an out/ to go back to",
+            &first[..12]
+        )
+    );
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let output = berth(fleet.path(), &aws, &["--yes", "--rev", "HEAD"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    assert_eq!(
+        output.stderr.lines().last().unwrap(),
+        "berth cannot tell which revision was deployed before: this run deployed out/ at `HEAD` with `--rev`, so berth does not know what was deployed before it"
+    );
+}
+
+#[test]
+fn a_deploy_that_executed_nothing_has_no_way_back_to_print() {
+    // The migration fails before the app stack, and no stack changed.
+    let (fleet, _) = history();
+    let aws = app_update_rules(update_rules(FakeAws::new()))
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(&["ecs", "describe-tasks"], task("STOPPED", Some(1)), 1)
+        .on(&["delete-change-set", APP], json!({}), 1)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 7, "{}", transcript(&output, &aws));
+    assert!(!output.stderr.contains("go back"), "{}", output.stderr);
+    assert!(!output.stderr.contains("cannot tell"), "{}", output.stderr);
+}

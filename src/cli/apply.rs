@@ -165,6 +165,8 @@ struct Terminal {
     start: Instant,
     tty: bool,
     status_shown: bool,
+    /// A change set was executed.
+    executed: bool,
 }
 
 impl Terminal {
@@ -173,6 +175,7 @@ impl Terminal {
             start: Instant::now(),
             tty: std::io::stdout().is_terminal(),
             status_shown: false,
+            executed: false,
         }
     }
 
@@ -236,6 +239,10 @@ impl Ui for Terminal {
 
     fn interrupted(&self) -> bool {
         INTERRUPTED.load(Ordering::SeqCst)
+    }
+
+    fn executing(&mut self, _stack: &str) {
+        self.executed = true;
     }
 }
 
@@ -324,7 +331,11 @@ fn runner(root: &Path, aws: &AwsArgs) -> ProcessRunner {
 pub fn apply(root: &Path, args: &ApplyArgs) -> ExitCode {
     let refuse = |code: u8, message: &str| {
         if args.format == ReportFormat::Json {
-            JsonReport::new("apply").finish_as(Some((code, message)), args.dry_run, &[])
+            JsonReport::new("apply").finish_as(
+                Some((code, message)),
+                args.dry_run,
+                &[("rollback", serde_json::Value::Null)],
+            )
         } else {
             eprintln!("error: {message}");
             ExitCode::from(code)
@@ -360,10 +371,23 @@ pub fn apply(root: &Path, args: &ApplyArgs) -> ExitCode {
     settings.origin = revision.as_ref().map(|r| r.origin(args.dry_run));
     on_ctrl_c();
     let mut runner = runner(fleet, &args.aws);
+    let go_back = |result: &Result<(), ApplyError>, executed: bool| match result {
+        Err(error) if executed && rolls_back(error) => Some(match &revision {
+            Some(revision) => Err(format!(
+                "this run deployed out/ at `{}` with `--rev`, so berth does not know what was deployed before it",
+                revision.name
+            )),
+            None => previous_revision(root, &artifacts.files),
+        }),
+        _ => None,
+    };
     if args.format == ReportFormat::Json {
         let mut report = JsonReport::new("apply");
         let result = apply::apply(&artifacts, &selection, &settings, &mut runner, &mut report);
-        return report.finish(&result, args.dry_run);
+        let rollback = go_back(&result, report.executed).and_then(Result::ok);
+        let failure = result.as_ref().err().map(|e| (exit_code(e), e.to_string()));
+        let failure = failure.as_ref().map(|(code, text)| (*code, text.as_str()));
+        return report.finish_as(failure, args.dry_run, &[("rollback", rollback.into())]);
     }
     let mut terminal = Terminal::new();
     let result = apply::apply(
@@ -373,7 +397,68 @@ pub fn apply(root: &Path, args: &ApplyArgs) -> ExitCode {
         &mut runner,
         &mut terminal,
     );
-    result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+    let Err(error) = &result else {
+        return ExitCode::SUCCESS;
+    };
+    let code = fail(error);
+    match go_back(&result, terminal.executed) {
+        Some(Ok(command)) => eprintln!("to go back to what was deployed before: {command}"),
+        Some(Err(reason)) => {
+            eprintln!("berth cannot tell which revision was deployed before: {reason}");
+        }
+        None => {}
+    }
+    code
+}
+
+/// Failures after which apply says how to go back, when the run executed
+/// a change set: a stack that failed or rolled back (6), a `before_deploy`
+/// that failed after earlier stacks changed (7), and a wait that ended
+/// (12) or was interrupted (130) while a stack was changing. A refusal
+/// (3, 4, 5, 64) leaves the stack it refuses as it was, and when the AWS
+/// CLI itself fails (1, 8–11) the fix is its error and the same apply again.
+fn rolls_back(error: &ApplyError) -> bool {
+    matches!(
+        error,
+        ApplyError::Stack(_)
+            | ApplyError::BeforeDeploy(_)
+            | ApplyError::Timeout { .. }
+            | ApplyError::Interrupted { .. }
+    )
+}
+
+/// `berth apply --rev <the commit before the newest commit that changed
+/// out/>`: what was deployed before out/ of HEAD, as far as git tells —
+/// when apply deployed exactly HEAD's out/ (the verified `files`).
+/// Otherwise why berth cannot tell.
+fn previous_revision(root: &Path, files: &berth::diff::Files) -> Result<String, String> {
+    let error = |e: anyhow::Error| format!("{e:#}");
+    let head = match git::resolve(root, "HEAD").map_err(error)? {
+        Ok(head) => head,
+        Err(NoCommit::NotARepository(_)) => {
+            return Err("the fleet is not in a git repository".to_owned());
+        }
+        Err(NoCommit::Unknown) => return Err("its git repository has no commit yet".to_owned()),
+    };
+    if !git::holds(root, &head, "out", files).map_err(error)? {
+        return Err(
+            "out/ is not out/ as committed at HEAD (it has changes that are not committed)"
+                .to_owned(),
+        );
+    }
+    let Some(changed) = git::last_change(root, &head, "out").map_err(error)? else {
+        return Err("no commit changed out/".to_owned());
+    };
+    let before = match git::parent(root, &changed).map_err(error)? {
+        Some(parent) if git::has_dir(root, &parent, "out").map_err(error)? => parent,
+        _ => {
+            return Err(format!(
+                "out/ first appears in commit {}: no revision before it has an out/ to go back to",
+                short(&changed)
+            ));
+        }
+    };
+    Ok(format!("berth apply --rev {}", short(&before)))
 }
 
 /// A commit id shortened to 12 hex digits.
@@ -600,6 +685,8 @@ struct JsonReport {
     start: Instant,
     lines: Vec<String>,
     stacks: Vec<serde_json::Value>,
+    /// A change set was executed.
+    executed: bool,
 }
 
 impl JsonReport {
@@ -609,6 +696,7 @@ impl JsonReport {
             start: Instant::now(),
             lines: Vec::new(),
             stacks: Vec::new(),
+            executed: false,
         }
     }
 
@@ -679,6 +767,10 @@ impl Ui for JsonReport {
     fn stack(&mut self, name: &str, outcome: StackOutcome) {
         self.stacks
             .push(serde_json::json!({"stack": name, "outcome": outcome.name()}));
+    }
+
+    fn executing(&mut self, _stack: &str) {
+        self.executed = true;
     }
 }
 

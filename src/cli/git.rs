@@ -191,6 +191,43 @@ pub fn out_at(root: &Path, revision: &str, rendered: &Files) -> Result<Option<Fi
     Ok(Some(files))
 }
 
+/// Whether `<root>/<dir>` at a commit holds exactly `files` (by path
+/// relative to `dir`), compared by blob id, without reading a blob.
+pub fn holds(root: &Path, commit: &str, dir: &str, files: &Files) -> Result<bool> {
+    let Some(entries) = listing(root, commit, dir)? else {
+        return Ok(false);
+    };
+    Ok(entries.len() == files.len()
+        && entries.iter().all(|(path, id)| {
+            files
+                .get(path)
+                .is_some_and(|text| blob_id(text, id.len() == 64) == *id)
+        }))
+}
+
+/// The newest commit reachable from `commit` that changed `<root>/<dir>`,
+/// or `None` when none did.
+pub fn last_change(root: &Path, commit: &str, dir: &str) -> Result<Option<String>> {
+    let found = output(
+        git(root)
+            .args(["rev-list", "-n", "1", "--end-of-options"])
+            .arg(commit)
+            .args(["--", dir]),
+    )?;
+    Ok(found
+        .ok()
+        .map(|stdout| String::from_utf8_lossy(&stdout).trim().to_owned())
+        .filter(|id| !id.is_empty()))
+}
+
+/// The first parent of a commit, or `None` for a root commit.
+pub fn parent(root: &Path, commit: &str) -> Result<Option<String>> {
+    match resolve(root, &format!("{commit}^"))? {
+        Ok(parent) => Ok(Some(parent)),
+        Err(_) => Ok(None),
+    }
+}
+
 /// Whether a commit has the folder `<root>/<dir>`.
 pub fn has_dir(root: &Path, commit: &str, dir: &str) -> Result<bool> {
     Ok(listing(root, commit, dir)?.is_some())
