@@ -1,5 +1,8 @@
 //! `berth apply` and `berth destroy`: flags, the terminal, Ctrl-C and exit
-//! codes around the library's [`berth::apply`] stage.
+//! codes around the library's [`berth::apply`] stage; `apply --rev`'s
+//! revision (a private copy of the fleet at a commit, see
+//! [`super::git::Snapshot`]) and, after a failed deploy, the command that
+//! goes back. The library knows nothing of git.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
