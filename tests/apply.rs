@@ -270,7 +270,12 @@ pub fn berth(root: &Path, aws: &FakeAws, args: &[&str]) -> Output {
     } else {
         all.extend(args);
     }
-    run_with(root, &all, &[("BERTH_POLL_MS", "0")])
+    // A fleet outside a git repository stays outside, wherever TMPDIR is.
+    run_with(
+        root,
+        &all,
+        &[("BERTH_POLL_MS", "0"), ("GIT_CEILING_DIRECTORIES", "/")],
+    )
 }
 
 /// Output, exit code and the AWS calls, with times and change set names masked.
@@ -638,7 +643,15 @@ fn a_stack_mid_update_is_an_error_naming_its_status() {
 #[test]
 fn a_failed_update_prints_the_failed_resources() {
     let fleet = fleet();
-    let aws = app_update_rules(update_rules(FakeAws::new()))
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}
+
+/// An update whose app stack fails and rolls back (`UPDATE_ROLLBACK_COMPLETE`).
+fn app_rolls_back(aws: FakeAws) -> FakeAws {
+    app_update_rules(update_rules(aws))
         .on(&["ecs", "describe-tasks"], task("STOPPED", Some(0)), 1)
         .on(&["describe-stack-events", APP], events(&[("a1", APP, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE", "")]), 1)
         .on(&["execute-change-set", APP], json!({}), 1)
@@ -654,10 +667,6 @@ fn a_failed_update_prints_the_failed_resources() {
             ]),
             0,
         )
-        .ready();
-    let output = berth(fleet.path(), &aws, &["--yes"]);
-    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
-    snapshot!(transcript(&output, &aws));
 }
 
 #[test]
@@ -1161,6 +1170,7 @@ fn library_run_with(
         change_set_name: "berth-test".to_owned(),
         timing: berth::apply::Timing::every(std::time::Duration::ZERO),
         scratch: std::env::temp_dir(),
+        origin: None,
     };
     adjust(&mut settings);
     let mut runner = berth::apply::ProcessRunner {
@@ -2342,4 +2352,300 @@ fn apply_json_of_a_stale_out_is_a_document_too() {
         "{doc}"
     );
     assert_eq!(aws.calls(), "");
+}
+
+// ---- --rev and the way back --------------------------------------------------
+
+use crate::diff::git;
+
+/// The full id of a revision of the repository in `dir`.
+fn commit_id(dir: &Path, revision: &str) -> String {
+    let output = std::process::Command::new("git")
+        .args(["rev-parse", revision])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// Sets the workers' CPU in the tutorial fleet's sources (128 at first).
+fn change_source(root: &Path, cpu: u32) {
+    let path = root.join("instances/tutorial/bcn-users.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("worker_base: &worker_base\n  cpu: ").unwrap();
+    let line = start + "worker_base: &worker_base\n".len();
+    let end = line + text[line..].find('\n').unwrap();
+    let changed = format!("{}  cpu: {cpu}{}", &text[..line], &text[end..]);
+    assert_ne!(text, changed);
+    std::fs::write(&path, changed).unwrap();
+}
+
+/// The tutorial fleet in a git repository of two commits: `first` commits
+/// the fleet and its out/, the second (HEAD) a changed source and the
+/// out/ rebuilt from it. Returns the fleet and the first commit's id.
+fn history() -> (tempfile::TempDir, String) {
+    let fleet = fleet();
+    git(fleet.path(), &["init", "-q"]);
+    git(fleet.path(), &["add", "-A"]);
+    git(fleet.path(), &["commit", "-q", "-m", "first"]);
+    let first = commit_id(fleet.path(), "HEAD");
+    change_source(fleet.path(), 512);
+    let build = crate::support::run_in(fleet.path(), &["build"]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    git(
+        fleet.path(),
+        &["commit", "-q", "-a", "-m", "workers get more CPU"],
+    );
+    (fleet, first)
+}
+
+/// `text` with the commit ids of `commits` replaced by their names, for snapshots.
+fn named(text: &str, commits: &[(&str, &str)]) -> String {
+    commits.iter().fold(text.to_owned(), |text, (id, name)| {
+        text.replace(id, name)
+            .replace(id.get(..12).unwrap_or(id), name)
+    })
+}
+
+#[test]
+fn rev_deploys_out_as_committed_at_that_revision() {
+    let (fleet, first) = history();
+    let app = "out/tutorial/bcn-users/app.cfn.json";
+    let at_first = {
+        let output = std::process::Command::new("git")
+            .args(["show", &format!("{first}:{app}")])
+            .current_dir(fleet.path())
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let at_head = std::fs::read_to_string(fleet.path().join(app)).unwrap();
+    assert_ne!(at_first, at_head, "the second commit changes the app stack");
+    // The working tree's sources are not what HEAD's out/ was built from:
+    // a plain apply refuses, `--rev` does not read them.
+    change_source(fleet.path(), 1024);
+    let scratch = tempfile::tempdir().unwrap();
+    let aws = update_rules(FakeAws::new())
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(&["describe-change-set", APP], no_changes(), 1)
+        .on(&["delete-change-set", APP], json!({}), 1)
+        .ready();
+    let aws_path = aws.path();
+    let output = run_with(
+        fleet.path(),
+        &[
+            "apply",
+            "--aws",
+            aws_path.to_str().unwrap(),
+            "--rev",
+            &first[..8],
+            "--yes",
+        ],
+        &[
+            ("BERTH_POLL_MS", "0"),
+            ("TMPDIR", scratch.path().to_str().unwrap()),
+        ],
+    );
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    assert_private_copy(
+        &handed(&aws, "/tutorial/bcn-users/app.cfn.json"),
+        fleet.path(),
+        &at_first,
+    );
+    // The revision's private copy is gone too.
+    assert_eq!(
+        std::fs::read_dir(scratch.path()).unwrap().count(),
+        0,
+        "apply leaves nothing in TMPDIR"
+    );
+    snapshot!(named(
+        &transcript(&output, &aws),
+        &[(&first, "[first]"), (&first[..8], "[first]")]
+    ));
+    let plain = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(plain.code, 3, "{}", plain.stderr);
+}
+
+#[test]
+fn rev_dry_run_says_which_out_its_paths_mean() {
+    let (fleet, first) = history();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .fail(&["describe-stacks"], &missing(DISTRICT), 0)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--rev", &first, "--dry-run"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    let lines: Vec<&str> = output.stdout.lines().take(2).collect();
+    assert_eq!(
+        named(&lines.join("\n"), &[(&first, "[first]")]),
+        format!(
+            "# berth apply --dry-run: the AWS CLI commands apply would run, in order; nothing was changed\n\
+             # out/ here is out/ as committed at `[first]` (commit [first]), not the working tree's: run this script in a checkout of that commit (git worktree add ../berth-[first] [first])"
+        )
+    );
+    assert!(
+        output
+            .stdout
+            .contains("--template-body file://out/tutorial/district.cfn.json"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
+fn a_rev_that_cannot_be_deployed_is_a_usage_error() {
+    let fleet = fleet();
+    let aws = FakeAws::new().ready();
+    let outside = berth(fleet.path(), &aws, &["--rev", "HEAD", "--dry-run"]);
+    assert_eq!(outside.code, 64, "{}", outside.stderr);
+    assert!(
+        outside.stderr.starts_with(
+            "error: `--rev` deploys out/ as committed at a git revision, but `.` is not in a git repository"
+        ),
+        "{}",
+        outside.stderr
+    );
+    std::fs::remove_dir_all(fleet.path().join("out")).unwrap();
+    git(fleet.path(), &["init", "-q"]);
+    git(fleet.path(), &["add", "-A"]);
+    git(fleet.path(), &["commit", "-q", "-m", "instances only"]);
+    let head = commit_id(fleet.path(), "HEAD");
+    let no_out = berth(fleet.path(), &aws, &["--rev", "HEAD", "--dry-run"]);
+    assert_eq!(no_out.code, 64, "{}", no_out.stderr);
+    assert_eq!(
+        named(&no_out.stderr, &[(&head, "[head]")]),
+        "error: `HEAD` (commit [head]) has no out/: there is nothing to deploy at that revision\n  help: name a commit that has out/; `git log --oneline -- out/` lists the commits that changed it\n"
+    );
+    let unknown = berth(fleet.path(), &aws, &["--rev", "no-such-rev", "--yes"]);
+    assert_eq!(unknown.code, 64, "{}", unknown.stderr);
+    assert_eq!(
+        unknown.stderr,
+        "error: unknown revision `no-such-rev`: git knows no commit by that name\n  help: `git log --oneline -- out/` lists the commits that changed out/\n"
+    );
+    let json = berth(
+        fleet.path(),
+        &aws,
+        &["--rev", "no-such-rev", "--format", "json"],
+    );
+    assert_eq!(json.code, 64);
+    let doc = document(&json);
+    assert_eq!(
+        (&doc["status"], &doc["exit_code"]),
+        (&json!("failed"), &json!(64))
+    );
+    assert_eq!(aws.calls(), "", "nothing reaches AWS");
+}
+
+#[test]
+fn a_rev_whose_out_is_not_built_from_its_own_sources_is_refused() {
+    let (fleet, _) = history();
+    // A commit of a source change without the rebuilt out/.
+    change_source(fleet.path(), 1024);
+    git(fleet.path(), &["commit", "-q", "-a", "-m", "sources only"]);
+    let head = commit_id(fleet.path(), "HEAD");
+    let aws = FakeAws::new().ready();
+    let output = berth(fleet.path(), &aws, &["--rev", "HEAD", "--dry-run"]);
+    assert_eq!(output.code, 3, "{}", output.stderr);
+    snapshot!(named(&output.stderr, &[(&head, "[head]")]));
+    assert_eq!(aws.calls(), "");
+}
+
+#[test]
+fn a_failed_deploy_says_which_revision_to_go_back_to() {
+    let (fleet, first) = history();
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    assert_eq!(
+        output.stderr.lines().last().unwrap(),
+        format!(
+            "to go back to what was deployed before: berth apply --rev {}",
+            &first[..12]
+        )
+    );
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let json = berth(fleet.path(), &aws, &["--yes", "--format", "json"]);
+    assert_eq!(json.code, 6);
+    assert_eq!(
+        document(&json)["rollback"],
+        json!(format!("berth apply --rev {}", &first[..12]))
+    );
+    // out/ rebuilt from sources that are not committed: it is not HEAD's,
+    // so the revision before HEAD's is not what was deployed before.
+    change_source(fleet.path(), 1024);
+    let build = crate::support::run_in(fleet.path(), &["build"]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    assert_eq!(
+        output.stderr.lines().last().unwrap(),
+        "berth cannot tell which revision was deployed before: out/ is not out/ as committed at HEAD (it has changes that are not committed)"
+    );
+}
+
+#[test]
+fn a_failed_deploy_outside_git_cannot_tell_which_revision_to_go_back_to() {
+    let fleet = fleet();
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    assert_eq!(
+        output.stderr.lines().last().unwrap(),
+        "berth cannot tell which revision was deployed before: the fleet is not in a git repository"
+    );
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let json = berth(fleet.path(), &aws, &["--yes", "--format", "json"]);
+    assert_eq!(json.code, 6);
+    assert_eq!(document(&json)["rollback"], Value::Null);
+}
+
+#[test]
+fn a_failed_deploy_of_the_first_out_or_of_a_rev_has_no_revision_to_go_back_to() {
+    let fleet = fleet();
+    git(fleet.path(), &["init", "-q"]);
+    git(fleet.path(), &["add", "-A"]);
+    git(fleet.path(), &["commit", "-q", "-m", "first"]);
+    let first = commit_id(fleet.path(), "HEAD");
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    assert_eq!(
+        output.stderr.lines().last().unwrap(),
+        format!(
+            "berth cannot tell which revision was deployed before: out/ first appears in commit {}: no revision before it has an out/ to go back to",
+            &first[..12]
+        )
+    );
+    let aws = app_rolls_back(FakeAws::new()).ready();
+    let output = berth(fleet.path(), &aws, &["--yes", "--rev", "HEAD"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    assert_eq!(
+        output.stderr.lines().last().unwrap(),
+        "berth cannot tell which revision was deployed before: this run deployed out/ at `HEAD` with `--rev`, so berth does not know what was deployed before it"
+    );
+}
+
+#[test]
+fn a_deploy_that_executed_nothing_has_no_way_back_to_print() {
+    // The migration fails before the app stack, and no stack changed.
+    let (fleet, _) = history();
+    let aws = app_update_rules(update_rules(FakeAws::new()))
+        .on(
+            &["describe-stacks", APP],
+            stack(APP, "UPDATE_COMPLETE", &app_outputs()),
+            0,
+        )
+        .on(&["ecs", "describe-tasks"], task("STOPPED", Some(1)), 1)
+        .on(&["delete-change-set", APP], json!({}), 1)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 7, "{}", transcript(&output, &aws));
+    assert!(!output.stderr.contains("go back"), "{}", output.stderr);
+    assert!(!output.stderr.contains("cannot tell"), "{}", output.stderr);
 }

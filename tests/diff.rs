@@ -36,7 +36,7 @@ pub(crate) fn fixture(case: &str, side: &str) -> std::path::PathBuf {
     repo().join("tests/fixtures/diff").join(case).join(side)
 }
 
-fn git(dir: &Path, args: &[&str]) {
+pub(crate) fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
         .args([
             "-c",

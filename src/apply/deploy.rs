@@ -178,6 +178,10 @@ pub fn apply(
     if settings.dry_run {
         ctx.ui.say("# berth apply --dry-run: the AWS CLI commands apply would run, in order; nothing was changed");
     }
+    if let Some(origin) = &settings.origin {
+        let hash = if settings.dry_run { "# " } else { "" };
+        ctx.ui.say(&format!("{hash}{origin}"));
+    }
     // The caller's identity is the same in every region: ask the first
     // district's.
     ctx.region = chosen.first().and_then(|(d, _)| d.region.clone());

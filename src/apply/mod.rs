@@ -61,6 +61,11 @@ pub struct Settings {
     /// Where apply makes its private copy of the verified artifacts (the
     /// CLI passes the system's temporary directory).
     pub scratch: std::path::PathBuf,
+    /// What `out/` is when it is not the fleet's own (`apply --rev`: `out/`
+    /// as committed at a revision): a line apply says first, after a dry
+    /// run's header, so the `out/…` paths it prints are not mistaken for
+    /// the working tree's.
+    pub origin: Option<String>,
 }
 
 /// How long to wait between polls and how often to try.

@@ -766,6 +766,7 @@ pub(crate) fn execute(
     } else {
         None
     };
+    ctx.ui.executing(name);
     ctx.call::<serde_json::Value>(&args([
         "cloudformation",
         "execute-change-set",

@@ -63,4 +63,8 @@ pub trait Ui {
     /// What became of a stack, once it is settled; the lines of `say`
     /// already tell it to people.
     fn stack(&mut self, _name: &str, _outcome: StackOutcome) {}
+    /// A change set is about to be executed on `stack` (never in a dry
+    /// run): from here on, the run has changed what is deployed, whether
+    /// the stack then succeeds or rolls back.
+    fn executing(&mut self, _stack: &str) {}
 }

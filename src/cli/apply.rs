@@ -1,5 +1,8 @@
 //! `berth apply` and `berth destroy`: flags, the terminal, Ctrl-C and exit
-//! codes around the library's [`berth::apply`] stage.
+//! codes around the library's [`berth::apply`] stage; `apply --rev`'s
+//! revision (a private copy of the fleet at a commit, see
+//! [`super::git::Snapshot`]) and, after a failed deploy, the command that
+//! goes back. The library knows nothing of git.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -13,6 +16,8 @@ use berth::apply::{
     self, Answer, ApplyError, ArtifactError, Artifacts, ProcessRunner, Selection, Settings,
     StackOutcome, Timing, Ui,
 };
+
+use super::git::{self, NoCommit};
 
 /// How to reach AWS.
 #[derive(Debug, Args)]
@@ -51,6 +56,11 @@ pub struct ApplyArgs {
     /// outcome and the report's lines; never asks (pass --yes or --dry-run).
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     format: ReportFormat,
+    /// Deploy `out/` as committed at this git revision (e.g. the one before
+    /// a bad deploy), checked against that revision's own manifest and
+    /// sources; the working tree is not read.
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
     #[command(flatten)]
     aws: AwsArgs,
 }
@@ -158,6 +168,8 @@ struct Terminal {
     start: Instant,
     tty: bool,
     status_shown: bool,
+    /// A change set was executed.
+    executed: bool,
 }
 
 impl Terminal {
@@ -166,6 +178,7 @@ impl Terminal {
             start: Instant::now(),
             tty: std::io::stdout().is_terminal(),
             status_shown: false,
+            executed: false,
         }
     }
 
@@ -229,6 +242,10 @@ impl Ui for Terminal {
 
     fn interrupted(&self) -> bool {
         INTERRUPTED.load(Ordering::SeqCst)
+    }
+
+    fn executing(&mut self, _stack: &str) {
+        self.executed = true;
     }
 }
 
@@ -294,6 +311,7 @@ fn settings(aws: &AwsArgs, dry_run: bool, yes: bool, allow_data_loss: bool) -> S
         change_set_name: change_set_name(),
         timing: timing(),
         scratch: std::env::temp_dir(),
+        origin: None,
     }
 }
 
@@ -314,35 +332,223 @@ fn runner(root: &Path, aws: &AwsArgs) -> ProcessRunner {
 }
 
 pub fn apply(root: &Path, args: &ApplyArgs) -> ExitCode {
-    let artifacts = match Artifacts::read(root)
-        .and_then(|artifacts| apply::artifacts::check_fresh(root, &artifacts).map(|()| artifacts))
+    let refuse = |code: u8, message: &str| {
+        if args.format == ReportFormat::Json {
+            JsonReport::new("apply").finish_as(
+                Some((code, message)),
+                args.dry_run,
+                &[("rollback", serde_json::Value::Null)],
+            )
+        } else {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    };
+    let revision = match &args.rev {
+        Some(name) => match Revision::read(root, name, &std::env::temp_dir()) {
+            Ok(revision) => Some(revision),
+            Err((code, message)) => return refuse(code, &message),
+        },
+        None => None,
+    };
+    // The fleet root apply reads: the working tree's, or the revision's copy.
+    let fleet = revision.as_ref().map_or(root, |r| r.snapshot.root());
+    let artifacts = match Artifacts::read(fleet)
+        .and_then(|artifacts| apply::artifacts::check_fresh(fleet, &artifacts).map(|()| artifacts))
     {
         Ok(artifacts) => artifacts,
-        Err(error) if args.format == ReportFormat::Json => {
-            return JsonReport::new("apply").finish(&Err(error.into()), args.dry_run);
+        Err(error) => {
+            let error = ApplyError::from(error);
+            let mut message = error.to_string();
+            if let Some(revision) = &revision {
+                message.push_str(&revision.checked());
+            }
+            return refuse(exit_code(&error), &message);
         }
-        Err(error) => return fail(&error.into()),
     };
     let selection = Selection {
         district: args.district.clone(),
         heritages: args.heritages.clone(),
     };
-    let settings = settings(&args.aws, args.dry_run, args.yes, args.allow_data_loss);
+    let mut settings = settings(&args.aws, args.dry_run, args.yes, args.allow_data_loss);
+    settings.origin = revision.as_ref().map(|r| r.origin(args.dry_run));
     on_ctrl_c();
-    let mut runner = runner(root, &args.aws);
+    let mut runner = runner(fleet, &args.aws);
+    let go_back = |result: &Result<(), ApplyError>, executed: bool| match result {
+        Err(error) if executed && rolls_back(error) => Some(match &revision {
+            Some(revision) => Err(format!(
+                "this run deployed out/ at `{}` with `--rev`, so berth does not know what was deployed before it",
+                revision.name
+            )),
+            None => previous_revision(root, &artifacts.files),
+        }),
+        _ => None,
+    };
     if args.format == ReportFormat::Json {
         let mut report = JsonReport::new("apply");
         let result = apply::apply(&artifacts, &selection, &settings, &mut runner, &mut report);
-        return report.finish(&result, args.dry_run);
+        let rollback = go_back(&result, report.executed).and_then(Result::ok);
+        let failure = result.as_ref().err().map(|e| (exit_code(e), e.to_string()));
+        let failure = failure.as_ref().map(|(code, text)| (*code, text.as_str()));
+        return report.finish_as(failure, args.dry_run, &[("rollback", rollback.into())]);
     }
+    let mut terminal = Terminal::new();
     let result = apply::apply(
         &artifacts,
         &selection,
         &settings,
         &mut runner,
-        &mut Terminal::new(),
+        &mut terminal,
     );
-    result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+    let Err(error) = &result else {
+        return ExitCode::SUCCESS;
+    };
+    let code = fail(error);
+    match go_back(&result, terminal.executed) {
+        Some(Ok(command)) => eprintln!("to go back to what was deployed before: {command}"),
+        Some(Err(reason)) => {
+            eprintln!("berth cannot tell which revision was deployed before: {reason}");
+        }
+        None => {}
+    }
+    code
+}
+
+/// Failures after which apply says how to go back, when the run executed
+/// a change set: a stack that failed or rolled back (6), a `before_deploy`
+/// that failed after earlier stacks changed (7), and a wait that ended
+/// (12) or was interrupted (130) while a stack was changing. A refusal
+/// (3, 4, 5, 64) leaves the stack it refuses as it was, and when the AWS
+/// CLI itself fails (1, 8–11) the fix is its error and the same apply again.
+fn rolls_back(error: &ApplyError) -> bool {
+    matches!(
+        error,
+        ApplyError::Stack(_)
+            | ApplyError::BeforeDeploy(_)
+            | ApplyError::Timeout { .. }
+            | ApplyError::Interrupted { .. }
+    )
+}
+
+/// `berth apply --rev <the commit before the newest commit that changed
+/// out/>`: what was deployed before out/ of HEAD, as far as git tells —
+/// when apply deployed exactly HEAD's out/ (the verified `files`).
+/// Otherwise why berth cannot tell.
+fn previous_revision(root: &Path, files: &berth::diff::Files) -> Result<String, String> {
+    let error = |e: anyhow::Error| format!("{e:#}");
+    let head = match git::resolve(root, "HEAD").map_err(error)? {
+        Ok(head) => head,
+        Err(NoCommit::NotARepository(_)) => {
+            return Err("the fleet is not in a git repository".to_owned());
+        }
+        Err(NoCommit::Unknown) => return Err("its git repository has no commit yet".to_owned()),
+    };
+    if !git::holds(root, &head, "out", files).map_err(error)? {
+        return Err(
+            "out/ is not out/ as committed at HEAD (it has changes that are not committed)"
+                .to_owned(),
+        );
+    }
+    let Some(changed) = git::last_change(root, &head, "out").map_err(error)? else {
+        return Err("no commit changed out/".to_owned());
+    };
+    let before = match git::parent(root, &changed).map_err(error)? {
+        Some(parent) if git::has_dir(root, &parent, "out").map_err(error)? => parent,
+        _ => {
+            return Err(format!(
+                "out/ first appears in commit {}: no revision before it has an out/ to go back to",
+                short(&changed)
+            ));
+        }
+    };
+    Ok(format!("berth apply --rev {}", short(&before)))
+}
+
+/// A commit id shortened to 12 hex digits.
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+/// `--rev`: the fleet's `out/`, `instances/` and `templates/` as committed
+/// at a revision, in a private directory that apply reads as the fleet.
+struct Revision {
+    /// The revision as given.
+    name: String,
+    commit: String,
+    snapshot: git::Snapshot,
+}
+
+impl Revision {
+    /// Reads the revision, or the exit code and message of why not.
+    fn read(root: &Path, name: &str, scratch: &Path) -> Result<Self, (u8, String)> {
+        let commit = match git::resolve(root, name) {
+            Ok(Ok(commit)) => commit,
+            Ok(Err(NoCommit::NotARepository(message))) => {
+                return Err((
+                    64,
+                    format!(
+                        "`--rev` deploys out/ as committed at a git revision, but `{}` is not in a git repository ({message})\n  help: run berth apply without `--rev` to deploy out/ as it is",
+                        root.display()
+                    ),
+                ));
+            }
+            Ok(Err(NoCommit::Unknown)) => {
+                return Err((
+                    64,
+                    format!(
+                        "unknown revision `{name}`: git knows no commit by that name\n  help: `git log --oneline -- out/` lists the commits that changed out/"
+                    ),
+                ));
+            }
+            Err(error) => return Err((1, format!("{error:#}"))),
+        };
+        match git::has_dir(root, &commit, "out") {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err((
+                    64,
+                    format!(
+                        "`{name}` (commit {}) has no out/: there is nothing to deploy at that revision\n  help: name a commit that has out/; `git log --oneline -- out/` lists the commits that changed it",
+                        short(&commit)
+                    ),
+                ));
+            }
+            Err(error) => return Err((1, format!("{error:#}"))),
+        }
+        let snapshot =
+            git::Snapshot::new(root, &commit, &["out", "instances", "templates"], scratch)
+                .map_err(|e| (1, format!("cannot read the fleet at `{name}`: {e:#}")))?;
+        Ok(Self {
+            name: name.to_owned(),
+            commit,
+            snapshot,
+        })
+    }
+
+    /// The line apply says first: which `out/` its paths mean.
+    fn origin(&self, dry_run: bool) -> String {
+        let short = short(&self.commit);
+        if dry_run {
+            format!(
+                "out/ here is out/ as committed at `{}` (commit {short}), not the working tree's: run this script in a checkout of that commit (git worktree add ../berth-{short} {short})",
+                self.name
+            )
+        } else {
+            format!(
+                "deploying out/ as committed at `{}` (commit {short})",
+                self.name
+            )
+        }
+    }
+
+    /// What a refusal of the revision's `out/` was checked against.
+    fn checked(&self) -> String {
+        format!(
+            "\n  note: this is out/ as committed at `{}` (commit {}), checked against that commit's own manifest, instances/ and templates/ as this berth renders them; deploy another revision, or the berth that built this one if berth renders differently since",
+            self.name,
+            short(&self.commit)
+        )
+    }
 }
 
 /// `berth run`: the container's exit code, or berth's own (README).
@@ -482,6 +688,8 @@ struct JsonReport {
     start: Instant,
     lines: Vec<String>,
     stacks: Vec<serde_json::Value>,
+    /// A change set was executed.
+    executed: bool,
 }
 
 impl JsonReport {
@@ -491,17 +699,32 @@ impl JsonReport {
             start: Instant::now(),
             lines: Vec::new(),
             stacks: Vec::new(),
+            executed: false,
         }
     }
 
     /// Prints the document; returns the exit code the human output has.
     fn finish(self, result: &Result<(), ApplyError>, dry_run: bool) -> ExitCode {
-        let (status, code, error) = match result {
-            Ok(()) if dry_run => ("dry-run", 0, None),
-            Ok(()) => ("done", 0, None),
-            Err(e) => ("failed", exit_code(e), Some(e.to_string())),
+        let failure = result.as_ref().err().map(|e| (exit_code(e), e.to_string()));
+        let failure = failure.as_ref().map(|(code, text)| (*code, text.as_str()));
+        self.finish_as(failure, dry_run, &[])
+    }
+
+    /// Prints the document of a run that ended with `failure` (its exit
+    /// code and message) or without, with the command's own `extra` keys
+    /// (apply's `rollback`).
+    fn finish_as(
+        self,
+        failure: Option<(u8, &str)>,
+        dry_run: bool,
+        extra: &[(&str, serde_json::Value)],
+    ) -> ExitCode {
+        let (status, code, error) = match failure {
+            None if dry_run => ("dry-run", 0, None),
+            None => ("done", 0, None),
+            Some((code, message)) => ("failed", code, Some(message)),
         };
-        let document = serde_json::json!({
+        let mut document = serde_json::json!({
             "command": self.command,
             "status": status,
             "exit_code": code,
@@ -509,6 +732,9 @@ impl JsonReport {
             "error": error,
             "lines": self.lines,
         });
+        for (key, value) in extra {
+            document[*key] = value.clone();
+        }
         let text = serde_json::to_string_pretty(&document).unwrap_or_default();
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}").and_then(|()| out.flush());
@@ -544,6 +770,10 @@ impl Ui for JsonReport {
     fn stack(&mut self, name: &str, outcome: StackOutcome) {
         self.stacks
             .push(serde_json::json!({"stack": name, "outcome": outcome.name()}));
+    }
+
+    fn executing(&mut self, _stack: &str) {
+        self.executed = true;
     }
 }
 

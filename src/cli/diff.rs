@@ -1,8 +1,6 @@
 //! `berth diff`: renders the fleet in memory, compares it with `out/` on
 //! disk or at a git revision, prints the changes and exits with a code for CI.
 
-mod git;
-
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
@@ -15,7 +13,9 @@ use berth::diagnostic::summary;
 use berth::diff::summary::{self, Summary};
 use berth::diff::{self, Files, Impact, render};
 
-use super::{Args, Color, DiagnosticFormat, Verbosity, analyze, report_diagnostics, write_stdout};
+use super::{
+    Args, Color, DiagnosticFormat, Verbosity, analyze, git, report_diagnostics, write_stdout,
+};
 
 /// Exit code when there are changes (as `terraform plan -detailed-exitcode`).
 const CHANGES: u8 = 2;

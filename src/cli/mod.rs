@@ -5,6 +5,7 @@
 mod apply;
 mod build;
 mod diff;
+mod git;
 mod init;
 
 use std::io::{IsTerminal, Write};
@@ -31,6 +32,7 @@ Examples:
   berth diff --base origin/main        what this branch changes in out/, resource by resource
   berth apply --dry-run                print the AWS CLI commands a deploy would run
   berth apply --heritage bcn-users     deploy one heritage (after its district stack)
+  berth apply --rev 3f2a9c1d0e4b       deploy out/ as committed at a revision (to go back)
   berth destroy --heritage bcn-users   delete a heritage's app stack
   berth run bcn-users -- bin/tootctl accounts create admin --email a@b.c --role Owner
   berth schema --write schema          write both schemas for editors into schema/";

@@ -1,7 +1,10 @@
-//! `out/` as it is at a git revision, read with the `git` command without
-//! touching the working tree: `ls-tree` lists the blobs, and only the blobs
-//! whose id differs from the rendered text's are read (`cat-file --batch`,
-//! one process for all of them), so an unchanged fleet costs a hash per file.
+//! The fleet as it is at a git revision, read with the `git` command without
+//! touching the working tree: `ls-tree` lists the blobs and `cat-file
+//! --batch` reads them (one process for all of them). `diff --base` reads
+//! only the blobs whose id differs from the rendered text's, so an unchanged
+//! fleet costs a hash per file; `apply --rev` writes a revision's folders
+//! into a private [`Snapshot`] to deploy from. Nothing here writes to the
+//! repository or its working tree.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -24,7 +27,7 @@ fn output(command: &mut Command) -> Result<std::result::Result<Vec<u8>, String>>
     let output = command
         .stdin(Stdio::null())
         .output()
-        .context("cannot run `git`; `--base` needs git on PATH")?;
+        .context("cannot run `git`; reading a git revision needs git on PATH")?;
     if output.status.success() {
         return Ok(Ok(output.stdout));
     }
@@ -63,23 +66,45 @@ fn blob_id(text: &str, sha256: bool) -> String {
     }
 }
 
-/// The commit a revision names, or an error that says why there is none.
-pub fn commit_of(root: &Path, revision: &str) -> Result<String> {
+/// Why a revision names no commit.
+#[derive(Debug)]
+pub enum NoCommit {
+    /// The fleet root is not in a git repository (git's message).
+    NotARepository(String),
+    /// git knows no commit by that name.
+    Unknown,
+}
+
+/// The commit a revision names (its full id), or why there is none; an
+/// error only when git cannot be run.
+pub fn resolve(root: &Path, revision: &str) -> Result<std::result::Result<String, NoCommit>> {
     let verified = output(
         git(root)
             .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
             .arg(format!("{revision}^{{commit}}")),
     )?;
-    let Ok(stdout) = verified else {
-        if let Err(message) = output(git(root).args(["rev-parse", "--git-dir"]))? {
-            bail!(
-                "`--base` compares with a git revision, but `{}` is not in a git repository ({message})",
-                root.display()
-            );
+    if let Ok(stdout) = verified {
+        return Ok(Ok(String::from_utf8_lossy(&stdout).trim().to_owned()));
+    }
+    if let Err(message) = output(git(root).args(["rev-parse", "--git-dir"]))? {
+        return Ok(Err(NoCommit::NotARepository(message)));
+    }
+    Ok(Err(NoCommit::Unknown))
+}
+
+/// The commit a revision names, or an error that says why there is none
+/// (in the words of `diff --base`).
+pub fn commit_of(root: &Path, revision: &str) -> Result<String> {
+    match resolve(root, revision)? {
+        Ok(commit) => Ok(commit),
+        Err(NoCommit::NotARepository(message)) => bail!(
+            "`--base` compares with a git revision, but `{}` is not in a git repository ({message})",
+            root.display()
+        ),
+        Err(NoCommit::Unknown) => {
+            bail!("unknown revision `{revision}`: git knows no commit by that name")
         }
-        bail!("unknown revision `{revision}`: git knows no commit by that name");
-    };
-    Ok(String::from_utf8_lossy(&stdout).trim().to_owned())
+    }
 }
 
 /// The regular files under `<root>/<dir>` at a commit with their blob ids,
@@ -164,6 +189,101 @@ pub fn out_at(root: &Path, revision: &str, rendered: &Files) -> Result<Option<Fi
         files.insert(path.clone(), text);
     }
     Ok(Some(files))
+}
+
+/// Whether `<root>/<dir>` at a commit holds exactly `files` (by path
+/// relative to `dir`), compared by blob id, without reading a blob.
+pub fn holds(root: &Path, commit: &str, dir: &str, files: &Files) -> Result<bool> {
+    let Some(entries) = listing(root, commit, dir)? else {
+        return Ok(false);
+    };
+    Ok(entries.len() == files.len()
+        && entries.iter().all(|(path, id)| {
+            files
+                .get(path)
+                .is_some_and(|text| blob_id(text, id.len() == 64) == *id)
+        }))
+}
+
+/// The newest commit reachable from `commit` that changed `<root>/<dir>`,
+/// or `None` when none did.
+pub fn last_change(root: &Path, commit: &str, dir: &str) -> Result<Option<String>> {
+    let found = output(
+        git(root)
+            .args(["rev-list", "-n", "1", "--end-of-options"])
+            .arg(commit)
+            .args(["--", dir]),
+    )?;
+    Ok(found
+        .ok()
+        .map(|stdout| String::from_utf8_lossy(&stdout).trim().to_owned())
+        .filter(|id| !id.is_empty()))
+}
+
+/// The first parent of a commit, or `None` for a root commit.
+pub fn parent(root: &Path, commit: &str) -> Result<Option<String>> {
+    match resolve(root, &format!("{commit}^"))? {
+        Ok(parent) => Ok(Some(parent)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Whether a commit has the folder `<root>/<dir>`.
+pub fn has_dir(root: &Path, commit: &str, dir: &str) -> Result<bool> {
+    Ok(listing(root, commit, dir)?.is_some())
+}
+
+/// Folders of the fleet as they are at a commit, written into a new
+/// directory only its user can enter (mode 0700), removed when dropped: a
+/// fleet root to read as any other.
+#[derive(Debug)]
+pub struct Snapshot {
+    dir: tempfile::TempDir,
+}
+
+impl Snapshot {
+    /// Writes `<root>/<dir>` at `commit` for each of `dirs` (a folder the
+    /// commit does not have is left out) under a new `berth-rev-*`
+    /// directory in `scratch`.
+    pub fn new(root: &Path, commit: &str, dirs: &[&str], scratch: &Path) -> Result<Self> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("berth-rev-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let dir = builder.tempdir_in(scratch).with_context(|| {
+            format!(
+                "cannot make a temporary directory in `{}` for the revision",
+                scratch.display()
+            )
+        })?;
+        for name in dirs {
+            let Some(files) = tree_at(root, commit, name)? else {
+                continue;
+            };
+            for (path, text) in &files {
+                // Paths come from git: keep only plain components.
+                let relative: std::path::PathBuf = Path::new(path)
+                    .components()
+                    .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                    .collect();
+                let target = dir.path().join(name).join(relative);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&target, text)
+                    .with_context(|| format!("cannot write `{}`", target.display()))?;
+            }
+        }
+        Ok(Self { dir })
+    }
+
+    /// The fleet root the folders were written into.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 /// The contents of blobs, in order, from one `git cat-file --batch`.
