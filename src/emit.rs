@@ -293,7 +293,8 @@ fn write_with(
     let exists = preflight(out)?;
     let pid = std::process::id();
     let staging = parent.join(format!(".{name}.new-{pid}"));
-    if let Err(e) = stage(&staging, files) {
+    let kept = exists.then_some(out);
+    if let Err(e) = stage(&staging, files, kept) {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
     }
@@ -363,7 +364,16 @@ fn write_with(
 
 /// Writes every file under `staging`, then fsyncs files and folders, so
 /// the tree is on disk before it becomes visible as `out/`.
-fn stage(staging: &Path, files: &BTreeMap<String, String>) -> Result<(), EmitError> {
+/// Writes `files` into `staging`. A file whose bytes are those of the same
+/// path in `kept` (the current `out/`) is hard-linked from there instead of
+/// written: an unchanged artifact costs a read, not a write (and its fsync
+/// finds nothing to flush). When the swap replaces `out/`, the old tree's
+/// name for it goes and the linked one stays.
+fn stage(
+    staging: &Path,
+    files: &BTreeMap<String, String>,
+    kept: Option<&Path>,
+) -> Result<(), EmitError> {
     let mut dirs: std::collections::BTreeSet<PathBuf> = files
         .keys()
         .filter_map(|p| Path::new(p).parent())
@@ -376,6 +386,17 @@ fn stage(staging: &Path, files: &BTreeMap<String, String>) -> Result<(), EmitErr
     // Sequential: parallel writes measured slower on this file system.
     for (path, text) in files {
         let target = staging.join(path);
+        if let Some(old) = kept.map(|k| k.join(path))
+            && unchanged(&old, text)
+            && std::fs::hard_link(&old, &target).is_ok()
+        {
+            // Durable even when another program wrote it (a git checkout):
+            // an fsync of clean data returns at once.
+            std::fs::File::open(&target)
+                .and_then(|f| f.sync_all())
+                .map_err(io(&target))?;
+            continue;
+        }
         let mut file = std::fs::File::create(&target).map_err(io(&target))?;
         std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io(&target))?;
         file.sync_all().map_err(io(&target))?;
@@ -394,6 +415,17 @@ fn stage(staging: &Path, files: &BTreeMap<String, String>) -> Result<(), EmitErr
         sync_dir(dir).map_err(io(dir))?;
     }
     Ok(())
+}
+
+/// Whether the regular file at `path` holds exactly `text` (a different
+/// size is known without reading it).
+fn unchanged(path: &Path, text: &str) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() && meta.len() == text.len() as u64 => {
+            std::fs::read(path).is_ok_and(|bytes| bytes == text.as_bytes())
+        }
+        _ => false,
+    }
 }
 
 /// fsyncs a folder (its entries); a no-op where folders cannot be opened.

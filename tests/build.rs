@@ -419,3 +419,40 @@ fn two_builds_at_once_never_leave_a_broken_out() {
         assert_eq!(check.code, 0, "round {round}: {}", check.stderr);
     }
 }
+
+/// An unchanged artifact is kept (hard-linked into the new tree, not
+/// written again); a changed one is written; and the tree is byte for byte
+/// what a build into an empty folder writes.
+#[cfg(unix)]
+#[test]
+fn a_rebuild_keeps_unchanged_files_and_equals_a_clean_build() {
+    use std::os::unix::fs::MetadataExt;
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    let out = fleet.path().join("out");
+    let inode = |path: &str| std::fs::metadata(out.join(path)).unwrap().ino();
+    let (kept, changed) = (
+        "tutorial/district.cfn.json",
+        "tutorial/bcn-users/app.params.json",
+    );
+    let before = (inode(kept), inode(changed));
+    let instance = fleet.path().join("instances/tutorial/bcn-users.yml");
+    let text = std::fs::read_to_string(&instance).unwrap();
+    assert!(text.contains("    image_name: "), "{text}");
+    std::fs::write(
+        &instance,
+        text.replacen("    image_name: ", "    image_tag: v2\n    image_name: ", 1),
+    )
+    .unwrap();
+    let build = run_in(fleet.path(), &["build"]);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    assert_eq!(inode(kept), before.0, "an unchanged file is kept");
+    assert_ne!(inode(changed), before.1, "a changed file is written anew");
+    let clean = tempfile::tempdir().unwrap();
+    let elsewhere = clean.path().join("out");
+    let fresh = run_in(
+        fleet.path(),
+        &["build", "--out", elsewhere.to_str().unwrap()],
+    );
+    assert_eq!(fresh.code, 0, "{}", fresh.stderr);
+    assert_eq!(read_tree(&out), read_tree(&elsewhere));
+}
