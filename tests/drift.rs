@@ -41,6 +41,11 @@ fn described(name: &str, params: Option<&Value>) -> Value {
 /// The fake `aws` answering with the given deployed templates (and the app
 /// stack's parameters); a stack without a template is not deployed.
 fn deployed(stacks: &[(&str, Option<Value>)], params: &Value) -> FakeAws {
+    rules(stacks, params).ready()
+}
+
+/// The rules of [`deployed`], to add more to.
+fn rules(stacks: &[(&str, Option<Value>)], params: &Value) -> FakeAws {
     let mut aws = FakeAws::new().on(&["sts", "get-caller-identity"], identity(), 0);
     for (name, template) in stacks {
         aws = match template {
@@ -58,7 +63,7 @@ fn deployed(stacks: &[(&str, Option<Value>)], params: &Value) -> FakeAws {
             None => aws.fail(&["describe-stacks", name], &missing(name), 0),
         };
     }
-    aws.ready()
+    aws
 }
 
 fn diff(fleet: &Path, aws: &FakeAws, args: &[&str]) -> Output {
@@ -202,4 +207,67 @@ fn credentials_missing_exit_as_apply_does() {
     assert_eq!(output.stdout, "");
     let both = run_with(fleet.path(), &["diff", "--deployed", "--base", "HEAD"], &[]);
     assert_eq!(both.code, 64, "{}", both.stderr);
+}
+
+#[test]
+fn resources_lists_what_drift_detection_finds_changed_outside_cloudformation() {
+    let fleet = fleet();
+    let params = out(fleet.path(), "blog/lokka/app.params.json");
+    let mut aws = rules(&as_deployed(fleet.path()), &params);
+    for stack in [DISTRICT, DATA, APP] {
+        aws = aws.on(
+            &["detect-stack-drift", stack],
+            json!({"StackDriftDetectionId": format!("id-{stack}")}),
+            0,
+        );
+    }
+    let drifted = json!({"StackResourceDrifts": [{
+        "StackId": "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/blog-lokka-data/1",
+        "LogicalResourceId": "Database",
+        "PhysicalResourceId": "blog-lokka",
+        "ResourceType": "AWS::RDS::DBInstance",
+        "StackResourceDriftStatus": "MODIFIED",
+        "PropertyDifferences": [
+            {"PropertyPath": "/BackupRetentionPeriod", "ExpectedValue": "7", "ActualValue": "1", "DifferenceType": "NOT_EQUAL"}
+        ]
+    }]});
+    let aws = aws
+        .on(
+            &["describe-stack-drift-detection-status", "id-blog-lokka-data"],
+            json!({"StackDriftDetectionId": "id-blog-lokka-data", "DetectionStatus": "DETECTION_IN_PROGRESS"}),
+            1,
+        )
+        .on(
+            &["describe-stack-drift-detection-status"],
+            json!({"DetectionStatus": "DETECTION_COMPLETE", "StackDriftStatus": "IN_SYNC"}),
+            0,
+        )
+        .on(&["describe-stack-resource-drifts", DATA], drifted, 0)
+        .on(&["describe-stack-resource-drifts"], json!({"StackResourceDrifts": []}), 0)
+        .ready();
+    let output = diff(fleet.path(), &aws, &["--resources"]);
+    assert_eq!(output.code, 2, "{}{}", output.stdout, output.stderr);
+    insta::assert_snapshot!(output.stdout);
+    let calls = aws.calls();
+    assert!(
+        calls.contains(
+            "cloudformation describe-stack-resource-drifts --stack-name blog-lokka-data --stack-resource-drift-status-filters MODIFIED DELETED"
+        ),
+        "{calls}"
+    );
+    // Polled until complete: twice for the data stack.
+    assert_eq!(
+        calls
+            .matches("--stack-drift-detection-id id-blog-lokka-data")
+            .count(),
+        2,
+        "{calls}"
+    );
+    let json = diff(fleet.path(), &aws, &["--resources", "--format", "json"]);
+    let doc: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["drift"][0]["logical_id"], "Database", "{doc}");
+    assert_eq!(doc["drift"][0]["differences"][0]["actual"], "1", "{doc}");
+    // Without --deployed there is nothing to detect drift on.
+    let alone = run_with(fleet.path(), &["diff", "--resources"], &[]);
+    assert_eq!(alone.code, 64, "{}", alone.stderr);
 }

@@ -7,12 +7,20 @@
 //! `describe-stacks` (its parameters and tags) and `get-template
 //! --template-stage Original` (the template as submitted). A stack that
 //! does not exist is left out: the diff shows it as added.
+//!
+//! [`drift`] asks CloudFormation's drift detection about the resources
+//! themselves (`detect-stack-drift`, polled with a bound, then
+//! `describe-stack-resource-drifts`): what was changed outside
+//! CloudFormation, which a template comparison cannot see.
 
 use std::collections::BTreeMap;
 
 use crate::apply::aws::{Ctx, Template, args};
 use crate::apply::deploy::whoami;
+use serde::Deserialize;
+
 use crate::apply::{ApplyError, Artifacts, Runner, Settings, StackArtifact, Ui, stack};
+use crate::diff::{DriftDifference, ResourceDrift};
 
 /// The deployed counterpart of every stack file of `out/` (templates and
 /// `app.params.json`), keyed by path under `out/`, with `out/`'s manifest so
@@ -110,4 +118,161 @@ fn read_stack(
         files.insert(params, crate::render::canonical(document));
     }
     Ok(())
+}
+
+/// The resources of every deployed stack of `out/` that drift detection
+/// finds modified or deleted, in `out/` order. Stacks that do not exist are
+/// skipped. Each detection is polled at most `change_set_polls` times.
+pub fn drift(
+    artifacts: &Artifacts,
+    settings: &Settings,
+    runner: &mut dyn Runner,
+    ui: &mut dyn Ui,
+) -> Result<Vec<ResourceDrift>, ApplyError> {
+    let mut ctx = Ctx {
+        runner,
+        ui,
+        settings,
+        follow: "drift detection changes nothing; run it again".to_owned(),
+        region: None,
+        bucket: None,
+        bucket_exported: false,
+        copy: None,
+    };
+    let mut found = Vec::new();
+    for district in &artifacts.districts {
+        ctx.region.clone_from(&district.region);
+        let stacks = district.stack.iter().chain(
+            district
+                .heritages
+                .iter()
+                .flat_map(|h| h.data.iter().chain(&h.app)),
+        );
+        for artifact in stacks {
+            if stack::describe(&mut ctx, &artifact.name)?.is_some() {
+                found.extend(detect(&mut ctx, &artifact.name)?);
+            }
+        }
+    }
+    Ok(found)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Detection {
+    stack_drift_detection_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DetectionStatus {
+    detection_status: String,
+    #[serde(default)]
+    detection_status_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Drifts {
+    #[serde(default)]
+    stack_resource_drifts: Vec<Drift>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Drift {
+    logical_resource_id: String,
+    resource_type: String,
+    stack_resource_drift_status: String,
+    #[serde(default)]
+    property_differences: Vec<PropertyDifference>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PropertyDifference {
+    property_path: String,
+    #[serde(default)]
+    expected_value: Option<String>,
+    #[serde(default)]
+    actual_value: Option<String>,
+    difference_type: String,
+}
+
+/// Runs drift detection on one stack and lists its drifted resources.
+fn detect(ctx: &mut Ctx<'_>, name: &str) -> Result<Vec<ResourceDrift>, ApplyError> {
+    let started: Detection = ctx.call(&args([
+        "cloudformation",
+        "detect-stack-drift",
+        "--stack-name",
+        name,
+    ]))?;
+    let id = started.stack_drift_detection_id;
+    let polls = ctx.settings.timing.change_set_polls;
+    let mut done = false;
+    for _ in 0..polls {
+        let status: DetectionStatus = ctx.call(&args([
+            "cloudformation",
+            "describe-stack-drift-detection-status",
+            "--stack-drift-detection-id",
+            &id,
+        ]))?;
+        match status.detection_status.as_str() {
+            "DETECTION_IN_PROGRESS" => ctx.pause()?,
+            "DETECTION_COMPLETE" => {
+                done = true;
+                break;
+            }
+            _ => {
+                // DETECTION_FAILED: some resources could not be checked; the
+                // ones that could are listed below, and the reason is said.
+                ctx.ui.say(&format!(
+                    "warning: drift detection of `{name}` did not check every resource: {}",
+                    status.detection_status_reason.unwrap_or_default()
+                ));
+                done = true;
+                break;
+            }
+        }
+    }
+    if !done {
+        return Err(ApplyError::Timeout {
+            what: format!("drift detection of `{name}`"),
+            polls,
+            follow: format!(
+                "see it with `aws cloudformation describe-stack-drift-detection-status --stack-drift-detection-id {id}`"
+            ),
+        });
+    }
+    let drifts: Drifts = ctx.call(&args([
+        "cloudformation",
+        "describe-stack-resource-drifts",
+        "--stack-name",
+        name,
+        "--stack-resource-drift-status-filters",
+        "MODIFIED",
+        "DELETED",
+    ]))?;
+    let mut found: Vec<ResourceDrift> = drifts
+        .stack_resource_drifts
+        .into_iter()
+        .map(|d| ResourceDrift {
+            stack: name.to_owned(),
+            logical_id: d.logical_resource_id,
+            resource_type: d.resource_type,
+            status: d.stack_resource_drift_status,
+            differences: d
+                .property_differences
+                .into_iter()
+                .map(|p| DriftDifference {
+                    path: p.property_path,
+                    expected: p.expected_value,
+                    actual: p.actual_value,
+                    kind: p.difference_type,
+                })
+                .collect(),
+        })
+        .collect();
+    found.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
+    Ok(found)
 }

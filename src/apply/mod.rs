@@ -34,7 +34,7 @@ mod ui;
 
 pub use artifacts::{ArtifactError, Artifacts, HeritageArtifacts, StackArtifact};
 pub use deploy::{apply, destroy};
-pub use deployed::deployed;
+pub use deployed::{deployed, drift};
 pub use error::ApplyError;
 pub use private::PrivateCopy;
 pub use run::{RunOutcome, RunRequest, run};

@@ -632,20 +632,33 @@ pub fn destroy(root: &Path, args: &DestroyArgs) -> ExitCode {
 /// `berth diff --deployed`: the verified artifacts of `out/` and what is
 /// deployed of their stacks; a failure is printed and given as its exit
 /// code (the table of apply's).
-pub fn deployed(
-    root: &Path,
-    aws: &AwsArgs,
-) -> Result<(Artifacts, std::collections::BTreeMap<String, String>), ExitCode> {
+pub fn deployed(root: &Path, aws: &AwsArgs, resources: bool) -> Result<Deployed, ExitCode> {
     let artifacts = Artifacts::read(root).map_err(|error| fail(&error.into()))?;
     let settings = settings(aws, false, false, false);
-    let found = apply::deployed(
-        &artifacts,
-        &settings,
-        &mut runner(root, aws),
-        &mut OnStderr(Terminal::new()),
-    )
-    .map_err(|error| fail(&error))?;
-    Ok((artifacts, found))
+    let mut runner = runner(root, aws);
+    let mut ui = OnStderr(Terminal::new());
+    on_ctrl_c();
+    let files = apply::deployed(&artifacts, &settings, &mut runner, &mut ui)
+        .map_err(|error| fail(&error))?;
+    let drift = if resources {
+        apply::drift(&artifacts, &settings, &mut runner, &mut ui).map_err(|error| fail(&error))?
+    } else {
+        Vec::new()
+    };
+    Ok(Deployed {
+        artifacts,
+        files,
+        drift,
+    })
+}
+
+/// What `berth diff --deployed` compares with `out/`.
+pub struct Deployed {
+    pub artifacts: Artifacts,
+    /// The deployed stacks' files, in `out/`'s shape.
+    pub files: std::collections::BTreeMap<String, String>,
+    /// What drift detection found (`--resources`), else empty.
+    pub drift: Vec<berth::diff::ResourceDrift>,
 }
 
 /// The terminal, with the report on stderr: stdout is the diff's.

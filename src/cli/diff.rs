@@ -42,6 +42,10 @@ pub struct DiffArgs {
     /// parameters as CloudFormation holds them (reading calls only).
     #[arg(long, conflicts_with = "base")]
     deployed: bool,
+    /// With `--deployed`: also run CloudFormation's drift detection on
+    /// each stack and list the resources changed outside CloudFormation.
+    #[arg(long, requires = "deployed")]
+    resources: bool,
     #[command(flatten)]
     verbosity: Verbosity,
     #[command(flatten)]
@@ -129,7 +133,11 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
 /// read, so there is no reviewer's summary.
 fn deployed(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
     let start = std::time::Instant::now();
-    let (artifacts, before) = match super::apply::deployed(&args.root, &diff_args.aws) {
+    let super::apply::Deployed {
+        artifacts,
+        files: before,
+        drift,
+    } = match super::apply::deployed(&args.root, &diff_args.aws, diff_args.resources) {
         Ok(found) => found,
         Err(code) => return Ok(code),
     };
@@ -144,6 +152,7 @@ fn deployed(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
         .map(|(path, text)| (path.clone(), text.clone()))
         .collect();
     let mut diff = diff::diff(&before, &after);
+    diff.drift = drift;
     if !diff.is_empty() {
         diff.summary = Summary::unavailable(
             "compared with the deployed stacks, not with sources: the resource view below says what changed",

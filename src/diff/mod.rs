@@ -49,6 +49,60 @@ pub struct Diff {
     /// set by the caller, who has them ([`summary::summarize`]).
     #[serde(skip)]
     pub summary: summary::Summary,
+    /// Resources CloudFormation's drift detection found changed or deleted
+    /// outside CloudFormation (`diff --deployed --resources`): set by the
+    /// caller, who asked AWS.
+    pub drift: Vec<ResourceDrift>,
+}
+
+/// A resource whose live configuration differs from its stack's template:
+/// what `describe-stack-resource-drifts` reports. An apply does not undo
+/// it unless the template's value for it changes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceDrift {
+    pub stack: String,
+    pub logical_id: String,
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// `MODIFIED` or `DELETED`.
+    pub status: String,
+    pub differences: Vec<DriftDifference>,
+}
+
+/// One property of a drifted resource: the template's value and the live one.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftDifference {
+    /// A JSON pointer into the resource's properties, e.g. `/BackupRetentionPeriod`.
+    pub path: String,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+    /// `ADD`, `REMOVE` or `NOT_EQUAL`.
+    pub kind: String,
+}
+
+impl ResourceDrift {
+    /// `Database AWS::RDS::DBInstance in blog-lokka-data: MODIFIED`, then one
+    /// line per property.
+    #[must_use]
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "{} {} in {}: {}",
+            self.logical_id,
+            self.resource_type,
+            self.stack,
+            self.status.to_lowercase()
+        )];
+        for d in &self.differences {
+            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_owned());
+            lines.push(format!(
+                "{}: template {}, live {}",
+                d.path.trim_start_matches('/').replace('/', "."),
+                show(&d.expected),
+                show(&d.actual)
+            ));
+        }
+        lines
+    }
 }
 
 /// What deploys an artifact.
@@ -144,7 +198,7 @@ impl StackChange {
 impl Diff {
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.artifacts.is_empty()
+        self.artifacts.is_empty() && self.drift.is_empty()
     }
 
     /// The most destructive impact of any resource change.

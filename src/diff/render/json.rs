@@ -32,6 +32,9 @@ struct Document<'a> {
     security: &'a [SecurityChange],
     stacks: &'a [StackChange],
     artifacts: &'a [ArtifactChange],
+    /// Resources changed outside CloudFormation (`--deployed --resources`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    drift: &'a [crate::diff::ResourceDrift],
 }
 
 #[derive(Serialize)]
@@ -100,6 +103,7 @@ pub fn render(diff: &Diff, baseline: &str) -> String {
         security: &diff.security,
         stacks: &diff.stacks,
         artifacts: &diff.artifacts,
+        drift: &diff.drift,
     };
     let mut text = if diff.is_empty() {
         serde_json::to_string(&document)

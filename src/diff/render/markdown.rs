@@ -219,6 +219,29 @@ fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
         risk.push('\n');
     }
 
+    if !diff.drift.is_empty() {
+        let title = "### ✋ Drift (changed outside CloudFormation; an apply does not undo it)\n\n";
+        take(title, &mut budget);
+        risk.push_str(title);
+        let mut skipped = 0;
+        for drift in &diff.drift {
+            let mut lines = drift.lines().into_iter();
+            let mut entry = format!("- {}\n", code_span(&lines.next().unwrap_or_default()));
+            for line in lines {
+                entry.push_str(&format!("  - {}\n", code_span(&line)));
+            }
+            if take(&entry, &mut budget) {
+                risk.push_str(&entry);
+            } else {
+                skipped += 1;
+            }
+        }
+        if skipped > 0 {
+            left_out.push(format!("{skipped} drifted resources"));
+        }
+        risk.push('\n');
+    }
+
     let mut table = String::new();
     if !diff.stacks.is_empty() {
         let header = "| Stack | Added | Updated | Replaced | Removed | Orphaned |\n|---|--:|--:|--:|--:|--:|\n";

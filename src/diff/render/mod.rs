@@ -389,7 +389,17 @@ fn summary(diff: &Diff) -> String {
     if !places.is_empty() {
         line.push_str(&format!(" in {}", places.join(" and ")));
     }
-    line.push_str(&format!("; artifacts: {}", artifacts.join(", ")));
+    if artifacts.is_empty() {
+        line.push_str("; artifacts: none");
+    } else {
+        line.push_str(&format!("; artifacts: {}", artifacts.join(", ")));
+    }
+    if !diff.drift.is_empty() {
+        line.push_str(&format!(
+            "; drift: {}",
+            plural(diff.drift.len(), "resource")
+        ));
+    }
     line
 }
 

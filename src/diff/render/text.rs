@@ -87,6 +87,20 @@ pub fn render(diff: &Diff, baseline: &str, color: bool) -> String {
         }
         out.push('\n');
     }
+    if !diff.drift.is_empty() {
+        out.push_str(&paint.paint(
+            BOLD_RED,
+            "Drift (changed outside CloudFormation; an apply does not undo it):",
+        ));
+        out.push('\n');
+        for drift in &diff.drift {
+            for (i, line) in drift.lines().iter().enumerate() {
+                let indent = if i == 0 { "  " } else { "      " };
+                let _ = writeln!(out, "{indent}{line}");
+            }
+        }
+        out.push('\n');
+    }
     for stack in &diff.stacks {
         let heading = match stack.target {
             Target::CloudFormation => {
@@ -125,8 +139,10 @@ pub fn render(diff: &Diff, baseline: &str, color: bool) -> String {
         }
         out.push('\n');
     }
-    out.push_str(&paint.paint(BOLD, "Artifacts:"));
-    out.push('\n');
+    if !diff.artifacts.is_empty() {
+        out.push_str(&paint.paint(BOLD, "Artifacts:"));
+        out.push('\n');
+    }
     for artifact in &diff.artifacts {
         let (word, style) = match artifact.status {
             FileStatus::Added => ("added  ", GREEN),
@@ -169,7 +185,9 @@ pub fn render(diff: &Diff, baseline: &str, color: bool) -> String {
             }
         }
     }
-    out.push('\n');
+    if !out.ends_with("\n\n") {
+        out.push('\n');
+    }
     let _ = writeln!(out, "Changes against {baseline}: {}.", summary(diff));
     out
 }
