@@ -135,6 +135,74 @@ fn deploy_stack(
     }
 }
 
+/// Deploys one heritage: its data stack, `before_deploy` and its app
+/// stack. Returns whether its app stack changed.
+fn deploy_heritage(
+    ctx: &mut Ctx<'_>,
+    tally: &mut Tally,
+    heritage: &HeritageArtifacts,
+    district_outputs: &BTreeMap<String, String>,
+    district_stack: &str,
+) -> Result<bool, ApplyError> {
+    let mut roles: Option<(BTreeMap<String, String>, String)> = None;
+    if let Some(data) = &heritage.data {
+        let (outputs, did) = deploy_stack(ctx, data)?;
+        tally.record(ctx, &data.name, did);
+        roles = Some((outputs, data.name.clone()));
+    }
+    let Some(app) = &heritage.app else {
+        return Ok(false);
+    };
+    let prepared = match stack::prepare(ctx, app)? {
+        Plan::UpToDate(_) => {
+            tally.record(ctx, &app.name, false);
+            return Ok(false);
+        }
+        Plan::Ready(prepared) => prepared,
+    };
+    if let Some((path, text)) = &heritage.before_deploy {
+        // berth writes a data stack beside every app stack; it holds
+        // the roles and values the one-off task runs with.
+        let Some((outputs, from)) = roles.clone() else {
+            return Err(ApplyError::BeforeDeploy(format!(
+                "`out/` has no data stack for `{}`, whose roles `before_deploy` runs with: run `berth build`",
+                heritage.name
+            )));
+        };
+        let job = Job {
+            heritage: &heritage.name,
+            path,
+            text,
+            cluster: Value::from_outputs(district_outputs, district_stack, "ClusterName"),
+            subnets: Value::from_outputs(district_outputs, district_stack, "PrivateSubnets"),
+            security_group: Value::from_outputs(
+                district_outputs,
+                district_stack,
+                "ContainerSecurityGroupId",
+            ),
+            values: task::placeholders(text)
+                .into_iter()
+                .map(|name| {
+                    let value = Value::from_outputs(&outputs, &from, &task::output_key(&name));
+                    (name, value)
+                })
+                .collect(),
+        };
+        if let Err(error) = task::run(ctx, &job) {
+            if let (Some(id), false) = (
+                &prepared.change_set,
+                matches!(error, ApplyError::Interrupted { .. }),
+            ) {
+                stack::delete_change_set(ctx, id)?;
+            }
+            return Err(error);
+        }
+    }
+    stack::execute(ctx, &prepared)?;
+    tally.record(ctx, &app.name, true);
+    Ok(true)
+}
+
 /// Deploys the selected part of the fleet: district stack → each
 /// heritage's data stack → `before_deploy` → app stack.
 pub fn apply(
@@ -212,65 +280,13 @@ pub fn apply(
             ));
         }
         for heritage in heritages {
-            let mut roles: Option<(BTreeMap<String, String>, String)> = None;
-            if let Some(data) = &heritage.data {
-                let (outputs, did) = deploy_stack(&mut ctx, data)?;
-                tally.record(&mut ctx, &data.name, did);
-                roles = Some((outputs, data.name.clone()));
-            }
-            let Some(app) = &heritage.app else { continue };
-            let prepared = match stack::prepare(&mut ctx, app)? {
-                Plan::UpToDate(_) => {
-                    tally.record(&mut ctx, &app.name, false);
-                    continue;
-                }
-                Plan::Ready(prepared) => prepared,
-            };
-            if let Some((path, text)) = &heritage.before_deploy {
-                // berth writes a data stack beside every app stack; it holds
-                // the roles and values the one-off task runs with.
-                let Some((outputs, from)) = roles.clone() else {
-                    return Err(ApplyError::BeforeDeploy(format!(
-                        "`out/` has no data stack for `{}`, whose roles `before_deploy` runs with: run `berth build`",
-                        heritage.name
-                    )));
-                };
-                let job = Job {
-                    heritage: &heritage.name,
-                    path,
-                    text,
-                    cluster: Value::from_outputs(&district_outputs, &district_stack, "ClusterName"),
-                    subnets: Value::from_outputs(
-                        &district_outputs,
-                        &district_stack,
-                        "PrivateSubnets",
-                    ),
-                    security_group: Value::from_outputs(
-                        &district_outputs,
-                        &district_stack,
-                        "ContainerSecurityGroupId",
-                    ),
-                    values: task::placeholders(text)
-                        .into_iter()
-                        .map(|name| {
-                            let value =
-                                Value::from_outputs(&outputs, &from, &task::output_key(&name));
-                            (name, value)
-                        })
-                        .collect(),
-                };
-                if let Err(error) = task::run(&mut ctx, &job) {
-                    if let (Some(id), false) = (
-                        &prepared.change_set,
-                        matches!(error, ApplyError::Interrupted { .. }),
-                    ) {
-                        stack::delete_change_set(&mut ctx, id)?;
-                    }
-                    return Err(error);
-                }
-            }
-            stack::execute(&mut ctx, &prepared)?;
-            tally.record(&mut ctx, &app.name, true);
+            deploy_heritage(
+                &mut ctx,
+                &mut tally,
+                heritage,
+                &district_outputs,
+                &district_stack,
+            )?;
         }
     }
     let Tally { changed, unchanged } = tally;
