@@ -3005,3 +3005,19 @@ fn without_waves_nothing_waits_for_services() {
     assert!(!aws.calls().contains("ecs"), "{}", aws.calls());
     assert!(!output.stdout.contains("wave"), "{}", output.stdout);
 }
+
+#[test]
+fn a_district_stack_failing_before_the_first_wave_touches_no_heritage() {
+    let fleet = five_heritages();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", DISTRICT],
+            stack(DISTRICT, "UPDATE_IN_PROGRESS", &[]),
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes", "--waves", "2"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}

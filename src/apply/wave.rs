@@ -187,14 +187,16 @@ pub fn summary(district: &str, reports: &[WaveReport], later: &[String]) -> Vec<
                 deployed: before,
             } => {
                 deployed.extend(before.iter().cloned());
-                let at = match heritage {
+                stop = match heritage {
                     Some(h) => {
                         failed.push(h.clone());
-                        format!("at `{h}`")
+                        format!("; wave {} failed at `{h}`: {reason}", report.number)
                     }
-                    None => "before it began".to_owned(),
+                    None => format!(
+                        "; the district stack failed before wave {}: {reason}",
+                        report.number
+                    ),
                 };
-                stop = format!("; wave {} failed {at}: {reason}", report.number);
                 untouched.extend(
                     report
                         .heritages
