@@ -3021,3 +3021,88 @@ fn a_district_stack_failing_before_the_first_wave_touches_no_heritage() {
     assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
     snapshot!(transcript(&output, &aws));
 }
+
+#[test]
+fn services_a_template_leaves_unnamed_are_found_and_unhealthy_targets_fail_the_wave() {
+    // out_with_data_stack's `WebService` has no `ServiceName`.
+    let root = out_with_data_stack();
+    let service = "arn:aws:ecs:eu-west-1:123456789012:service/tutorial/d-h-app-WebService-AbC";
+    let group = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/h-web/0f";
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", "d-district"],
+            stack("d-district", "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(&["create-change-set", "d-district"], created("d-district"), 1)
+        .on(&["describe-change-set", "d-district"], no_changes(), 1)
+        .on(&["delete-change-set", "d-district"], json!({}), 1)
+        .on(
+            &["describe-stacks", "d-h-data"],
+            stack("d-h-data", "UPDATE_COMPLETE", &data_outputs()),
+            0,
+        )
+        .on(&["create-change-set", "d-h-data"], created("d-h-data"), 1)
+        .on(&["describe-change-set", "d-h-data"], no_changes(), 1)
+        .on(&["delete-change-set", "d-h-data"], json!({}), 1)
+        .on(&["create-change-set", "d-h-app"], created("d-h-app"), 1)
+        .on(
+            &["describe-change-set", "d-h-app"],
+            change_set(
+                "CREATE_COMPLETE",
+                &[("Modify", "WebService", "AWS::ECS::Service", Some("False"))],
+            ),
+            1,
+        )
+        .on(
+            &["ecs", "register-task-definition"],
+            json!({"taskDefinition": {"taskDefinitionArn": "arn:td:h-before-deploy:2"}}),
+            1,
+        )
+        .on(&["ecs", "run-task"], task("PENDING", None), 1)
+        .on(&["ecs", "describe-tasks"], task("STOPPED", Some(0)), 1)
+        .on(&["execute-change-set", "d-h-app"], json!({}), 1)
+        .on(
+            &["describe-stacks", "d-h-app"],
+            stack("d-h-app", "UPDATE_COMPLETE", &[]),
+            0,
+        )
+        .on(&["describe-stack-events", "d-h-app"], events(&[]), 0)
+        .on(
+            &["describe-stack-resources", "d-h-app"],
+            json!({"StackResources": [
+                {"LogicalResourceId": "WebService", "PhysicalResourceId": service, "ResourceType": "AWS::ECS::Service"}
+            ]}),
+            1,
+        )
+        .on(
+            &["ecs", "describe-services", service],
+            services("d-h-app-WebService-AbC", &["COMPLETED"], 1, &[group]),
+            0,
+        )
+        .on(
+            &["elbv2", "describe-target-health", group],
+            json!({"TargetHealthDescriptions": [{
+                "Target": {"Id": "i-0a", "Port": 32768},
+                "TargetHealth": {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch", "Description": "Health checks failed with these codes: [502]"}
+            }]}),
+            0,
+        )
+        .ready();
+    let (result, lines) = library_run_with(root.path(), &aws, |settings| {
+        settings.waves = Some("1".parse().unwrap());
+        settings.timing.service_polls = 2;
+    });
+    let error = result.unwrap_err();
+    assert!(
+        matches!(error, berth::apply::ApplyError::Unstable(_)),
+        "{error}"
+    );
+    assert_eq!(aws.calls().matches("describe-target-health").count(), 2);
+    snapshot!(format!(
+        "error: {error}\n--- lines\n{}\n--- aws calls\n{}",
+        lines.join("\n"),
+        aws.calls()
+    ));
+}

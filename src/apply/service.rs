@@ -274,7 +274,7 @@ fn healthy(
                                 },
                             );
                             unhealthy.push(format!(
-                                "  {target} in {group}: {state} ({}: {})",
+                                "`{target}` of {group} {state} ({}: {})",
                                 health.reason.as_deref().unwrap_or("no reason"),
                                 health.description.as_deref().unwrap_or("no description")
                             ));
@@ -305,7 +305,7 @@ fn healthy(
         });
     }
     Err(ApplyError::Unstable(format!(
-        "targets of `{heritage}` are still unhealthy after {polls} polls:\n{}\n  help: aws elbv2 describe-target-health --target-group-arn …; the health check path and port are in the app stack's target groups",
-        unhealthy.join("\n")
+        "targets of `{heritage}` are still unhealthy after {polls} polls: {}\n  help: aws elbv2 describe-target-health --target-group-arn …; the health check path and port are in the app stack's target groups",
+        unhealthy.join("; ")
     )))
 }
