@@ -1171,6 +1171,7 @@ fn library_run_with(
         timing: berth::apply::Timing::every(std::time::Duration::ZERO),
         scratch: std::env::temp_dir(),
         origin: None,
+        waves: None,
     };
     adjust(&mut settings);
     let mut runner = berth::apply::ProcessRunner {
@@ -2648,4 +2649,460 @@ fn a_deploy_that_executed_nothing_has_no_way_back_to_print() {
     assert_eq!(output.code, 7, "{}", transcript(&output, &aws));
     assert!(!output.stderr.contains("go back"), "{}", output.stderr);
     assert!(!output.stderr.contains("cannot tell"), "{}", output.stderr);
+}
+
+// ---- --waves -----------------------------------------------------------------
+
+const FIVE: [&str; 5] = ["alpha", "bravo", "charlie", "delta", "echo"];
+
+/// The tutorial district with five small heritages (one worker service
+/// each), built into out/ by `berth build`.
+fn five_heritages() -> tempfile::TempDir {
+    let fleet = fleet();
+    let instances = fleet.path().join("instances/tutorial");
+    std::fs::remove_file(instances.join("bcn-users.yml")).unwrap();
+    for name in FIVE {
+        std::fs::write(
+            instances.join(format!("{name}.yml")),
+            format!(
+                "environments:\n  production:\n    name: {name}\n    image_name: 822761295011.dkr.ecr.eu-west-1.amazonaws.com/{name}\n    image_tag: '1'\n    services:\n      - name: worker\n        cpu: 128\n        memory: 256\n        command: bundle exec sidekiq\n"
+            ),
+        )
+        .unwrap();
+    }
+    let build = crate::support::run_in(fleet.path(), &["build"]);
+    assert_eq!(build.code, 0, "{}", build.transcript());
+    fleet
+}
+
+/// `describe-services` of one service: `deployments` rollout states, and
+/// its target groups.
+fn services(name: &str, rollouts: &[&str], running: i64, groups: &[&str]) -> Value {
+    let deployments: Vec<Value> = rollouts
+        .iter()
+        .enumerate()
+        .map(|(i, state)| {
+            json!({"status": if i == 0 { "PRIMARY" } else { "ACTIVE" }, "rolloutState": state, "rolloutStateReason": format!("ECS deployment {state}.")})
+        })
+        .collect();
+    let balancers: Vec<Value> = groups
+        .iter()
+        .map(|g| json!({"targetGroupArn": g, "containerName": "web", "containerPort": 3000}))
+        .collect();
+    json!({"services": [{"serviceName": name, "status": "ACTIVE", "desiredCount": 1, "runningCount": running, "deployments": deployments, "loadBalancers": balancers}], "failures": []})
+}
+
+fn target_health(states: &[&str]) -> Value {
+    let targets: Vec<Value> = states
+        .iter()
+        .enumerate()
+        .map(|(i, state)| {
+            let mut health = json!({"State": state});
+            if *state != "healthy" {
+                health["Reason"] = json!("Elb.InitialHealthChecking");
+                health["Description"] = json!("Initial health checks in progress");
+            }
+            json!({"Target": {"Id": format!("i-0{i}"), "Port": 32768 + i}, "TargetHealth": health})
+        })
+        .collect();
+    json!({"TargetHealthDescriptions": targets})
+}
+
+/// The district and every data stack are up to date; each app stack in
+/// `heritages` changes its worker service and updates.
+fn waves_rules(mut aws: FakeAws, heritages: &[&str]) -> FakeAws {
+    aws = aws
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", DISTRICT],
+            stack(DISTRICT, "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(&["create-change-set", DISTRICT], created(DISTRICT), 1)
+        .on(&["describe-change-set", DISTRICT], no_changes(), 1)
+        .on(&["delete-change-set", DISTRICT], json!({}), 1);
+    for name in heritages {
+        let data = format!("tutorial-{name}-data");
+        let app = format!("tutorial-{name}-app");
+        aws = aws
+            .on(
+                &["describe-stacks", &data],
+                stack(&data, "UPDATE_COMPLETE", &data_outputs()),
+                0,
+            )
+            .on(&["create-change-set", &data], created(&data), 1)
+            .on(&["describe-change-set", &data], no_changes(), 1)
+            .on(&["delete-change-set", &data], json!({}), 1)
+            .on(&["create-change-set", &app], created(&app), 1)
+            .on(
+                &["describe-change-set", &app],
+                change_set(
+                    "CREATE_COMPLETE",
+                    &[(
+                        "Modify",
+                        "WorkerService",
+                        "AWS::ECS::Service",
+                        Some("False"),
+                    )],
+                ),
+                1,
+            )
+            .on(&["execute-change-set", &app], json!({}), 1);
+    }
+    aws
+}
+
+/// App stack `name` updates and completes.
+fn app_updates(aws: FakeAws, name: &str) -> FakeAws {
+    let app = format!("tutorial-{name}-app");
+    aws.on(
+        &["describe-stack-events", &app],
+        events(&[(
+            "u1",
+            &app,
+            "AWS::CloudFormation::Stack",
+            "UPDATE_COMPLETE",
+            "",
+        )]),
+        1,
+    )
+    .on(
+        &["describe-stack-events", &app],
+        events(&[
+            (
+                "u3",
+                &app,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_COMPLETE",
+                "",
+            ),
+            (
+                "u2",
+                "WorkerService",
+                "AWS::ECS::Service",
+                "UPDATE_COMPLETE",
+                "",
+            ),
+            (
+                "u1",
+                &app,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_COMPLETE",
+                "",
+            ),
+        ]),
+        0,
+    )
+    .on(
+        &["describe-stacks", &app],
+        stack(&app, "UPDATE_COMPLETE", &[]),
+        0,
+    )
+}
+
+/// App stack `name` updates, then rolls back: its worker never starts.
+fn app_fails(aws: FakeAws, name: &str) -> FakeAws {
+    let app = format!("tutorial-{name}-app");
+    aws.on(
+        &["describe-stack-events", &app],
+        events(&[("f1", &app, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE", "")]),
+        1,
+    )
+    .on(
+        &["describe-stack-events", &app],
+        events(&[
+            ("f4", &app, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", ""),
+            ("f3", "WorkerService", "AWS::ECS::Service", "UPDATE_FAILED", "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\""),
+            ("f2", "WorkerService", "AWS::ECS::Service", "UPDATE_IN_PROGRESS", ""),
+            ("f1", &app, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE", ""),
+        ]),
+        0,
+    )
+    .on(
+        &["describe-stacks", &app],
+        stack(&app, "UPDATE_COMPLETE", &[]),
+        1,
+    )
+    .on(
+        &["describe-stacks", &app],
+        stack(&app, "UPDATE_ROLLBACK_COMPLETE", &[]),
+        0,
+    )
+}
+
+/// Five heritages in waves of 1, 2 and the rest; `charlie`, the third,
+/// fails in wave 2.
+fn third_fails() -> FakeAws {
+    let aws = waves_rules(FakeAws::new(), &FIVE[..3]);
+    let aws = app_updates(app_updates(aws, "alpha"), "bravo");
+    app_fails(aws, "charlie")
+        .on(
+            &["ecs", "describe-services", "alpha-worker"],
+            services("alpha-worker", &["COMPLETED"], 1, &[]),
+            0,
+        )
+        .ready()
+}
+
+#[test]
+fn a_wave_rollout_stops_after_the_wave_whose_heritage_failed() {
+    let fleet = five_heritages();
+    let aws = third_fails();
+    let output = berth(fleet.path(), &aws, &["--yes", "--waves", "1,2,rest"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    for untouched in ["delta", "echo"] {
+        assert!(!aws.calls().contains(untouched), "{}", aws.calls());
+    }
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn a_wave_rollout_in_json_lists_each_wave_and_its_outcome() {
+    let fleet = five_heritages();
+    let aws = third_fails();
+    let output = berth(
+        fleet.path(),
+        &aws,
+        &["--yes", "--waves", "1,2,rest", "--format", "json"],
+    );
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    let doc = document(&output);
+    assert_eq!(doc["status"], json!("failed"));
+    assert_eq!(
+        doc["waves"],
+        json!([
+            {"district": "tutorial", "wave": 1, "heritages": ["alpha"], "outcome": "done"},
+            {
+                "district": "tutorial", "wave": 2, "heritages": ["bravo", "charlie"], "outcome": "failed",
+                "failed": "charlie", "deployed": ["bravo"],
+                "reason": "`tutorial-charlie-app` failed: UPDATE_ROLLBACK_COMPLETE (the update was rolled back; the stack is as it was)"
+            },
+            {"district": "tutorial", "wave": 3, "heritages": ["delta", "echo"], "outcome": "not-started"},
+        ])
+    );
+}
+
+#[test]
+fn each_wave_waits_for_its_services_to_be_stable_and_their_targets_healthy() {
+    let fleet = five_heritages();
+    let group = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/alpha-web/0123456789abcdef";
+    let mut aws = waves_rules(FakeAws::new(), &FIVE);
+    for name in FIVE {
+        aws = app_updates(aws, name);
+    }
+    let aws = aws
+        // The canary's new tasks start beside the old ones, then the old stop.
+        .on(
+            &["ecs", "describe-services", "alpha-worker"],
+            services("alpha-worker", &["IN_PROGRESS", "COMPLETED"], 2, &[group]),
+            1,
+        )
+        .on(
+            &["ecs", "describe-services", "alpha-worker"],
+            services("alpha-worker", &["IN_PROGRESS"], 0, &[group]),
+            1,
+        )
+        .on(
+            &["ecs", "describe-services", "alpha-worker"],
+            services("alpha-worker", &["COMPLETED"], 1, &[group]),
+            0,
+        )
+        .on(
+            &["elbv2", "describe-target-health", group],
+            target_health(&["initial", "draining"]),
+            1,
+        )
+        .on(
+            &["elbv2", "describe-target-health", group],
+            target_health(&["healthy"]),
+            0,
+        );
+    let mut aws = aws;
+    for name in &FIVE[1..] {
+        let service = format!("{name}-worker");
+        aws = aws.on(
+            &["ecs", "describe-services", &service],
+            services(&service, &["COMPLETED"], 1, &[]),
+            0,
+        );
+    }
+    let aws = aws.ready();
+    let output = berth(fleet.path(), &aws, &["--yes", "--waves", "1,rest"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    let calls = aws.calls();
+    let first_of_wave_2 = calls.find("tutorial-bravo-data").unwrap();
+    let waits = calls.matches("describe-services").count();
+    assert_eq!(waits, 3 + 4, "{calls}");
+    assert!(
+        calls.rfind("describe-target-health").unwrap() < first_of_wave_2,
+        "the canary's targets are healthy before wave 2 starts:\n{calls}"
+    );
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn a_failed_rollout_stops_the_waves() {
+    let fleet = five_heritages();
+    let aws = app_updates(waves_rules(FakeAws::new(), &FIVE[..1]), "alpha")
+        .on(
+            &["ecs", "describe-services", "alpha-worker"],
+            services("alpha-worker", &["FAILED", "COMPLETED"], 1, &[]),
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes", "--waves", "1,rest"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    assert!(!aws.calls().contains("bravo"), "{}", aws.calls());
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn bad_wave_specs_are_usage_errors() {
+    let fleet = fleet();
+    let aws = FakeAws::new().ready();
+    let mut text = String::new();
+    for spec in ["0", "abc", "150%", "rest,1"] {
+        let output = berth(fleet.path(), &aws, &["--dry-run", "--waves", spec]);
+        assert_eq!(output.code, 64, "{}", output.transcript());
+        text.push_str(&format!("$ berth apply --waves {spec}\n{}", output.stderr));
+    }
+    assert_eq!(aws.calls(), "");
+    snapshot!(text);
+}
+
+#[test]
+fn dry_run_with_waves_prints_the_plan() {
+    let fleet = five_heritages();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", DISTRICT],
+            stack(DISTRICT, "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(
+            &["get-template", DISTRICT],
+            template(deployed(fleet.path(), "tutorial/district.cfn.json")),
+            0,
+        )
+        .fail(&["describe-stacks"], &missing("any"), 0)
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--dry-run", "--waves", "1,2,rest"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn without_waves_nothing_waits_for_services() {
+    let fleet = five_heritages();
+    let mut aws = waves_rules(FakeAws::new(), &FIVE);
+    for name in FIVE {
+        aws = app_updates(aws, name);
+    }
+    let aws = aws.ready();
+    let output = berth(fleet.path(), &aws, &["--yes"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    assert!(!aws.calls().contains("ecs"), "{}", aws.calls());
+    assert!(!output.stdout.contains("wave"), "{}", output.stdout);
+}
+
+#[test]
+fn a_district_stack_failing_before_the_first_wave_touches_no_heritage() {
+    let fleet = five_heritages();
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", DISTRICT],
+            stack(DISTRICT, "UPDATE_IN_PROGRESS", &[]),
+            0,
+        )
+        .ready();
+    let output = berth(fleet.path(), &aws, &["--yes", "--waves", "2"]);
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn services_a_template_leaves_unnamed_are_found_and_unhealthy_targets_fail_the_wave() {
+    // out_with_data_stack's `WebService` has no `ServiceName`.
+    let root = out_with_data_stack();
+    let service = "arn:aws:ecs:eu-west-1:123456789012:service/tutorial/d-h-app-WebService-AbC";
+    let group = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/h-web/0f";
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", "d-district"],
+            stack("d-district", "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .on(&["create-change-set", "d-district"], created("d-district"), 1)
+        .on(&["describe-change-set", "d-district"], no_changes(), 1)
+        .on(&["delete-change-set", "d-district"], json!({}), 1)
+        .on(
+            &["describe-stacks", "d-h-data"],
+            stack("d-h-data", "UPDATE_COMPLETE", &data_outputs()),
+            0,
+        )
+        .on(&["create-change-set", "d-h-data"], created("d-h-data"), 1)
+        .on(&["describe-change-set", "d-h-data"], no_changes(), 1)
+        .on(&["delete-change-set", "d-h-data"], json!({}), 1)
+        .on(&["create-change-set", "d-h-app"], created("d-h-app"), 1)
+        .on(
+            &["describe-change-set", "d-h-app"],
+            change_set(
+                "CREATE_COMPLETE",
+                &[("Modify", "WebService", "AWS::ECS::Service", Some("False"))],
+            ),
+            1,
+        )
+        .on(
+            &["ecs", "register-task-definition"],
+            json!({"taskDefinition": {"taskDefinitionArn": "arn:td:h-before-deploy:2"}}),
+            1,
+        )
+        .on(&["ecs", "run-task"], task("PENDING", None), 1)
+        .on(&["ecs", "describe-tasks"], task("STOPPED", Some(0)), 1)
+        .on(&["execute-change-set", "d-h-app"], json!({}), 1)
+        .on(
+            &["describe-stacks", "d-h-app"],
+            stack("d-h-app", "UPDATE_COMPLETE", &[]),
+            0,
+        )
+        .on(&["describe-stack-events", "d-h-app"], events(&[]), 0)
+        .on(
+            &["describe-stack-resources", "d-h-app"],
+            json!({"StackResources": [
+                {"LogicalResourceId": "WebService", "PhysicalResourceId": service, "ResourceType": "AWS::ECS::Service"}
+            ]}),
+            1,
+        )
+        .on(
+            &["ecs", "describe-services", service],
+            services("d-h-app-WebService-AbC", &["COMPLETED"], 1, &[group]),
+            0,
+        )
+        .on(
+            &["elbv2", "describe-target-health", group],
+            json!({"TargetHealthDescriptions": [{
+                "Target": {"Id": "i-0a", "Port": 32768},
+                "TargetHealth": {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch", "Description": "Health checks failed with these codes: [502]"}
+            }]}),
+            0,
+        )
+        .ready();
+    let (result, lines) = library_run_with(root.path(), &aws, |settings| {
+        settings.waves = Some("1".parse().unwrap());
+        settings.timing.service_polls = 2;
+    });
+    let error = result.unwrap_err();
+    assert!(
+        matches!(error, berth::apply::ApplyError::Unstable(_)),
+        "{error}"
+    );
+    assert_eq!(aws.calls().matches("describe-target-health").count(), 2);
+    snapshot!(format!(
+        "error: {error}\n--- lines\n{}\n--- aws calls\n{}",
+        lines.join("\n"),
+        aws.calls()
+    ));
 }

@@ -500,6 +500,109 @@ pub(crate) struct TaskFailure {
     pub detail: Option<String>,
 }
 
+/// `ecs describe-services`'s answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Services {
+    #[serde(default)]
+    pub services: Vec<Service>,
+    #[serde(default)]
+    pub failures: Vec<ServiceFailure>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Service {
+    #[serde(rename = "serviceName")]
+    pub name: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub desired_count: i64,
+    #[serde(default)]
+    pub running_count: i64,
+    #[serde(default)]
+    pub deployments: Vec<Deployment>,
+    #[serde(default)]
+    pub load_balancers: Vec<ServiceLoadBalancer>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Deployment {
+    #[serde(default)]
+    pub rollout_state: Option<String>,
+    #[serde(default)]
+    pub rollout_state_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ServiceLoadBalancer {
+    #[serde(default)]
+    pub target_group_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ServiceFailure {
+    #[serde(default)]
+    pub arn: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `elbv2 describe-target-health`'s answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TargetHealths {
+    #[serde(default)]
+    pub target_health_descriptions: Vec<TargetHealthDescription>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TargetHealthDescription {
+    #[serde(default)]
+    pub target: Option<Target>,
+    pub target_health: TargetHealth,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Target {
+    pub id: String,
+    #[serde(default)]
+    pub port: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TargetHealth {
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `cloudformation describe-stack-resources`'s answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StackResources {
+    #[serde(default)]
+    pub stack_resources: Vec<StackResource>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StackResource {
+    pub logical_resource_id: String,
+    #[serde(default)]
+    pub physical_resource_id: Option<String>,
+}
+
 /// How long ago, as `m:ss`.
 pub(crate) fn clock(elapsed: Duration) -> String {
     let secs = elapsed.as_secs();

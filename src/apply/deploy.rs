@@ -1,4 +1,5 @@
-//! The deploy: which stacks and tasks, in which order, and destroy.
+//! The deploy: which stacks and tasks, in which order (one heritage after
+//! another, or in waves that wait for their services), and destroy.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use crate::apply::stack::{self, Plan, STATEFUL};
 use crate::apply::task::{self, Job, Value};
 use crate::apply::{
     ApplyError, Artifacts, HeritageArtifacts, PrivateCopy, Runner, Selection, Settings,
-    StackOutcome, Ui,
+    StackOutcome, Ui, WaveOutcome, WaveReport, service, wave,
 };
 
 fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
@@ -135,8 +136,214 @@ fn deploy_stack(
     }
 }
 
+/// Deploys one heritage: its data stack, `before_deploy` and its app
+/// stack. Returns whether its app stack changed.
+fn deploy_heritage(
+    ctx: &mut Ctx<'_>,
+    tally: &mut Tally,
+    heritage: &HeritageArtifacts,
+    district_outputs: &BTreeMap<String, String>,
+    district_stack: &str,
+) -> Result<bool, ApplyError> {
+    let mut roles: Option<(BTreeMap<String, String>, String)> = None;
+    if let Some(data) = &heritage.data {
+        let (outputs, did) = deploy_stack(ctx, data)?;
+        tally.record(ctx, &data.name, did);
+        roles = Some((outputs, data.name.clone()));
+    }
+    let Some(app) = &heritage.app else {
+        return Ok(false);
+    };
+    let prepared = match stack::prepare(ctx, app)? {
+        Plan::UpToDate(_) => {
+            tally.record(ctx, &app.name, false);
+            return Ok(false);
+        }
+        Plan::Ready(prepared) => prepared,
+    };
+    if let Some((path, text)) = &heritage.before_deploy {
+        // berth writes a data stack beside every app stack; it holds
+        // the roles and values the one-off task runs with.
+        let Some((outputs, from)) = roles.clone() else {
+            return Err(ApplyError::BeforeDeploy(format!(
+                "`out/` has no data stack for `{}`, whose roles `before_deploy` runs with: run `berth build`",
+                heritage.name
+            )));
+        };
+        let job = Job {
+            heritage: &heritage.name,
+            path,
+            text,
+            cluster: Value::from_outputs(district_outputs, district_stack, "ClusterName"),
+            subnets: Value::from_outputs(district_outputs, district_stack, "PrivateSubnets"),
+            security_group: Value::from_outputs(
+                district_outputs,
+                district_stack,
+                "ContainerSecurityGroupId",
+            ),
+            values: task::placeholders(text)
+                .into_iter()
+                .map(|name| {
+                    let value = Value::from_outputs(&outputs, &from, &task::output_key(&name));
+                    (name, value)
+                })
+                .collect(),
+        };
+        if let Err(error) = task::run(ctx, &job) {
+            if let (Some(id), false) = (
+                &prepared.change_set,
+                matches!(error, ApplyError::Interrupted { .. }),
+            ) {
+                stack::delete_change_set(ctx, id)?;
+            }
+            return Err(error);
+        }
+    }
+    stack::execute(ctx, &prepared)?;
+    tally.record(ctx, &app.name, true);
+    Ok(true)
+}
+
+/// A district's waves as they run: each wave's report, told to the user
+/// interface once it is settled.
+struct WaveRun {
+    district: String,
+    reports: Vec<WaveReport>,
+}
+
+impl WaveRun {
+    fn new(district: &str, waves: &[Vec<&HeritageArtifacts>]) -> Self {
+        let reports = waves
+            .iter()
+            .enumerate()
+            .map(|(i, wave)| WaveReport {
+                district: district.to_owned(),
+                number: i + 1,
+                heritages: wave.iter().map(|h| h.name.clone()).collect(),
+                outcome: WaveOutcome::NotStarted,
+            })
+            .collect();
+        Self {
+            district: district.to_owned(),
+            reports,
+        }
+    }
+
+    /// Deploys each wave's heritages, then waits for the services of the
+    /// app stacks it changed; stops at the first failure with a summary.
+    fn go(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        tally: &mut Tally,
+        waves: &[Vec<&HeritageArtifacts>],
+        district_outputs: &BTreeMap<String, String>,
+        district_stack: &str,
+        later: &[String],
+    ) -> Result<(), ApplyError> {
+        let count = waves.len();
+        let dry_run = ctx.settings.dry_run;
+        let hash = if dry_run { "# " } else { "" };
+        if dry_run {
+            let spec = ctx
+                .settings
+                .waves
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            ctx.ui.say(&format!(
+                "# waves of `{}` (--waves {spec}): {count} wave(s), each waiting for the services it changes before the next",
+                self.district
+            ));
+        }
+        let cluster = Value::from_outputs(district_outputs, district_stack, "ClusterName");
+        for (i, wave) in waves.iter().enumerate() {
+            let all = self.reports[i].heritages.clone();
+            ctx.ui.say(&format!(
+                "{hash}wave {} of {count}: {}",
+                i + 1,
+                names(all.iter().map(String::as_str))
+            ));
+            let mut deployed = Vec::new();
+            let mut changed = Vec::new();
+            for heritage in wave {
+                match deploy_heritage(ctx, tally, heritage, district_outputs, district_stack) {
+                    Ok(true) => changed.push(*heritage),
+                    Ok(false) => {}
+                    Err(error) => {
+                        self.stopped(ctx, i, Some(&heritage.name), deployed, &error, later);
+                        return Err(error);
+                    }
+                }
+                deployed.push(heritage.name.clone());
+            }
+            for heritage in changed {
+                let Some(app) = &heritage.app else { continue };
+                let waited = service::names(ctx, app)
+                    .and_then(|services| service::wait(ctx, &heritage.name, &cluster, &services));
+                if let Err(error) = waited {
+                    let others = all
+                        .iter()
+                        .filter(|h| **h != heritage.name)
+                        .cloned()
+                        .collect();
+                    self.stopped(ctx, i, Some(&heritage.name), others, &error, later);
+                    return Err(error);
+                }
+            }
+            self.reports[i].outcome = if dry_run {
+                WaveOutcome::WouldDeploy
+            } else {
+                WaveOutcome::Done
+            };
+            ctx.ui.wave(&self.reports[i]);
+            if !dry_run {
+                ctx.ui.say(&format!("wave {} of {count} done", i + 1));
+            }
+        }
+        if !dry_run {
+            ctx.ui.say(&format!(
+                "waves of `{}`: {count} of {count} done",
+                self.district
+            ));
+        }
+        Ok(())
+    }
+
+    /// Wave `index` stopped at `heritage` (`None`: before it began) with
+    /// `error`: tells what became of it and of every later wave, then the
+    /// summary.
+    fn stopped(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        index: usize,
+        heritage: Option<&str>,
+        deployed: Vec<String>,
+        error: &ApplyError,
+        later: &[String],
+    ) {
+        let reason = error.to_string();
+        let reason = reason.lines().next().unwrap_or_default().to_owned();
+        let Some(report) = self.reports.get_mut(index) else {
+            return;
+        };
+        report.outcome = WaveOutcome::Failed {
+            heritage: heritage.map(str::to_owned),
+            reason,
+            deployed,
+        };
+        for report in &self.reports[index..] {
+            ctx.ui.wave(report);
+        }
+        let hash = if ctx.settings.dry_run { "# " } else { "" };
+        for line in wave::summary(&self.district, &self.reports, later) {
+            ctx.ui.say(&format!("{hash}{line}"));
+        }
+    }
+}
+
 /// Deploys the selected part of the fleet: district stack → each
-/// heritage's data stack → `before_deploy` → app stack.
+/// heritage's data stack → `before_deploy` → app stack; with
+/// `settings.waves`, the heritages of each district in waves.
 pub fn apply(
     artifacts: &Artifacts,
     selection: &Selection,
@@ -191,7 +398,8 @@ pub fn apply(
         .collect();
     whoami(&mut ctx, &accounts)?;
     let mut tally = Tally::default();
-    for (district, heritages) in chosen {
+    let districts: Vec<String> = chosen.iter().map(|(d, _)| d.name.clone()).collect();
+    for (index, (district, heritages)) in chosen.into_iter().enumerate() {
         let district_stack = district
             .stack
             .as_ref()
@@ -200,9 +408,20 @@ pub fn apply(
         ctx.region.clone_from(&district.region);
         ctx.bucket = None;
         ctx.bucket_exported = false;
+        let waves = settings.waves.as_ref().map(|w| w.cut(&heritages));
+        let later = &districts[index + 1..];
         let mut district_outputs = BTreeMap::new();
         if let Some(artifact) = &district.stack {
-            let (outputs, did) = deploy_stack(&mut ctx, artifact)?;
+            let (outputs, did) = match deploy_stack(&mut ctx, artifact) {
+                Ok(deployed) => deployed,
+                Err(error) => {
+                    if let Some(waves) = &waves {
+                        let mut run = WaveRun::new(&district.name, waves);
+                        run.stopped(&mut ctx, 0, None, Vec::new(), &error, later);
+                    }
+                    return Err(error);
+                }
+            };
             district_outputs = outputs;
             tally.record(&mut ctx, &artifact.name, did);
             ctx.bucket = Some(Value::from_outputs(
@@ -211,67 +430,27 @@ pub fn apply(
                 stack::BUCKET_OUTPUT,
             ));
         }
-        for heritage in heritages {
-            let mut roles: Option<(BTreeMap<String, String>, String)> = None;
-            if let Some(data) = &heritage.data {
-                let (outputs, did) = deploy_stack(&mut ctx, data)?;
-                tally.record(&mut ctx, &data.name, did);
-                roles = Some((outputs, data.name.clone()));
+        let Some(waves) = waves else {
+            for heritage in heritages {
+                deploy_heritage(
+                    &mut ctx,
+                    &mut tally,
+                    heritage,
+                    &district_outputs,
+                    &district_stack,
+                )?;
             }
-            let Some(app) = &heritage.app else { continue };
-            let prepared = match stack::prepare(&mut ctx, app)? {
-                Plan::UpToDate(_) => {
-                    tally.record(&mut ctx, &app.name, false);
-                    continue;
-                }
-                Plan::Ready(prepared) => prepared,
-            };
-            if let Some((path, text)) = &heritage.before_deploy {
-                // berth writes a data stack beside every app stack; it holds
-                // the roles and values the one-off task runs with.
-                let Some((outputs, from)) = roles.clone() else {
-                    return Err(ApplyError::BeforeDeploy(format!(
-                        "`out/` has no data stack for `{}`, whose roles `before_deploy` runs with: run `berth build`",
-                        heritage.name
-                    )));
-                };
-                let job = Job {
-                    heritage: &heritage.name,
-                    path,
-                    text,
-                    cluster: Value::from_outputs(&district_outputs, &district_stack, "ClusterName"),
-                    subnets: Value::from_outputs(
-                        &district_outputs,
-                        &district_stack,
-                        "PrivateSubnets",
-                    ),
-                    security_group: Value::from_outputs(
-                        &district_outputs,
-                        &district_stack,
-                        "ContainerSecurityGroupId",
-                    ),
-                    values: task::placeholders(text)
-                        .into_iter()
-                        .map(|name| {
-                            let value =
-                                Value::from_outputs(&outputs, &from, &task::output_key(&name));
-                            (name, value)
-                        })
-                        .collect(),
-                };
-                if let Err(error) = task::run(&mut ctx, &job) {
-                    if let (Some(id), false) = (
-                        &prepared.change_set,
-                        matches!(error, ApplyError::Interrupted { .. }),
-                    ) {
-                        stack::delete_change_set(&mut ctx, id)?;
-                    }
-                    return Err(error);
-                }
-            }
-            stack::execute(&mut ctx, &prepared)?;
-            tally.record(&mut ctx, &app.name, true);
-        }
+            continue;
+        };
+        let mut run = WaveRun::new(&district.name, &waves);
+        run.go(
+            &mut ctx,
+            &mut tally,
+            &waves,
+            &district_outputs,
+            &district_stack,
+            later,
+        )?;
     }
     let Tally { changed, unchanged } = tally;
     let summary = if settings.dry_run {

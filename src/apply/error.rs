@@ -67,6 +67,9 @@ pub enum ApplyError {
     NotConfirmed(String),
     #[error("{0}")]
     BeforeDeploy(String),
+    /// A wave's ECS service did not become stable, or its targets healthy.
+    #[error("{0}")]
+    Unstable(String),
     /// `berth run`'s task could not start or stopped without an exit code.
     #[error("{0}")]
     Task(String),

@@ -17,7 +17,9 @@
 //! data at risk instead, from the diff engine run on the deployed template.
 //!
 //! Order: district stack → each selected heritage's data stack →
-//! `before_deploy` → app stack, each stack through a change set.
+//! `before_deploy` → app stack, each stack through a change set. With
+//! [`Waves`] the heritages go in waves, and each wave waits for the ECS
+//! services it changed ([`service`]) before the next.
 
 pub mod artifacts;
 mod aws;
@@ -28,9 +30,11 @@ mod private;
 mod risk;
 mod run;
 mod runner;
+mod service;
 mod stack;
 mod task;
 mod ui;
+mod wave;
 
 pub use artifacts::{ArtifactError, Artifacts, HeritageArtifacts, StackArtifact};
 pub use deploy::{apply, destroy};
@@ -40,6 +44,7 @@ pub use private::PrivateCopy;
 pub use run::{RunOutcome, RunRequest, run};
 pub use runner::{Finished, ProcessRunner, Runner};
 pub use ui::{Answer, StackOutcome, Ui};
+pub use wave::{WaveOutcome, WaveReport, Waves};
 
 use std::time::Duration;
 
@@ -66,6 +71,9 @@ pub struct Settings {
     /// run's header, so the `out/…` paths it prints are not mistaken for
     /// the working tree's.
     pub origin: Option<String>,
+    /// Roll the heritages of each district out in these waves, waiting for
+    /// their services between two; `None`: one heritage after another.
+    pub waves: Option<Waves>,
 }
 
 /// How long to wait between polls and how often to try.
@@ -79,6 +87,9 @@ pub struct Timing {
     pub stack_polls: u32,
     /// Polls before giving up on the `before_deploy` task stopping.
     pub task_polls: u32,
+    /// Polls before giving up on a wave's services being stable, and again
+    /// on their targets being healthy.
+    pub service_polls: u32,
     /// The first wait after a throttled call; doubled on each retry.
     pub backoff: Duration,
     /// Tries of one call while AWS throttles it.
@@ -87,8 +98,8 @@ pub struct Timing {
 
 impl Timing {
     /// Production timing with polls every `poll`: change sets up to 10
-    /// minutes, stacks up to 2 hours, `before_deploy` up to 1 hour (at the
-    /// default 5 seconds).
+    /// minutes, stacks up to 2 hours, `before_deploy` up to 1 hour, a
+    /// wave's services up to 30 minutes (at the default 5 seconds).
     #[must_use]
     pub fn every(poll: Duration) -> Self {
         Self {
@@ -96,6 +107,7 @@ impl Timing {
             change_set_polls: 120,
             stack_polls: 1440,
             task_polls: 720,
+            service_polls: 360,
             backoff: poll.min(Duration::from_secs(1)),
             attempts: 5,
         }

@@ -67,4 +67,8 @@ pub trait Ui {
     /// run): from here on, the run has changed what is deployed, whether
     /// the stack then succeeds or rolls back.
     fn executing(&mut self, _stack: &str) {}
+    /// What became of a wave of `apply --waves`, once it is settled (and,
+    /// after a failure, of every wave not started); the lines of `say`
+    /// already tell it to people.
+    fn wave(&mut self, _report: &crate::apply::WaveReport) {}
 }

@@ -14,7 +14,7 @@ use clap::Args;
 
 use berth::apply::{
     self, Answer, ApplyError, ArtifactError, Artifacts, ProcessRunner, Selection, Settings,
-    StackOutcome, Timing, Ui,
+    StackOutcome, Timing, Ui, WaveOutcome, WaveReport, Waves,
 };
 
 use super::git::{self, NoCommit};
@@ -61,8 +61,17 @@ pub struct ApplyArgs {
     /// sources; the working tree is not read.
     #[arg(long, value_name = "REV")]
     rev: Option<String>,
+    /// Deploy the heritages of each district in waves, e.g. `1,10%,rest`:
+    /// counts, percentages of the heritages (rounded up) or `rest`; each
+    /// wave waits for its services to be stable before the next.
+    #[arg(long, value_name = "SPEC", value_parser = parse_waves)]
+    waves: Option<Waves>,
     #[command(flatten)]
     aws: AwsArgs,
+}
+
+fn parse_waves(text: &str) -> Result<Waves, String> {
+    text.parse()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -145,7 +154,7 @@ fn exit_code(error: &ApplyError) -> u8 {
         ApplyError::Artifacts(_) => 3,
         ApplyError::DataLoss { .. } => 4,
         ApplyError::NotConfirmed(_) => 5,
-        ApplyError::Stack(_) => 6,
+        ApplyError::Stack(_) | ApplyError::Unstable(_) => 6,
         ApplyError::BeforeDeploy(_) => 7,
         ApplyError::CliMissing { .. } => 8,
         ApplyError::Credentials { .. } | ApplyError::Account { .. } => 9,
@@ -312,6 +321,7 @@ fn settings(aws: &AwsArgs, dry_run: bool, yes: bool, allow_data_loss: bool) -> S
         timing: timing(),
         scratch: std::env::temp_dir(),
         origin: None,
+        waves: None,
     }
 }
 
@@ -372,6 +382,7 @@ pub fn apply(root: &Path, args: &ApplyArgs) -> ExitCode {
     };
     let mut settings = settings(&args.aws, args.dry_run, args.yes, args.allow_data_loss);
     settings.origin = revision.as_ref().map(|r| r.origin(args.dry_run));
+    settings.waves.clone_from(&args.waves);
     on_ctrl_c();
     let mut runner = runner(fleet, &args.aws);
     let go_back = |result: &Result<(), ApplyError>, executed: bool| match result {
@@ -424,6 +435,7 @@ fn rolls_back(error: &ApplyError) -> bool {
     matches!(
         error,
         ApplyError::Stack(_)
+            | ApplyError::Unstable(_)
             | ApplyError::BeforeDeploy(_)
             | ApplyError::Timeout { .. }
             | ApplyError::Interrupted { .. }
@@ -701,6 +713,8 @@ struct JsonReport {
     start: Instant,
     lines: Vec<String>,
     stacks: Vec<serde_json::Value>,
+    /// Each wave of `apply --waves`, once settled.
+    waves: Vec<serde_json::Value>,
     /// A change set was executed.
     executed: bool,
 }
@@ -712,6 +726,7 @@ impl JsonReport {
             start: Instant::now(),
             lines: Vec::new(),
             stacks: Vec::new(),
+            waves: Vec::new(),
             executed: false,
         }
     }
@@ -745,6 +760,9 @@ impl JsonReport {
             "error": error,
             "lines": self.lines,
         });
+        if !self.waves.is_empty() {
+            document["waves"] = self.waves.into();
+        }
         for (key, value) in extra {
             document[*key] = value.clone();
         }
@@ -787,6 +805,26 @@ impl Ui for JsonReport {
 
     fn executing(&mut self, _stack: &str) {
         self.executed = true;
+    }
+
+    fn wave(&mut self, report: &WaveReport) {
+        let mut wave = serde_json::json!({
+            "district": report.district,
+            "wave": report.number,
+            "heritages": report.heritages,
+            "outcome": report.outcome.name(),
+        });
+        if let WaveOutcome::Failed {
+            heritage,
+            reason,
+            deployed,
+        } = &report.outcome
+        {
+            wave["failed"] = heritage.clone().into();
+            wave["reason"] = reason.clone().into();
+            wave["deployed"] = deployed.clone().into();
+        }
+        self.waves.push(wave);
     }
 }
 

@@ -33,6 +33,7 @@ Examples:
   berth apply --dry-run                print the AWS CLI commands a deploy would run
   berth apply --heritage bcn-users     deploy one heritage (after its district stack)
   berth apply --rev 3f2a9c1d0e4b       deploy out/ as committed at a revision (to go back)
+  berth apply --waves 1,10%,rest       one heritage first, then batches, each stable before the next
   berth destroy --heritage bcn-users   delete a heritage's app stack
   berth run bcn-users -- bin/tootctl accounts create admin --email a@b.c --role Owner
   berth schema --write schema          write both schemas for editors into schema/";
