@@ -10,7 +10,8 @@
 //! `<district>-review-N-app`, and checks it together with the fleet, so its
 //! rule priority and quotas are those of the district it joins.
 //!
-//! This module builds and renders; it must not print, write or call AWS.
+//! This module builds and renders; it must not print, write or call AWS
+//! (`berth review deploy` hands the rendering to [`crate::apply`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;

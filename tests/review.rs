@@ -2,6 +2,8 @@
 //! golden review app of `tests/fixtures/barcelona/` (`rails-app`'s section,
 //! named `pr-42`, tag `abc123`) is committed under
 //! `tests/fixtures/review/barcelona-pr-42/`, where `scripts/cfn-lint` lints it.
+//! `deploy`, `delete` and `list` run against the fake `aws` of `apply`: each
+//! test snapshots the output and the exact AWS CLI calls.
 
 use crate::support::{copy_tree, read_tree, repo, run_in};
 
@@ -224,4 +226,178 @@ fn build_keeps_review_apps_and_check_ignores_them() {
         read_tree(&golden()),
         "a build keeps `out/review/` as it was"
     );
+}
+
+// ---- deploy and delete, against the fake `aws` of `tests/apply.rs` --------
+
+use crate::apply::{FakeAws, district_outputs, events, identity, missing, stack};
+use serde_json::json;
+
+const DISTRICT: &str = "bcn-district";
+const DATA: &str = "bcn-review-pr-42-data";
+const APP: &str = "bcn-review-pr-42-app";
+
+fn review(root: &std::path::Path, aws: &FakeAws, args: &[&str]) -> crate::support::Output {
+    let aws_path = aws.path();
+    let mut all = vec!["review"];
+    all.extend(args);
+    all.extend(["--aws", aws_path.to_str().unwrap()]);
+    crate::support::run_with(
+        root,
+        &all,
+        &[("BERTH_POLL_MS", "0"), ("GIT_CEILING_DIRECTORIES", "/")],
+    )
+}
+
+fn transcript(output: &crate::support::Output, aws: &FakeAws) -> String {
+    format!("{}--- aws calls\n{}", output.transcript(), aws.calls())
+}
+
+/// A snapshot with the change set's time and the private copy's folder masked.
+macro_rules! snapshot {
+    ($text:expr) => {{
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(r"berth-\d{8}T\d{6}Z", "berth-[time]");
+        settings.add_filter(r"\[\d+:\d\d\]", "[m:ss]");
+        settings.add_filter(
+            r"/[^\s/]+(?:/[^\s/]+)*?/berth-apply-[^/\s]+/",
+            "[private copy]/",
+        );
+        settings.bind(|| insta::assert_snapshot!($text));
+    }};
+}
+
+#[test]
+fn deploy_dry_run_reads_the_district_stack_and_creates_nothing() {
+    let fleet = copy_tree(&barcelona());
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .on(
+            &["describe-stacks", DISTRICT],
+            stack(DISTRICT, "UPDATE_COMPLETE", &district_outputs()),
+            0,
+        )
+        .fail(&["describe-stacks", DATA], &missing(DATA), 0)
+        .fail(&["describe-stacks", APP], &missing(APP), 0)
+        .ready();
+    let output = review(
+        fleet.path(),
+        &aws,
+        &[
+            "deploy",
+            "rails-app",
+            "pr-42",
+            "--tag",
+            "abc123",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    for call in aws.calls().lines() {
+        assert!(
+            call.starts_with("aws sts get-caller-identity")
+                || call.starts_with("aws cloudformation describe-stacks"),
+            "a dry run ran {call}"
+        );
+    }
+    assert!(!aws.calls().contains("update-stack") && !aws.calls().contains("create-change-set"));
+    assert!(
+        !fleet.path().join("out/review").exists(),
+        "deploy renders privately, never into out/"
+    );
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn deploy_without_the_district_stack_stops_before_any_change() {
+    let fleet = copy_tree(&barcelona());
+    let aws = FakeAws::new()
+        .fail(&["describe-stacks", DISTRICT], &missing(DISTRICT), 0)
+        .ready();
+    let output = review(
+        fleet.path(),
+        &aws,
+        &["deploy", "rails-app", "pr-42", "--tag", "abc123", "--yes"],
+    );
+    assert_eq!(output.code, 6, "{}", transcript(&output, &aws));
+    assert!(
+        output
+            .stderr
+            .contains("the district stack `bcn-district` is not deployed"),
+        "{}",
+        output.stderr
+    );
+    assert_eq!(aws.calls().lines().count(), 1, "{}", aws.calls());
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn delete_of_a_missing_review_app_deletes_nothing() {
+    let fleet = copy_tree(&barcelona());
+    let aws = FakeAws::new()
+        .on(&["sts", "get-caller-identity"], identity(), 0)
+        .fail(&["describe-stacks", APP], &missing(APP), 0)
+        .fail(&["describe-stacks", DATA], &missing(DATA), 0)
+        .ready();
+    let output = review(fleet.path(), &aws, &["delete", "pr-42", "--yes"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    assert!(!aws.calls().contains("delete-stack"));
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn delete_removes_the_app_stack_then_the_data_stack() {
+    let fleet = copy_tree(&barcelona());
+    let mut aws = FakeAws::new().on(&["sts", "get-caller-identity"], identity(), 0);
+    for name in [APP, DATA] {
+        aws = aws
+            .on(
+                &["describe-stacks", name],
+                stack(name, "CREATE_COMPLETE", &[]),
+                1,
+            )
+            .on(&["delete-stack", name], json!({}), 1)
+            .on(
+                &["describe-stack-events", name],
+                events(&[(
+                    "d1",
+                    name,
+                    "AWS::CloudFormation::Stack",
+                    "DELETE_IN_PROGRESS",
+                    "User Initiated",
+                )]),
+                0,
+            )
+            .fail(&["describe-stacks", name], &missing(name), 0);
+    }
+    let aws = aws.ready();
+    let output = review(fleet.path(), &aws, &["delete", "pr-42", "--yes"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    let calls = aws.calls();
+    let app = calls
+        .find(&format!("delete-stack --stack-name {APP}"))
+        .unwrap();
+    let data = calls
+        .find(&format!("delete-stack --stack-name {DATA}"))
+        .unwrap();
+    assert!(app < data, "app first: {calls}");
+    snapshot!(transcript(&output, &aws));
+}
+
+#[test]
+fn list_shows_the_review_apps_of_districts_with_review_groups() {
+    let fleet = copy_tree(&barcelona());
+    let listed = json!({"Stacks": [
+        {"StackName": DISTRICT, "StackStatus": "UPDATE_COMPLETE"},
+        {"StackName": "bcn-rails-app-app", "StackStatus": "UPDATE_COMPLETE"},
+        {"StackName": APP, "StackStatus": "CREATE_COMPLETE"},
+        {"StackName": DATA, "StackStatus": "CREATE_COMPLETE"},
+        {"StackName": "bcn-review-fix-login-data", "StackStatus": "ROLLBACK_COMPLETE"},
+    ]});
+    let aws = FakeAws::new()
+        .on(&["cloudformation", "describe-stacks"], listed, 0)
+        .ready();
+    let output = review(fleet.path(), &aws, &["list"]);
+    assert_eq!(output.code, 0, "{}", transcript(&output, &aws));
+    snapshot!(transcript(&output, &aws));
 }

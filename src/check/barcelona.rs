@@ -29,7 +29,7 @@ pub fn check(file: &Checked<InstanceFile>) -> Vec<Diagnostic> {
                 format!("review apps of group `{}` are made per branch, not by `berth build`", review.group),
             )
             .at(file.at("/review"), "made by `berth review`")
-            .help("render one with `berth review render <heritage> <name> --tag <tag>` (see the README's `berth review`)"),
+            .help("deploy one with `berth review deploy <heritage> <name> --tag <tag>` (see the README's `berth review`)"),
         );
         for (i, service) in review.services.iter().enumerate() {
             let base = ["review", "services", &i.to_string()];
