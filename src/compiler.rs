@@ -34,6 +34,12 @@ impl Analysis {
 
 /// Reads, checks and resolves the fleet under `root`.
 pub fn analyze(root: &Path) -> Result<Analysis, LoadError> {
+    analyze_checked(root).map(|(analysis, _)| analysis)
+}
+
+/// [`analyze`], also handing back the checked fleet (what review apps are
+/// made from, see [`crate::review`]).
+pub fn analyze_checked(root: &Path) -> Result<(Analysis, check::CheckedFleet), LoadError> {
     let loaded = load::load(root)?;
     let validators = Validators::new();
     let (checked, found) = check::check(&loaded, &validators);
@@ -57,7 +63,7 @@ pub fn analyze(root: &Path) -> Result<Analysis, LoadError> {
     if analysis.has_errors() {
         analysis.fleet = None;
     }
-    Ok(analysis)
+    Ok((analysis, checked))
 }
 
 /// Orders diagnostics by file and position so output is stable, and keeps

@@ -177,7 +177,7 @@ fn written_by_berth(out: &Path) -> Option<std::collections::BTreeSet<String>> {
 
 /// Refuses an existing `out` that holds files berth did not write: every
 /// file, when it has no manifest; those its manifest does not list, when it
-/// has one. Empty folders do not count.
+/// has one. Empty folders and review apps' folder ([`REVIEW_DIR`]) do not count.
 pub fn check_replaceable(out: &Path) -> Result<(), EmitError> {
     if !out.is_dir() {
         return Ok(());
@@ -191,7 +191,8 @@ pub fn check_replaceable(out: &Path) -> Result<(), EmitError> {
         }
         let relative = entry.path().strip_prefix(out).unwrap_or(entry.path());
         let relative = relative.to_string_lossy().replace('\\', "/");
-        if !known.as_ref().is_some_and(|k| k.contains(&relative)) {
+        let review = relative.starts_with(&format!("{REVIEW_DIR}/"));
+        if !review && !known.as_ref().is_some_and(|k| k.contains(&relative)) {
             unknown.push(relative);
         }
     }
@@ -401,6 +402,9 @@ fn stage(
         std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io(&target))?;
         file.sync_all().map_err(io(&target))?;
     }
+    if let Some(kept) = kept {
+        carry_reviews(kept, staging, &mut dirs)?;
+    }
     // Every folder on the way, deepest first, so each entry is durable.
     let mut all: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
     for dir in &dirs {
@@ -413,6 +417,37 @@ fn stage(
     }
     for dir in all.iter().rev() {
         sync_dir(dir).map_err(io(dir))?;
+    }
+    Ok(())
+}
+
+/// The folder of `out/` that holds review apps' artifacts
+/// (`berth review render --write`), one folder per review app with its own
+/// manifest. A build keeps it as it is, and a check does not count it: review
+/// apps are per branch, not part of the built tree.
+pub const REVIEW_DIR: &str = "review";
+
+/// Hard-links (or copies) every file of `kept/review/` into the new tree.
+fn carry_reviews(
+    kept: &Path,
+    staging: &Path,
+    dirs: &mut std::collections::BTreeSet<PathBuf>,
+) -> Result<(), EmitError> {
+    let reviews = kept.join(REVIEW_DIR);
+    if !reviews.is_dir() {
+        return Ok(());
+    }
+    for entry in walkdir::WalkDir::new(&reviews).sort_by_file_name() {
+        let entry = entry.map_err(|e| io(&reviews)(e.into()))?;
+        let relative = entry.path().strip_prefix(kept).unwrap_or(entry.path());
+        let target = staging.join(relative);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).map_err(io(&target))?;
+            dirs.insert(target);
+        } else if entry.file_type().is_file() && std::fs::hard_link(entry.path(), &target).is_err()
+        {
+            std::fs::copy(entry.path(), &target).map_err(io(&target))?;
+        }
     }
     Ok(())
 }
@@ -667,7 +702,8 @@ pub fn check(out: &Path, files: &BTreeMap<String, String>) -> Result<Drift, Emit
             if entry.file_type().is_file() {
                 let relative = entry.path().strip_prefix(out).unwrap_or(entry.path());
                 let relative = relative.to_string_lossy().replace('\\', "/");
-                if !files.contains_key(&relative) {
+                let review = relative.starts_with(&format!("{REVIEW_DIR}/"));
+                if !files.contains_key(&relative) && !review {
                     drift.extra.push(relative);
                 }
             }

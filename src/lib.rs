@@ -19,4 +19,5 @@ pub mod load;
 pub mod model;
 pub mod plan;
 pub mod render;
+pub mod review;
 pub mod schema;

@@ -25,7 +25,7 @@ pub struct InstanceFile {
     /// stack; an environment's own `resources` replace these.
     pub resources: Option<Resources>,
     /// Barcelona's review apps (`bcn review deploy`): one short-lived heritage per
-    /// branch or pull request. Validated; berth does not deploy review apps yet.
+    /// branch or pull request, deployed with `berth review deploy`.
     pub review: Option<Review>,
     /// Settings of the `bcnd` CI deployer: which branch deploys to which environment.
     /// berth does not read them; `bcnd` does.
@@ -703,6 +703,25 @@ pub struct DistrictFile {
     /// credentials of another account, and every stack fails to deploy elsewhere.
     #[schemars(regex(pattern = "^[0-9]{12}$"))]
     pub account_id: Option<String>,
+    /// Review groups, by the name an instance's `review.group` gives: Barcelona
+    /// keeps them in its database (`bcn review group create`, an endpoint and a
+    /// `base_domain`); berth has no database, so the district names them.
+    #[serde(default)]
+    pub review_groups: IndexMap<String, ReviewGroup>,
+}
+
+/// A review group: where its review apps are reachable (Barcelona's
+/// `ReviewGroup`, degica/barcelona `app/models/review_group.rb`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewGroup {
+    /// The district endpoint whose listener gets each review app's rule.
+    #[schemars(regex(pattern = NAME_PATTERN))]
+    pub endpoint: String,
+    /// The base domain: review app `<name>` answers on `<name>.<domain>`
+    /// (Barcelona's `base_domain`; point a wildcard record at the endpoint).
+    #[schemars(regex(pattern = "^[a-z0-9]+([-.][a-z0-9]+)*\\.[a-z]{2,}$"))]
+    pub domain: String,
 }
 
 /// Adjustable AWS quotas, where the account's are higher than AWS's defaults.

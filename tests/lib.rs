@@ -20,6 +20,7 @@
 //! - `secure`: secure defaults of the artifacts (what checkov checks) and the keys that opt out.
 //! - `parity`: CloudFormation and Terraform artifacts describe the same infrastructure.
 //! - `apply`: `berth apply` and `destroy` against a fake `aws`: the exact calls.
+//! - `review`: `berth review`: golden review apps, names, keeping `out/review/`; deploy, delete and list against a fake `aws`.
 //! - `run`: `berth run` against a fake `aws`: the calls, log streaming, exit codes.
 //! - `e2e`: `berth apply` on moto's server (ignored here; `scripts/moto-e2e` runs it).
 
@@ -40,6 +41,7 @@ mod limits;
 mod output;
 mod parity;
 mod provider_schema;
+mod review;
 mod run;
 mod schema;
 mod secure;

@@ -21,12 +21,15 @@ pub fn check(file: &Checked<InstanceFile>) -> Vec<Diagnostic> {
     let spec = &file.spec;
     if let Some(review) = &spec.review {
         out.push(
+            // Barcelona makes review apps on request, one per branch
+            // (degica/barcelona `app/models/review_app.rb`), not with the
+            // heritages: so does berth.
             Diagnostic::note(
-                "review-not-deployed",
-                format!("review apps of group `{}` are checked but not deployed", review.group),
+                "review-per-branch",
+                format!("review apps of group `{}` are made per branch, not by `berth build`", review.group),
             )
-            .at(file.at("/review"), "not deployed by berth")
-            .help("berth builds the heritages under `environments`; deploy review apps with `bcn review deploy` for now"),
+            .at(file.at("/review"), "made by `berth review`")
+            .help("deploy one with `berth review deploy <heritage> <name> --tag <tag>` (see the README's `berth review`)"),
         );
         for (i, service) in review.services.iter().enumerate() {
             let base = ["review", "services", &i.to_string()];

@@ -1186,6 +1186,17 @@ fn fargate_pair(
 /// the rule of heritage names.
 #[must_use]
 pub fn check_district_name(name: &str) -> Option<Diagnostic> {
+    if name == crate::emit::REVIEW_DIR {
+        return Some(
+            Diagnostic::error(
+                "invalid-name",
+                format!("district folder `instances/{name}/` has a reserved name"),
+            )
+            .help(format!(
+                "`out/{name}/` holds review apps (`berth review render --write`): rename the district's folder"
+            )),
+        );
+    }
     (!is_name(name)).then(|| {
         Diagnostic::error(
             "invalid-name",
@@ -1336,6 +1347,12 @@ mod tests {
         for name in ["-web", "web-", "w", "web_1", "wéb", ""] {
             assert!(!is_name(name), "{name}");
         }
+    }
+
+    #[test]
+    fn the_review_folder_is_not_a_district() {
+        assert!(check_district_name("review").is_some());
+        assert!(check_district_name("reviews").is_none());
     }
 
     #[test]

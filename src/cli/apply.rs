@@ -27,12 +27,12 @@ pub struct AwsArgs {
     aws: Option<PathBuf>,
     /// The AWS CLI profile (`--profile` of every call).
     #[arg(long, value_name = "P")]
-    profile: Option<String>,
+    pub(super) profile: Option<String>,
     /// The AWS region; each district is deployed to its own region (a
     /// different one is refused); for stacks out/ has no district for, the
     /// `--region` of every call; default: the CLI's.
     #[arg(long, value_name = "R")]
-    region: Option<String>,
+    pub(super) region: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -167,13 +167,13 @@ fn exit_code(error: &ApplyError) -> u8 {
     }
 }
 
-fn fail(error: &ApplyError) -> ExitCode {
+pub(super) fn fail(error: &ApplyError) -> ExitCode {
     eprintln!("error: {error}");
     ExitCode::from(exit_code(error))
 }
 
 /// The terminal (or a pipe): stdout for the report, stdin for answers.
-struct Terminal {
+pub(super) struct Terminal {
     start: Instant,
     tty: bool,
     status_shown: bool,
@@ -182,7 +182,7 @@ struct Terminal {
 }
 
 impl Terminal {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             start: Instant::now(),
             tty: std::io::stdout().is_terminal(),
@@ -258,7 +258,7 @@ impl Ui for Terminal {
     }
 }
 
-fn on_ctrl_c() {
+pub(super) fn on_ctrl_c() {
     let _ = ctrlc::set_handler(|| {
         // At a question nothing is in flight: stop at once. A second
         // Ctrl-C while waiting does too.
@@ -310,7 +310,7 @@ fn timing() -> Timing {
         })
 }
 
-fn settings(aws: &AwsArgs, dry_run: bool, yes: bool, allow_data_loss: bool) -> Settings {
+pub(super) fn settings(aws: &AwsArgs, dry_run: bool, yes: bool, allow_data_loss: bool) -> Settings {
     Settings {
         dry_run,
         yes,
@@ -325,7 +325,7 @@ fn settings(aws: &AwsArgs, dry_run: bool, yes: bool, allow_data_loss: bool) -> S
     }
 }
 
-fn runner(root: &Path, aws: &AwsArgs) -> ProcessRunner {
+pub(super) fn runner(root: &Path, aws: &AwsArgs) -> ProcessRunner {
     // The CLI runs in the fleet root (for `file://out/...`): a relative
     // `--aws` path is meant from here, so make it absolute first.
     let program = match &aws.aws {

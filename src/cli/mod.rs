@@ -7,6 +7,7 @@ mod build;
 mod diff;
 mod git;
 mod init;
+mod review;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -111,6 +112,8 @@ enum Command {
     Man,
     /// Run a one-off command in a task of a deployed service; exit with its exit code.
     Run(apply::RunArgs),
+    /// Review apps from an instance's `review:` section, one per branch or pull request.
+    Review(review::ReviewArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -298,6 +301,7 @@ fn run(args: &Args) -> Result<ExitCode> {
             })
         }
         Command::Build(build_args) => build::run(args, build_args),
+        Command::Review(review_args) => review::run(args, review_args),
         Command::Schema { kind, write } => {
             if let Some(dir) = write {
                 for path in write_schemas(dir)? {
