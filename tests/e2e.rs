@@ -456,6 +456,67 @@ fn example_fleet_deploys_on_moto() {
         "one task, started by berth run"
     );
 
+    // 4c. A review app of bcn-users on the district's endpoint: deployed
+    // beside the fleet (never touching the district stack), listed, deleted.
+    let district_file = instances.join("district.yml");
+    let instance_file = instances.join("bcn-users.yml");
+    let (district_text, instance_text) = (
+        std::fs::read_to_string(&district_file).unwrap(),
+        std::fs::read_to_string(&instance_file).unwrap(),
+    );
+    std::fs::write(
+        &district_file,
+        format!("{district_text}review_groups:\n  pr:\n    endpoint: mstdn\n    domain: review.example.social\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        &instance_file,
+        format!("{instance_text}review:\n  group: pr\n  services:\n    - name: web\n      service_type: web\n      cpu: 256\n      memory: 512\n      command: bundle exec puma -C config/puma.rb\n"),
+    )
+    .unwrap();
+    let review_cli = cli();
+    let district_status = status("mstdn-district");
+    let review = berth(
+        root.path(),
+        &[
+            "review",
+            "deploy",
+            "bcn-users",
+            "pr-7",
+            "--tag",
+            "v4.3.2",
+            "--yes",
+            "--aws",
+            &review_cli,
+        ],
+    );
+    assert_eq!(review.code, 0, "{}", review.transcript());
+    assert_eq!(status("mstdn-review-pr-7-app"), "CREATE_COMPLETE");
+    assert_eq!(
+        status("mstdn-district"),
+        district_status,
+        "the district stack is left as it was"
+    );
+    let listed = berth(root.path(), &["review", "list", "--aws", &review_cli]);
+    assert_eq!(listed.code, 0, "{}", listed.transcript());
+    assert!(listed.stdout.contains("pr-7"), "{}", listed.stdout);
+    let deleted = berth(
+        root.path(),
+        &["review", "delete", "pr-7", "--yes", "--aws", &review_cli],
+    );
+    assert_eq!(deleted.code, 0, "{}", deleted.transcript());
+    assert!(
+        aws(&[
+            "cloudformation",
+            "describe-stacks",
+            "--stack-name",
+            "mstdn-review-pr-7-app"
+        ])
+        .is_err()
+    );
+    std::fs::write(&district_file, district_text).unwrap();
+    std::fs::write(&instance_file, instance_text).unwrap();
+
     // 5. Destroy cat-lovers: its app stack goes, the rest stays.
     let cli = cli();
     let fifth = berth(
