@@ -674,7 +674,7 @@ pub struct Deployed {
 }
 
 /// The terminal, with the report on stderr: stdout is the diff's.
-struct OnStderr(Terminal);
+pub(super) struct OnStderr(pub(super) Terminal);
 
 impl Ui for OnStderr {
     fn say(&mut self, line: &str) {

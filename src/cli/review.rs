@@ -205,6 +205,40 @@ fn deploy(
             app.district
         ))));
     }
+    // What the review app's stacks change, in berth diff's words, against
+    // what is deployed of them (nothing, the first time).
+    // Reading calls only, so not printed as a dry run's script.
+    let reading = apply::Settings {
+        dry_run: false,
+        ..settings.clone()
+    };
+    let mut quiet = super::apply::OnStderr(Terminal::new());
+    let before = match apply::deployed(&artifacts, &reading, &mut runner, &mut quiet) {
+        Ok(files) => files,
+        Err(error) => return Ok(fail(&error)),
+    };
+    let after: berth::diff::Files = artifacts
+        .files
+        .iter()
+        .filter(|(path, _)| stack_file(path))
+        .map(|(path, text)| (path.clone(), text.clone()))
+        .collect();
+    let before: berth::diff::Files = before
+        .into_iter()
+        .filter(|(path, _)| stack_file(path))
+        .collect();
+    let mut diff = berth::diff::diff(&before, &after);
+    diff.summary = berth::diff::summary::Summary {
+        note: Some(format!(
+            "review app `{name}` of `{heritage}` at `{tag}`, against its deployed stacks"
+        )),
+        entries: Vec::new(),
+    };
+    write_stdout(&berth::diff::render::text::render(
+        &diff,
+        "the review app's deployed stacks",
+        false,
+    ))?;
     let selection = Selection {
         district: Some(app.district.clone()),
         heritages: vec![app.heritage.name.clone()],
@@ -217,6 +251,12 @@ fn deploy(
         &mut Terminal::new(),
     );
     Ok(result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS))
+}
+
+/// A file the diff of a review app compares: its stacks' templates and
+/// parameters, and the manifest that names them.
+fn stack_file(path: &str) -> bool {
+    berth::diff::is_template(path) || path.ends_with("/app.params.json") || path == emit::MANIFEST
 }
 
 fn delete(
