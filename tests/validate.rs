@@ -270,6 +270,24 @@ fn district_with_unknown_key_and_bad_values() {
     insta::assert_snapshot!(output.transcript());
 }
 
+/// The first host is always on demand: a one-host cluster has none to put on spot.
+#[test]
+fn spot_share_on_a_one_host_cluster_is_a_warning() {
+    let district = crate::support::DISTRICT.replace("size: 2", "size: 1\n  spot_share: 100");
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .file("instances/mstdn/app.yml", APP)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+    let grows =
+        crate::support::DISTRICT.replace("size: 2", "size: 1\n  max_size: 3\n  spot_share: 100");
+    let fine = Fleet::new()
+        .file("instances/mstdn/district.yml", &grows)
+        .file("instances/mstdn/app.yml", APP)
+        .run(&["validate"]);
+    assert!(!fine.stderr.contains("spot-share"), "{}", fine.stderr);
+}
+
 #[test]
 fn integral_float_in_a_district() {
     let district = crate::support::DISTRICT.replace("size: 2", "size: 2.0");

@@ -1078,6 +1078,23 @@ pub fn check_district(file: &Checked<DistrictFile>, district: &str) -> Vec<Diagn
             .help("raise `max_size` to at least `size`, or remove it"),
         );
     }
+    // The Auto Scaling group keeps its first host on demand
+    // (`OnDemandBaseCapacity: 1`): a cluster that never grows past one host
+    // gets no spot host at all.
+    let max_size = spec.cluster.max_size.unwrap_or(spec.cluster.size);
+    if let Some(share) = spec.cluster.spot_share
+        && share > 0
+        && max_size <= 1
+    {
+        out.push(
+            Diagnostic::warning(
+                "spot-share-without-spare-hosts",
+                format!("`spot_share: {share}` puts no host on spot: the cluster never has more than one host, and the first is always on demand"),
+            )
+            .at(file.at("/cluster/spot_share"), "has no host to apply to")
+            .help("raise `max_size` (and `size`) above 1 for spot hosts, or remove `spot_share`"),
+        );
+    }
     let octets: Vec<u32> = spec
         .network
         .cidr
