@@ -277,9 +277,18 @@ pub fn summary(diagnostics: &[Diagnostic]) -> String {
             .filter(|d| d.severity == severity)
             .count()
     };
-    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    counts_summary(
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Note),
+    )
+}
+
+/// `1 error, 0 warnings, 2 notes` (notes only when there are some): the
+/// counts of [`summary`], for a caller that kept only the counts.
+#[must_use]
+pub fn counts_summary(errors: usize, warnings: usize, notes: usize) -> String {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let notes = count(Severity::Note);
     let mut text = format!(
         "{}, {}",
         plural(errors, "error"),

@@ -155,16 +155,24 @@ pub struct Artifacts {
     pub files: BTreeMap<String, String>,
 }
 
+impl DistrictArtifacts {
+    /// The district's stacks in deploy order: its own, then each
+    /// heritage's data and app stacks.
+    pub fn stacks(&self) -> impl Iterator<Item = &StackArtifact> {
+        self.stack.iter().chain(
+            self.heritages
+                .iter()
+                .flat_map(|h| h.data.iter().chain(&h.app)),
+        )
+    }
+}
+
 impl Artifacts {
     /// Every stack template: its `out/` path and the text that was verified.
     pub fn templates(&self) -> impl Iterator<Item = (&str, &str)> {
         self.districts
             .iter()
-            .flat_map(|d| {
-                d.stack
-                    .iter()
-                    .chain(d.heritages.iter().flat_map(|h| h.data.iter().chain(&h.app)))
-            })
+            .flat_map(DistrictArtifacts::stacks)
             .map(|s| (s.template_path.as_str(), s.text.as_str()))
     }
 

@@ -54,17 +54,19 @@ pub fn deployed(
     }
     for district in &artifacts.districts {
         ctx.region.clone_from(&district.region);
-        let stacks = district.stack.iter().chain(
-            district
-                .heritages
-                .iter()
-                .flat_map(|h| h.data.iter().chain(&h.app)),
-        );
-        for artifact in stacks {
+        for artifact in district.stacks() {
             read_stack(&mut ctx, artifact, &mut files)?;
         }
     }
     Ok(files)
+}
+
+/// The stack's template path under `out/`, as the diff keys files.
+fn out_path(artifact: &StackArtifact) -> &str {
+    artifact
+        .template_path
+        .strip_prefix("out/")
+        .unwrap_or(&artifact.template_path)
 }
 
 /// Adds what is deployed of one stack to `files`: nothing when it does not
@@ -86,10 +88,7 @@ fn read_stack(
         "Original",
     ]);
     let template: Template = ctx.call(&command)?;
-    let path = artifact
-        .template_path
-        .strip_prefix("out/")
-        .unwrap_or(&artifact.template_path);
+    let path = out_path(artifact);
     let text = match template.template_body {
         // A template deployed as YAML comes back as a string: compared as
         // text, its resources are unreadable to the diff, which says so.
@@ -121,10 +120,12 @@ fn read_stack(
 }
 
 /// The resources of every deployed stack of `out/` that drift detection
-/// finds modified or deleted, in `out/` order. Stacks that do not exist are
+/// finds modified or deleted, in `out/` order. `deployed` is what
+/// [`deployed`] found: stacks it has no template of do not exist and are
 /// skipped. Each detection is polled at most `change_set_polls` times.
 pub fn drift(
     artifacts: &Artifacts,
+    deployed: &BTreeMap<String, String>,
     settings: &Settings,
     runner: &mut dyn Runner,
     ui: &mut dyn Ui,
@@ -142,14 +143,8 @@ pub fn drift(
     let mut found = Vec::new();
     for district in &artifacts.districts {
         ctx.region.clone_from(&district.region);
-        let stacks = district.stack.iter().chain(
-            district
-                .heritages
-                .iter()
-                .flat_map(|h| h.data.iter().chain(&h.app)),
-        );
-        for artifact in stacks {
-            if stack::describe(&mut ctx, &artifact.name)?.is_some() {
+        for artifact in district.stacks() {
+            if deployed.contains_key(out_path(artifact)) {
                 found.extend(detect(&mut ctx, &artifact.name)?);
             }
         }

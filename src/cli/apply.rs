@@ -618,26 +618,20 @@ pub fn destroy(root: &Path, args: &DestroyArgs) -> ExitCode {
     on_ctrl_c();
     let mut runner = runner(root, &args.aws);
     let district = args.district.as_deref();
-    if args.format == ReportFormat::Json {
-        let mut report = JsonReport::new("destroy");
-        let result = apply::destroy(
-            &artifacts,
-            &args.heritage,
-            district,
-            &settings,
-            &mut runner,
-            &mut report,
-        );
-        return report.finish(&result, args.dry_run);
-    }
+    let (mut report, mut terminal) = (JsonReport::new("destroy"), Terminal::new());
+    let json = args.format == ReportFormat::Json;
+    let ui: &mut dyn Ui = if json { &mut report } else { &mut terminal };
     let result = apply::destroy(
         &artifacts,
         &args.heritage,
         district,
         &settings,
         &mut runner,
-        &mut Terminal::new(),
+        ui,
     );
+    if json {
+        return report.finish(&result, args.dry_run);
+    }
     result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
 }
 
@@ -653,7 +647,8 @@ pub fn deployed(root: &Path, aws: &AwsArgs, resources: bool) -> Result<Deployed,
     let files = apply::deployed(&artifacts, &settings, &mut runner, &mut ui)
         .map_err(|error| fail(&error))?;
     let drift = if resources {
-        apply::drift(&artifacts, &settings, &mut runner, &mut ui).map_err(|error| fail(&error))?
+        apply::drift(&artifacts, &files, &settings, &mut runner, &mut ui)
+            .map_err(|error| fail(&error))?
     } else {
         Vec::new()
     };

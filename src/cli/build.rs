@@ -11,7 +11,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 
 use berth::compiler::{self, Analysis};
-use berth::diagnostic::{Severity, json_diagnostics};
+use berth::diagnostic::{Severity, counts_summary, json_diagnostics};
 use berth::editor::stale_schemas;
 use berth::emit;
 
@@ -330,16 +330,12 @@ fn print_human(build: &BuildArgs, outcome: &Outcome) {
 }
 
 fn outcome_summary(outcome: &Outcome) -> String {
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let mut text = format!(
-        "{}, {}",
-        plural(outcome.counts.errors, "error"),
-        plural(outcome.counts.warnings, "warning")
-    );
-    if outcome.counts.notes > 0 {
-        text.push_str(&format!(", {}", plural(outcome.counts.notes, "note")));
-    }
-    text
+    let Counts {
+        errors,
+        warnings,
+        notes,
+    } = outcome.counts;
+    counts_summary(errors, warnings, notes)
 }
 
 /// Takes the lock on `out`, waiting up to `timeout` for another build to

@@ -309,28 +309,7 @@ fn render(
     write: bool,
     out: Option<&std::path::Path>,
 ) -> Result<ExitCode> {
-    // A bad name is refused before the fleet is read.
-    review::check_name(name)?;
-    let (analysis, checked) = compiler::analyze_checked(&args.root)?;
-    let color = color_enabled(args.color);
-    if analysis.fleet.is_none() {
-        report(&analysis, &args.root, DiagnosticFormat::Human, color);
-        bail!("the fleet has errors; fix them before making a review app");
-    }
-    let app = match review::build(&checked, &analysis.sources, heritage, name, tag) {
-        Ok(app) => app,
-        Err(ReviewError::Diagnostics(found)) => {
-            report_diagnostics(
-                &found,
-                &analysis.sources,
-                &args.root,
-                DiagnosticFormat::Human,
-                color,
-            );
-            bail!("review app `{name}` does not fit the fleet; see above");
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let app = make(args, heritage, name, tag)?;
     let files = review::render(&app, &args.root)?;
     let out = out.map_or_else(|| args.root.join("out"), std::path::Path::to_path_buf);
     let dir = out.join(emit::REVIEW_DIR).join(name);

@@ -263,6 +263,50 @@ impl Action {
         }
     }
 
+    /// Whether this change regenerates a generated value: an update of a
+    /// property (or below it) that `table` names for `resource_type`.
+    #[must_use]
+    pub fn regenerates(
+        self,
+        resource_type: &str,
+        properties: &[PropertyChange],
+        table: &[(&str, &str)],
+    ) -> bool {
+        self == Self::Update
+            && properties.iter().any(|p| {
+                table.iter().any(|(kind, property)| {
+                    *kind == resource_type
+                        && (p.path == *property || p.path.starts_with(&format!("{property}.")))
+                })
+            })
+    }
+
+    /// The impact of this action on a resource, in both targets: a change
+    /// the deployer refuses (`will_fail`) first; then a stateful resource
+    /// an update may replace (berth does not know the condition does not
+    /// hold) or whose generated value it regenerates risks its data; else
+    /// [`Action::impact`].
+    #[must_use]
+    pub fn impact_of(
+        self,
+        stateful: bool,
+        will_fail: bool,
+        regenerates: bool,
+        properties: &[PropertyChange],
+    ) -> Impact {
+        let maybe_replaced = self == Self::Update
+            && properties
+                .iter()
+                .any(|p| p.replacement == Replacement::Conditional);
+        if will_fail {
+            Impact::WillFail
+        } else if stateful && (maybe_replaced || regenerates) {
+            Impact::DataLoss
+        } else {
+            self.impact(stateful)
+        }
+    }
+
     /// A word for people: `added`, `replaced`, `new revision`…
     #[must_use]
     pub fn describe(self) -> &'static str {

@@ -352,25 +352,9 @@ fn finish(draft: &Draft<'_>, table: &Table) -> Option<ResourceChange> {
     // A change that may replace a stateful resource risks its data: berth
     // does not know that the condition does not hold (where it does, an
     // override in the table makes the property a plain update).
-    let maybe_replaced = action == Action::Update
-        && properties
-            .iter()
-            .any(|p| p.replacement == Replacement::Conditional);
-    let regenerates = action == Action::Update
-        && properties.iter().any(|p| {
-            REGENERATES.iter().any(|(kind, property)| {
-                *kind == resource_type
-                    && (p.path == *property || p.path.starts_with(&format!("{property}.")))
-            })
-        });
+    let regenerates = action.regenerates(&resource_type, &properties, REGENERATES);
     let fails = failure(draft, action);
-    let impact = if fails.is_some() {
-        Impact::WillFail
-    } else if stateful && (maybe_replaced || regenerates) {
-        Impact::DataLoss
-    } else {
-        action.impact(stateful)
-    };
+    let impact = action.impact_of(stateful, fails.is_some(), regenerates, &properties);
     Some(ResourceChange {
         logical_id: draft.id.to_owned(),
         before_type,

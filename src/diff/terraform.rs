@@ -27,7 +27,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::resource::{
-    Action, Failure, Impact, PropertyChange, Replacement, ResourceChange, UPDATED_ATTRIBUTES,
+    Action, Failure, PropertyChange, Replacement, ResourceChange, UPDATED_ATTRIBUTES,
 };
 use super::value::{self, Leaf, Path, Segment};
 
@@ -501,25 +501,9 @@ fn finish(draft: &Draft<'_>, table: &ForceNew) -> Option<ResourceChange> {
             }
         })
         .collect();
-    let maybe_replaced = action == Action::Update
-        && properties
-            .iter()
-            .any(|p| p.replacement == Replacement::Conditional);
-    let regenerates = action == Action::Update
-        && properties.iter().any(|p| {
-            REGENERATES.iter().any(|(kind, argument)| {
-                *kind == resource_type
-                    && (p.path == *argument || p.path.starts_with(&format!("{argument}.")))
-            })
-        });
+    let regenerates = action.regenerates(&resource_type, &properties, REGENERATES);
     let fails = failure(draft, action);
-    let impact = if fails.is_some() {
-        Impact::WillFail
-    } else if stateful && (maybe_replaced || regenerates) {
-        Impact::DataLoss
-    } else {
-        action.impact(stateful)
-    };
+    let impact = action.impact_of(stateful, fails.is_some(), regenerates, &properties);
     let mut replace_paths = draft.replace.clone();
     replace_paths.sort();
     Some(ResourceChange {
@@ -567,6 +551,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::diff::Impact;
 
     fn module(resources: &Value) -> String {
         json!({"resource": resources}).to_string()
