@@ -197,6 +197,14 @@ fn verbose_lists_every_file_and_the_time_of_each_step() {
         second.stderr
     );
     assert!(!second.stderr.contains("  added: "), "{}", second.stderr);
+    let validate = fleet.run(&["validate", "-v"]);
+    assert!(
+        validate.stderr.contains("\ntook: load, check and model "),
+        "{}",
+        validate.stderr
+    );
+    let diff = fleet.run(&["diff", "-v"]);
+    assert!(diff.stderr.contains("took: "), "{}", diff.stderr);
     let conflict = fleet.run(&["build", "-q", "-v"]);
     assert_eq!(conflict.code, 64, "{}", conflict.stderr);
 }
