@@ -11,7 +11,7 @@ use crate::emit;
 use crate::load::{self, LoadError};
 use crate::model::{self, Fleet};
 use crate::plan;
-use crate::render::{RenderError, Renderer};
+use crate::render::{Previous, RenderError, Renderer};
 
 /// What reading a fleet produced.
 #[derive(Debug)]
@@ -94,11 +94,23 @@ pub enum RenderFailure {
 /// keyed by path, manifest included. Templates come from `root/templates`
 /// where the fleet overrides them.
 pub fn render(fleet: &Fleet, root: &Path) -> Result<BTreeMap<String, String>, RenderFailure> {
+    render_reusing(fleet, root, &Previous::none()).map(|(files, _)| files)
+}
+
+/// [`render`], taking from `previous` (what an earlier build left in
+/// `out/`) every artifact whose inputs and bytes are unchanged. The result
+/// is the same, byte for byte. Also says how many artifacts were reused.
+pub fn render_reusing(
+    fleet: &Fleet,
+    root: &Path,
+    previous: &Previous,
+) -> Result<(BTreeMap<String, String>, usize), RenderFailure> {
     let renderer = Renderer::new(&root.join("templates"))?;
     let units = plan::plan(fleet);
-    let texts = renderer
-        .render_all(&units)
+    let done = renderer
+        .render_all(&units, previous)
         .map_err(RenderFailure::Artifacts)?;
+    let reused = done.iter().filter(|r| r.reused).count();
     let artifacts: Vec<_> = units.into_iter().flat_map(|u| u.artifacts).collect();
-    Ok(emit::files(&artifacts, &texts))
+    Ok((emit::files(&artifacts, done), reused))
 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::plan::Artifact;
+use crate::render::Rendered;
 
 /// The manifest's file name inside `out/`.
 pub const MANIFEST: &str = "manifest.json";
@@ -32,16 +33,24 @@ pub struct ManifestEntry<'a> {
     pub kind: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack: Option<&'a str>,
-    pub sha256: String,
+    pub sha256: &'a str,
+    /// What the artifact was rendered from, hashed (see [`crate::render`]).
+    pub inputs: &'a str,
     pub sources: &'a [String],
 }
 
 /// Hex sha256 of a text.
 #[must_use]
 pub fn sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// Bytes as lowercase hex.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    bytes
         .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
+        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
             use std::fmt::Write as _;
             let _ = write!(s, "{b:02x}");
             s
@@ -50,15 +59,16 @@ pub fn sha256(text: &str) -> String {
 
 /// Every file of `out/` as it should be, keyed by path: artifacts plus manifest.
 #[must_use]
-pub fn files(artifacts: &[Artifact], texts: &[String]) -> BTreeMap<String, String> {
+pub fn files(artifacts: &[Artifact], rendered: Vec<Rendered>) -> BTreeMap<String, String> {
     let mut entries: Vec<ManifestEntry<'_>> = artifacts
         .iter()
-        .zip(texts)
-        .map(|(a, text)| ManifestEntry {
+        .zip(&rendered)
+        .map(|(a, r)| ManifestEntry {
             path: &a.path,
             kind: a.kind,
             stack: a.stack.as_deref(),
-            sha256: sha256(text),
+            sha256: &r.sha256,
+            inputs: &r.inputs,
             sources: &a.sources,
         })
         .collect();
@@ -72,7 +82,7 @@ pub fn files(artifacts: &[Artifact], texts: &[String]) -> BTreeMap<String, Strin
     let mut files: BTreeMap<String, String> = artifacts
         .iter()
         .map(|a| a.path.clone())
-        .zip(texts.iter().cloned())
+        .zip(rendered.into_iter().map(|r| r.text))
         .collect();
     files.insert(MANIFEST.to_owned(), manifest_text);
     files

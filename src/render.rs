@@ -1,5 +1,13 @@
 //! Render: Tera templates → JSON text → parsed → canonical pretty JSON.
 //!
+//! An artifact's bytes are a function of its *inputs*: the rendering code
+//! (see `build.rs`), the templates (a fleet's overrides included), its unit's context and its
+//! own fields. `out/manifest.json` records a hash of them with each artifact
+//! ([`Rendered::inputs`]), so a later run given the previous `out/` (see
+//! [`Previous`]) takes the file as it is when its inputs and its bytes are
+//! both unchanged, and renders only the rest. A file edited by hand no longer
+//! has the bytes the manifest names, so it is rendered again.
+//!
 //! The built-in templates are compiled into the binary; a fleet's own
 //! `templates/` folder overrides any of them by file name. Templates are
 //! compiled once per run and rendered in parallel. Every rendered text must
@@ -9,7 +17,11 @@
 
 use std::path::Path;
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 use tera::{Context, Kwargs, State, Tera, TeraResult, Value};
 
 use crate::limits;
@@ -151,6 +163,110 @@ pub struct Renderer {
     tera: Tera,
     /// Which built-in templates the fleet overrides.
     pub overridden: Vec<String>,
+    /// The rendering code (see `build.rs`) and every template's name and text, hashed: what
+    /// every artifact's inputs share.
+    fingerprint: Sha256,
+}
+
+/// One rendered artifact: its text, the text's sha256 and its inputs' hash
+/// (both hex), as the manifest records them.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub text: String,
+    pub sha256: String,
+    pub inputs: String,
+    /// Taken from the previous `out/` rather than rendered.
+    pub reused: bool,
+}
+
+/// What a previous build left in `out/`: each artifact's sha256 and inputs
+/// hash from its manifest, and where to read the files.
+#[derive(Debug, Default)]
+pub struct Previous {
+    out: PathBuf,
+    artifacts: HashMap<String, (String, String)>,
+}
+
+impl Previous {
+    /// Nothing to reuse: every artifact is rendered.
+    #[must_use]
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The manifest of `out`, if there is one berth can read; a missing or
+    /// unreadable manifest (or one without inputs) reuses nothing.
+    #[must_use]
+    pub fn read(out: &Path) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Manifest {
+            artifacts: Vec<Entry>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            path: String,
+            sha256: String,
+            inputs: Option<String>,
+        }
+        let manifest = std::fs::read(out.join(crate::emit::MANIFEST))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok());
+        let artifacts = manifest
+            .map(|m| m.artifacts)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|e| Some((e.path, (e.sha256, e.inputs?))))
+            .collect();
+        Self {
+            out: out.to_path_buf(),
+            artifacts,
+        }
+    }
+
+    /// The file of `artifact` as the previous build wrote it, when its
+    /// inputs are `key` and its bytes are still those the manifest names.
+    fn reuse(&self, artifact: &Artifact, key: &[u8]) -> Option<Rendered> {
+        let (sha256, inputs) = self.artifacts.get(&artifact.path)?;
+        if &inputs_hash(key, sha256) != inputs {
+            return None;
+        }
+        let text = std::fs::read_to_string(self.out.join(&artifact.path)).ok()?;
+        (&crate::emit::sha256(&text) == sha256).then(|| Rendered {
+            text,
+            sha256: sha256.clone(),
+            inputs: inputs.clone(),
+            reused: true,
+        })
+    }
+}
+
+/// The manifest's `inputs`: the inputs' key and the bytes they gave, hashed
+/// together, so that editing an artifact's `sha256` in the manifest by hand
+/// does not make a hand-edited file pass as rendered.
+fn inputs_hash(key: &[u8], sha256: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(key);
+    hash.update(sha256.as_bytes());
+    crate::emit::hex(&hash.finalize())
+}
+
+/// Feeds `serde_json`'s output into a hash without building the text.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Hashes a length-prefixed field, so that no two field lists hash alike.
+fn field(hash: &mut Sha256, bytes: &[u8]) {
+    hash.update((bytes.len() as u64).to_le_bytes());
+    hash.update(bytes);
 }
 
 impl Renderer {
@@ -163,6 +279,8 @@ impl Renderer {
         tera.register_filter("terraform_escape", terraform_escape);
         let mut templates = Vec::new();
         let mut overridden = Vec::new();
+        let mut fingerprint = Sha256::new();
+        field(&mut fingerprint, env!("BERTH_RENDER_SHA256").as_bytes());
         for (name, builtin) in TEMPLATES {
             let path = overrides.join(name);
             let text = if path.is_file() {
@@ -174,6 +292,8 @@ impl Renderer {
             } else {
                 (*builtin).to_owned()
             };
+            field(&mut fingerprint, name.as_bytes());
+            field(&mut fingerprint, text.as_bytes());
             templates.push((*name, text));
         }
         tera.add_raw_templates(templates)
@@ -181,7 +301,11 @@ impl Renderer {
                 template: error_template(&e).unwrap_or_default(),
                 message: error_chain(&e),
             })?;
-        Ok(Self { tera, overridden })
+        Ok(Self {
+            tera,
+            overridden,
+            fingerprint,
+        })
     }
 
     /// Renders one artifact to canonical JSON text, with `base` its unit's context.
@@ -249,25 +373,47 @@ impl Renderer {
         })
     }
 
-    /// Renders every artifact of every unit in parallel; the texts keep the
-    /// order of `units` and their artifacts. A broken template is reported
-    /// once, with the number of other artifacts it broke.
-    pub fn render_all(&self, units: &[Unit]) -> Result<Vec<String>, Vec<RenderError>> {
-        let results: Vec<Result<String, RenderError>> = units
+    /// Renders every artifact of every unit in parallel, reusing what
+    /// `previous` holds of it where its inputs are unchanged; the results
+    /// keep the order of `units` and their artifacts. A broken template is
+    /// reported once, with the number of other artifacts it broke.
+    pub fn render_all(
+        &self,
+        units: &[Unit],
+        previous: &Previous,
+    ) -> Result<Vec<Rendered>, Vec<RenderError>> {
+        let results: Vec<Result<Rendered, RenderError>> = units
             .par_iter()
             .flat_map_iter(|unit| {
-                let base = Context::from_serialize(&unit.context);
-                unit.artifacts.iter().map(move |a| match &base {
-                    Ok(base) => self.render(a, base),
-                    Err(e) => Err(failed(a, e)),
+                let mut shared = self.fingerprint.clone();
+                // Writing a JSON value into a hash cannot fail.
+                let _ = serde_json::to_writer(HashWriter(&mut shared), &unit.context);
+                let mut base = None;
+                unit.artifacts.iter().map(move |a| {
+                    let key = artifact_key(&shared, a);
+                    if let Some(reused) = previous.reuse(a, &key) {
+                        return Ok(reused);
+                    }
+                    let base = base.get_or_insert_with(|| Context::from_serialize(&unit.context));
+                    let text = match base {
+                        Ok(base) => self.render(a, base)?,
+                        Err(e) => return Err(failed(a, e)),
+                    };
+                    let sha256 = crate::emit::sha256(&text);
+                    Ok(Rendered {
+                        inputs: inputs_hash(&key, &sha256),
+                        text,
+                        sha256,
+                        reused: false,
+                    })
                 })
             })
             .collect();
-        let mut texts = Vec::with_capacity(results.len());
+        let mut rendered = Vec::with_capacity(results.len());
         let mut errors: Vec<(RenderError, usize)> = Vec::new();
         for result in results {
             match result {
-                Ok(text) => texts.push(text),
+                Ok(r) => rendered.push(r),
                 Err(e) => match errors
                     .iter_mut()
                     .find(|(first, _)| first.template() == e.template())
@@ -278,13 +424,34 @@ impl Renderer {
             }
         }
         if errors.is_empty() {
-            return Ok(texts);
+            return Ok(rendered);
         }
         Err(errors
             .into_iter()
             .map(|(e, more)| if more == 0 { e } else { e.and_more(more) })
             .collect())
     }
+}
+
+/// An artifact's inputs: what its unit shares (`shared`) and its own fields.
+fn artifact_key(shared: &Sha256, artifact: &Artifact) -> Vec<u8> {
+    let mut hash = shared.clone();
+    field(&mut hash, artifact.template.as_bytes());
+    field(&mut hash, artifact.path.as_bytes());
+    field(&mut hash, artifact.kind.as_bytes());
+    field(
+        &mut hash,
+        artifact.stack.as_deref().unwrap_or("").as_bytes(),
+    );
+    hash.update((artifact.sources.len() as u64).to_le_bytes());
+    for source in &artifact.sources {
+        field(&mut hash, source.as_bytes());
+    }
+    if let Some((name, value)) = &artifact.extra {
+        field(&mut hash, name.as_bytes());
+        let _ = serde_json::to_writer(HashWriter(&mut hash), value);
+    }
+    hash.finalize().to_vec()
 }
 
 impl RenderError {

@@ -236,11 +236,11 @@ pub fn render(app: &ReviewApp, root: &Path) -> Result<BTreeMap<String, String>, 
             .retain(|a| a.path.starts_with(&prefix) && a.kind.starts_with("cloudformation"));
     }
     units.retain(|u| !u.artifacts.is_empty());
-    let texts = renderer
-        .render_all(&units)
+    let done = renderer
+        .render_all(&units, &crate::render::Previous::none())
         .map_err(|e| ReviewError::Render(RenderFailure::Artifacts(e)))?;
     let artifacts: Vec<_> = units.into_iter().flat_map(|u| u.artifacts).collect();
-    Ok(emit::files(&artifacts, &texts))
+    Ok(emit::files(&artifacts, done))
 }
 
 #[cfg(test)]

@@ -456,3 +456,103 @@ fn a_rebuild_keeps_unchanged_files_and_equals_a_clean_build() {
     assert_eq!(fresh.code, 0, "{}", fresh.stderr);
     assert_eq!(read_tree(&out), read_tree(&elsewhere));
 }
+
+/// A build that reuses the previous `out/` (the default) writes exactly what
+/// a build from nothing writes, after a change to one instance, to a
+/// template override, and after removing an instance.
+#[test]
+fn a_build_reusing_out_is_byte_identical_to_a_fresh_one() {
+    let fleet = Fleet::new()
+        .file(
+            "instances/mstdn/a.yml",
+            &crate::fleet::instance("alpha", "alpha.example"),
+        )
+        .file(
+            "instances/mstdn/b.yml",
+            &crate::fleet::instance("beta", "beta.example"),
+        )
+        .file(
+            "instances/mstdn/c.yml",
+            &crate::fleet::instance("gamma", "gamma.example"),
+        );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut builds = 0;
+    let mut compare = |fleet: &std::path::Path| {
+        let built = run_in(fleet, &["build", "--format", "json"]);
+        assert_eq!(built.code, 0, "{}", built.stderr);
+        let report: serde_json::Value = serde_json::from_str(&built.stdout).unwrap();
+        builds += 1;
+        let fresh = elsewhere.path().join(format!("fresh{builds}"));
+        let clean = run_in(
+            fleet,
+            &["build", "--fresh", "--out", fresh.to_str().unwrap()],
+        );
+        assert_eq!(clean.code, 0, "{}", clean.stderr);
+        assert_eq!(read_tree(&fleet.join("out")), read_tree(&fresh));
+        report["reused"].as_u64().unwrap()
+    };
+    assert_eq!(compare(fleet.path()), 0, "nothing to reuse yet");
+    let total = compare(fleet.path());
+    assert!(
+        total > 10,
+        "an unchanged fleet reuses every artifact: {total}"
+    );
+    let path = fleet.path().join("instances/mstdn/b.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("image_tag: v1", "image_tag: v2")).unwrap();
+    let reused = compare(fleet.path());
+    assert!(
+        total / 2 < reused && reused < total,
+        "the changed heritage and the district are rendered again, the others reused: {reused} of {total}"
+    );
+    std::fs::create_dir_all(fleet.path().join("templates")).unwrap();
+    std::fs::write(
+        fleet.path().join("templates/app.params.json"),
+        "{\"Parameters\": {\"Image\": {{ heritage.image | json_encode | safe }}}}",
+    )
+    .unwrap();
+    // Templates include one another, so a changed template renders everything again.
+    assert_eq!(compare(fleet.path()), 0);
+    std::fs::remove_file(fleet.path().join("instances/mstdn/c.yml")).unwrap();
+    assert!(compare(fleet.path()) > 0);
+}
+
+/// Reuse never hides a hand edit: an edited artifact is rendered again, so
+/// `build --check` reports it, even when the manifest's checksum was edited
+/// to match, and `build` puts the rendered bytes back.
+#[test]
+fn a_hand_edit_in_out_is_found_and_undone_despite_reuse() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    let out = fleet.path().join("out");
+    let before = read_tree(&out);
+    let artifact = out.join("tutorial/bcn-users/app.cfn.json");
+    let text = std::fs::read_to_string(&artifact).unwrap();
+    let edited = text.replacen("\"Resources\"", "\"Resources\" ", 1);
+    assert_ne!(text, edited);
+    std::fs::write(&artifact, &edited).unwrap();
+    let check = run_in(fleet.path(), &["build", "--check"]);
+    assert_eq!(check.code, 2, "{}", check.stderr);
+    assert!(
+        check
+            .stderr
+            .contains("changed: tutorial/bcn-users/app.cfn.json"),
+        "{}",
+        check.stderr
+    );
+    let manifest = out.join("manifest.json");
+    let listed = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace(&berth::emit::sha256(&text), &berth::emit::sha256(&edited));
+    std::fs::write(&manifest, listed).unwrap();
+    let check = run_in(fleet.path(), &["build", "--check"]);
+    assert_eq!(check.code, 2, "{}", check.stderr);
+    assert!(
+        check
+            .stderr
+            .contains("changed: tutorial/bcn-users/app.cfn.json"),
+        "{}",
+        check.stderr
+    );
+    assert_eq!(run_in(fleet.path(), &["build"]).code, 0);
+    assert_eq!(read_tree(&out), before);
+}

@@ -14,6 +14,7 @@ use berth::compiler::{self, Analysis};
 use berth::diagnostic::{Severity, counts_summary, json_diagnostics};
 use berth::editor::stale_schemas;
 use berth::emit;
+use berth::render::Previous;
 
 use super::{
     Args, DRIFT, DiagnosticFormat, Verbosity, color_enabled, report_diagnostics, write_stdout,
@@ -32,6 +33,10 @@ pub struct BuildArgs {
     /// (not in its manifest); without it, build refuses and lists them.
     #[arg(long, conflicts_with = "check")]
     delete_unknown_files: bool,
+    /// Render every artifact, reusing none of the previous `out/` (the
+    /// result is the same; this is slower).
+    #[arg(long)]
+    fresh: bool,
     /// How long to wait for another build writing the same directory.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     lock_timeout: u64,
@@ -62,6 +67,9 @@ struct Outcome {
     out: String,
     /// How many files the sources produce (manifest included).
     files: usize,
+    /// How many artifacts were taken from the previous `out/`, their
+    /// inputs and bytes unchanged, instead of rendered.
+    reused: usize,
     /// What differs between `out/` and the sources: for `--check`, and for
     /// a build what it added, changed and removed.
     drift: Option<Drift>,
@@ -124,6 +132,7 @@ pub fn run(args: &Args, build: &BuildArgs) -> Result<ExitCode> {
         exit_code: 1,
         out: out.strip_prefix(".").unwrap_or(&out).display().to_string(),
         files: 0,
+        reused: 0,
         drift: None,
         stale_schemas: Vec::new(),
         write_warnings: Vec::new(),
@@ -180,9 +189,15 @@ fn execute(args: &Args, build: &BuildArgs, out: &Path, outcome: &mut Outcome) ->
     let Some(fleet) = &analysis.fleet else {
         return Ok(ExitCode::FAILURE);
     };
-    let files = compiler::render(fleet, &args.root)?;
+    let previous = if build.fresh {
+        Previous::none()
+    } else {
+        Previous::read(out)
+    };
+    let (files, reused) = compiler::render_reusing(fleet, &args.root, &previous)?;
     took(outcome, "render");
     outcome.files = files.len();
+    outcome.reused = reused;
     if build.check {
         let drift = emit::check(out, &files)?;
         took(outcome, "compare");
@@ -325,6 +340,12 @@ fn print_human(build: &BuildArgs, outcome: &Outcome) {
             .iter()
             .map(|t| format!("{} {:.3} s", t.step, t.seconds))
             .collect();
+        let artifacts = outcome.files.saturating_sub(1);
+        eprintln!(
+            "rendered {} of {artifacts} artifacts; reused {} whose inputs and bytes were unchanged",
+            artifacts - outcome.reused,
+            outcome.reused
+        );
         eprintln!("took: {}", steps.join(", "));
     }
 }
