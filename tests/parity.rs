@@ -1101,7 +1101,14 @@ fn tf_heritage(dir: &Path) -> Facts {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|s| json!([s["capacity_provider"], s["weight"], s["base"]]))
+            // The district's output `fargate_spot_capacity_provider` is FARGATE_SPOT
+            // read from the cluster's attachment (the district's facts hold the list).
+            .map(|s| match s["capacity_provider"].as_str() {
+                Some("{district.fargate_spot_capacity_provider}") => {
+                    json!(["FARGATE_SPOT", s["weight"], s["base"]])
+                }
+                _ => json!([s["capacity_provider"], s["weight"], s["base"]]),
+            })
             .collect();
         let balancers: Vec<Value> = b["load_balancer"]
             .as_array()
