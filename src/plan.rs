@@ -366,6 +366,9 @@ pub struct ServicePlan<'a> {
     pub service_name: String,
     pub web: bool,
     pub fargate: bool,
+    /// The Fargate capacity provider of a service with a strategy instead of a
+    /// launch type: `FARGATE_SPOT` for `capacity: spot`.
+    pub fargate_capacity_provider: Option<&'static str>,
     pub cpu: Option<u32>,
     pub memory: u32,
     pub command: Option<&'a [String]>,
@@ -789,6 +792,8 @@ fn service_plan<'a>(
         service_name: format!("{}-{}", heritage.name, service.name),
         web: service.port.is_some(),
         fargate: service.launch_type == LaunchType::Fargate,
+        fargate_capacity_provider: (service.spot && service.launch_type == LaunchType::Fargate)
+            .then_some("FARGATE_SPOT"),
         cpu: service.cpu,
         memory: service.memory,
         command: service.command.as_deref(),

@@ -497,6 +497,9 @@ pub struct Service {
     pub desired_count: Option<u32>,
     /// `EC2` (default) runs on the district's cluster hosts; `FARGATE` on AWS-managed capacity.
     pub launch_type: Option<LaunchType>,
+    /// `on-demand` (default) or `spot`: a Fargate service on Fargate Spot, whose tasks
+    /// AWS may stop with two minutes' notice when it needs the capacity back.
+    pub capacity: Option<Capacity>,
     /// Load balancer listeners routing traffic to a `web` service.
     #[serde(default)]
     pub listeners: Vec<Listener>,
@@ -606,6 +609,14 @@ pub enum ServiceType {
 pub enum LaunchType {
     Ec2,
     Fargate,
+}
+
+/// What kind of capacity a service's tasks run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capacity {
+    OnDemand,
+    Spot,
 }
 
 /// A listener rule on one of the district's endpoints, with its target group.
@@ -763,7 +774,9 @@ pub struct Network {
     /// How many availability zones get a public and a private subnet (default 2).
     #[schemars(range(min = 2, max = 4))]
     pub availability_zones: Option<u8>,
-    /// Outbound internet for private subnets: one managed NAT `gateway` (default), one `per_az`, or `none`.
+    /// Outbound internet for the container hosts: through one managed NAT `gateway`
+    /// (default) or one `per_az` from private subnets, or `none`: the hosts run in the
+    /// public subnets with a public IPv4 address each, and no NAT is created.
     pub nat: Option<NatKind>,
     /// Extra TCP ports the private subnets may reach outside, e.g. `587` for SMTP.
     #[serde(default)]
@@ -811,6 +824,10 @@ pub struct Cluster {
     /// Percent of hosts above the first one run as spot instances (default 0).
     #[schemars(range(min = 0, max = 100))]
     pub spot_share: Option<u8>,
+    /// How many of the network's availability zones the hosts run in, from the
+    /// first (default: all of them); the load balancers keep every zone's subnet.
+    #[schemars(range(min = 1, max = 4))]
+    pub availability_zones: Option<u8>,
 }
 
 /// A load balancer of the district.

@@ -9,6 +9,7 @@ const FIXTURES: &[&str] = &[
     "barcelona",
     "lokka",
     "mastodon",
+    "mastodon-large",
     "network",
     "port-mappings",
     "tutorial",

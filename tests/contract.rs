@@ -459,12 +459,14 @@ fn violation(row: &Row, c: &Container, process: Process) -> Option<String> {
     }
 }
 
-/// The Mastodon fleets: the example and the per-queue fixture.
+/// The Mastodon fleets: the example, the per-queue fixture and the large
+/// one with Sidekiq on Fargate Spot.
 fn mastodon_heritages() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     for out in [
         repo().join("out"),
         repo().join("tests/fixtures/mastodon/out"),
+        repo().join("tests/fixtures/mastodon-large/out"),
     ] {
         for district in std::fs::read_dir(&out).unwrap() {
             let district = district.unwrap().path();

@@ -21,6 +21,7 @@ pub(crate) const CASES: &[&str] = &[
     "database-multi-az",
     "launch-type",
     "cluster-spot",
+    "nat-none",
     "remove-database",
     "secret-length",
     "terraform-database-user",

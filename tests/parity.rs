@@ -1101,7 +1101,14 @@ fn tf_heritage(dir: &Path) -> Facts {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|s| json!([s["capacity_provider"], s["weight"], s["base"]]))
+            // The district's output `fargate_spot_capacity_provider` is FARGATE_SPOT
+            // read from the cluster's attachment (the district's facts hold the list).
+            .map(|s| match s["capacity_provider"].as_str() {
+                Some("{district.fargate_spot_capacity_provider}") => {
+                    json!(["FARGATE_SPOT", s["weight"], s["base"]])
+                }
+                _ => json!([s["capacity_provider"], s["weight"], s["base"]]),
+            })
             .collect();
         let balancers: Vec<Value> = b["load_balancer"]
             .as_array()
@@ -1459,6 +1466,10 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
         facts.insert("launch_template".into(), json!({
             "ami": cfn.parameters["EcsAmiId"]["Default"], "instance_type": d["InstanceType"], "profile": d["IamInstanceProfile"]["Arn"],
             "security_groups": d["SecurityGroupIds"], "metadata": [m["HttpEndpoint"], m["HttpTokens"], m["HttpPutResponseHopLimit"]],
+            // `nat: none`: the hosts' public addresses and security group.
+            "network_interfaces": d["NetworkInterfaces"].as_array().map(|list| list.iter().map(|n| json!([
+                n["DeviceIndex"], text(&n["AssociatePublicIpAddress"]), text(&n["DeleteOnTermination"]), n["Groups"],
+            ])).collect::<Vec<_>>()),
             "volume": [d["BlockDeviceMappings"][0]["DeviceName"], e["VolumeSize"], e["VolumeType"], text(&e["Encrypted"]), text(&e["DeleteOnTermination"])],
             "volume_tags": d["TagSpecifications"][0]["Tags"].as_array().map(Vec::len),
             "user_data": d["UserData"],
@@ -1659,6 +1670,9 @@ fn tf_district(path: &Path) -> Facts {
         facts.insert("launch_template".into(), json!({
             "ami": ami, "instance_type": b["instance_type"], "profile": b["iam_instance_profile"]["arn"],
             "security_groups": b["vpc_security_group_ids"], "metadata": [m["http_endpoint"], m["http_tokens"], m["http_put_response_hop_limit"]],
+            "network_interfaces": b["network_interfaces"].as_array().map(|list| list.iter().map(|n| json!([
+                n["device_index"], text(&n["associate_public_ip_address"]), text(&n["delete_on_termination"]), n["security_groups"],
+            ])).collect::<Vec<_>>()),
             "volume": [bd["device_name"], e["volume_size"], e["volume_type"], e["encrypted"], e["delete_on_termination"]],
             "volume_tags": b["tag_specifications"][0]["tags"].as_object().map(Map::len),
             "user_data": tf.value(&json!(json["locals"]["container_host_user_data"])),

@@ -288,6 +288,68 @@ fn spot_share_on_a_one_host_cluster_is_a_warning() {
     assert!(!fine.stderr.contains("spot-share"), "{}", fine.stderr);
 }
 
+/// The district's hosts are one capacity provider, spot and on-demand hosts
+/// mixed: only Fargate has a spot capacity provider a service can choose.
+#[test]
+fn spot_capacity_on_an_ec2_service() {
+    let app = APP.replace(
+        "        cpu: 256\n",
+        "        cpu: 256\n        capacity: spot\n",
+    );
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", crate::support::DISTRICT)
+        .file("instances/mstdn/app.yml", &app)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+    let fargate = app.replace(
+        "capacity: spot",
+        "capacity: spot\n        launch_type: FARGATE",
+    );
+    let fine = Fleet::new()
+        .file("instances/mstdn/district.yml", crate::support::DISTRICT)
+        .file("instances/mstdn/app.yml", &fargate)
+        .run(&["validate"]);
+    assert_eq!(fine.code, 0, "{}", fine.stderr);
+}
+
+/// `nat: none` leaves the private subnets, where Fargate tasks run, without a route out.
+#[test]
+fn fargate_in_a_district_without_nat() {
+    let district =
+        crate::support::DISTRICT.replace("  egress_ports", "  nat: none\n  egress_ports");
+    let app = APP.replace(
+        "        cpu: 256\n",
+        "        cpu: 256\n        launch_type: FARGATE\n",
+    );
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .file("instances/mstdn/app.yml", &app)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+    let ec2 = Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .file("instances/mstdn/app.yml", APP)
+        .run(&["validate"]);
+    assert_eq!(ec2.code, 0, "{}", ec2.stderr);
+}
+
+/// The hosts' zones are some of the network's: never more.
+#[test]
+fn host_zones_beyond_the_network() {
+    let district = crate::support::DISTRICT.replace("size: 2", "size: 2\n  availability_zones: 3");
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .file("instances/mstdn/app.yml", APP)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+    let one = crate::support::DISTRICT.replace("size: 2", "size: 1\n  availability_zones: 1");
+    let fine = Fleet::new()
+        .file("instances/mstdn/district.yml", &one)
+        .file("instances/mstdn/app.yml", APP)
+        .run(&["validate"]);
+    assert_eq!(fine.code, 0, "{}", fine.stderr);
+}
+
 #[test]
 fn integral_float_in_a_district() {
     let district = crate::support::DISTRICT.replace("size: 2", "size: 2.0");

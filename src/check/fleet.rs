@@ -38,6 +38,7 @@ pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
                     heritages.insert(&env.name, name_span);
                 }
                 for (s, service) in env.services.iter().enumerate() {
+                    check_fargate_network(district, instance, &base, s, service, &mut out);
                     for (l, listener) in service.listeners.iter().enumerate() {
                         let at = |key: &str| {
                             instance.at(&pointer(
@@ -93,6 +94,38 @@ pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// A Fargate task of a district without NAT would sit in a private subnet with
+/// no route out: it could not pull its image nor reach ECS.
+fn check_fargate_network(
+    district: &super::CheckedDistrict,
+    instance: &super::Checked<crate::schema::InstanceFile>,
+    base: &[&str],
+    s: usize,
+    service: &crate::schema::Service,
+    out: &mut Vec<Diagnostic>,
+) {
+    let no_nat = district
+        .district
+        .as_ref()
+        .is_some_and(|d| d.spec.network.nat == Some(crate::schema::NatKind::None));
+    if no_nat && service.launch_type == Some(crate::schema::LaunchType::Fargate) {
+        let at = instance.at(&pointer(
+            &[base, &["services", &s.to_string(), "launch_type"]].concat(),
+        ));
+        out.push(
+            Diagnostic::error(
+                "fargate-without-nat",
+                format!(
+                    "`{}` cannot run on Fargate in district `{}`: it has `nat: none`, and Fargate tasks run in its private subnets, which have no route out",
+                    service.name, district.name
+                ),
+            )
+            .at(at, "would not reach ECR or ECS")
+            .help("remove `launch_type` to run it on the district's hosts, or give the district `nat: gateway`"),
+        );
+    }
 }
 
 /// The repository path of an image in a private ECR registry:

@@ -6,8 +6,8 @@
 use crate::diagnostic::{Diagnostic, Span};
 use crate::limits;
 use crate::schema::{
-    Command, ConditionType, DistrictFile, EnvironmentVars, InstanceFile, LaunchType, PlainValue,
-    PortProtocol, Service, ServiceType,
+    Capacity, Command, ConditionType, DistrictFile, EnvironmentVars, InstanceFile, LaunchType,
+    PlainValue, PortProtocol, Service, ServiceType,
 };
 
 use super::{Checked, schedule};
@@ -347,6 +347,21 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
                 &injected,
                 &mut out,
             );
+            // One Auto Scaling group holds every host, spot and on-demand
+            // alike (`spot_share`), behind one capacity provider: ECS places
+            // a task on a capacity provider, never on a kind of host in it.
+            if service.capacity == Some(Capacity::Spot)
+                && service.launch_type != Some(LaunchType::Fargate)
+            {
+                out.push(
+                    Diagnostic::error(
+                        "spot-without-spot-capacity",
+                        format!("`{}` cannot run on spot: the district's hosts are one capacity provider, spot and on-demand hosts mixed", service.name),
+                    )
+                    .at(sat(&["capacity"]), "no spot capacity provider for EC2 tasks")
+                    .help("set `launch_type: FARGATE` to run it on Fargate Spot, or remove `capacity` and put the district's extra hosts on spot with `cluster.spot_share`"),
+                );
+            }
             if service.launch_type == Some(LaunchType::Fargate) {
                 let memory = service.memory.unwrap_or(DEFAULT_MEMORY);
                 let result = match service.cpu {
@@ -1076,6 +1091,19 @@ pub fn check_district(file: &Checked<DistrictFile>, district: &str) -> Vec<Diagn
             )
             .at(file.at("/cluster/max_size"), "smaller than `size`")
             .help("raise `max_size` to at least `size`, or remove it"),
+        );
+    }
+    let network_zones = spec.network.availability_zones.unwrap_or(2);
+    if let Some(zones) = spec.cluster.availability_zones
+        && zones > network_zones
+    {
+        out.push(
+            Diagnostic::error(
+                "host-zones-beyond-network",
+                format!("the hosts cannot run in {zones} availability zones: the network has {network_zones}"),
+            )
+            .at(file.at("/cluster/availability_zones"), "more zones than the network's")
+            .help(format!("lower `cluster.availability_zones` to at most {network_zones}, or raise `network.availability_zones`")),
         );
     }
     // The Auto Scaling group keeps its first host on demand

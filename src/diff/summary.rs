@@ -796,6 +796,12 @@ fn district(b: &District, a: &District) -> Vec<String> {
         &bc.spot_share,
         &ac.spot_share,
     );
+    field(
+        &mut out,
+        "cluster availability_zones",
+        &bc.availability_zones,
+        &ac.availability_zones,
+    );
     let (bn, an) = (&b.network, &a.network);
     field(&mut out, "network cidr", &bn.cidr, &an.cidr);
     field(

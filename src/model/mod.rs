@@ -20,8 +20,8 @@ use crate::check::{Checked, CheckedFleet};
 use crate::diagnostic::{Diagnostic, Sources, Span};
 use crate::limits;
 use crate::schema::{
-    self, ConditionType, DatabaseEngine, EnvironmentVars, ImageName, InstanceFile, LaunchType,
-    NatKind, PlainValue, PortProtocol, SecretCharacters, ServiceType, Target,
+    self, Capacity, ConditionType, DatabaseEngine, EnvironmentVars, ImageName, InstanceFile,
+    LaunchType, NatKind, PlainValue, PortProtocol, SecretCharacters, ServiceType, Target,
 };
 use priority::Specificity;
 
@@ -71,6 +71,9 @@ pub struct District {
     /// The adjustable AWS quotas of the district's account.
     pub quotas: Quotas,
     pub heritages: Vec<Heritage>,
+    /// Some service of the district runs on Fargate Spot: the cluster's
+    /// capacity providers include `FARGATE_SPOT`.
+    pub fargate_spot: bool,
     /// How full its cluster is, when berth knows the instance type's size.
     #[serde(skip)]
     pub cluster_use: Option<capacity::ClusterUse>,
@@ -156,6 +159,8 @@ pub struct Cluster {
     pub size: u32,
     pub max_size: u32,
     pub spot_share: u8,
+    /// How many zones, from the first, the hosts run in.
+    pub availability_zones: u8,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -328,6 +333,8 @@ pub struct Service {
     /// The container's root file system is read-only (`read_only_root_filesystem`).
     pub read_only_root_filesystem: bool,
     pub launch_type: LaunchType,
+    /// Runs on spot capacity (`capacity: spot`): Fargate Spot.
+    pub spot: bool,
     pub listeners: Vec<Listener>,
     pub autoscaling: Option<Autoscaling>,
     /// The service's own variables, over the heritage's.
@@ -492,6 +499,10 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                 size: spec.cluster.size,
                 max_size: spec.cluster.max_size.unwrap_or(spec.cluster.size),
                 spot_share: spec.cluster.spot_share.unwrap_or(0),
+                availability_zones: spec
+                    .cluster
+                    .availability_zones
+                    .unwrap_or_else(|| spec.network.availability_zones.unwrap_or(2)),
             },
             endpoints: spec
                 .endpoints
@@ -517,6 +528,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
             targets: Targets::resolve(spec.targets.as_deref()),
             quotas: Quotas::resolve(spec.quotas.as_ref()),
             heritages: Vec::new(),
+            fargate_spot: false,
             cluster_use: None,
         };
         let mut spans = Vec::new();
@@ -534,6 +546,11 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
             }
         }
         district.heritages.sort_by(|a, b| a.name.cmp(&b.name));
+        district.fargate_spot = district
+            .heritages
+            .iter()
+            .flat_map(|h| &h.services)
+            .any(|s| s.spot && s.launch_type == LaunchType::Fargate);
         district.load_balancers = pool::load_balancers(&district);
         pool::place(&mut district);
         diagnostics.extend(pool::check_names(&district, &|p| file.at(p)));
@@ -628,6 +645,7 @@ fn heritage(
                 desired_count: service.desired_count.unwrap_or(1),
                 read_only_root_filesystem: service.read_only_root_filesystem.unwrap_or(false),
                 launch_type: service.launch_type.unwrap_or(LaunchType::Ec2),
+                spot: service.capacity == Some(Capacity::Spot),
                 listeners,
                 autoscaling: service.autoscaling.as_ref().map(|a| Autoscaling {
                     min: a.min,

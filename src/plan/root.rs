@@ -70,7 +70,20 @@ fn district_values(district: &District, terraform: &DistrictTerraform) -> BTreeM
         // that names it earlier is refused by ECS.
         (
             "capacity_provider",
-            json!("${one(aws_ecs_cluster_capacity_providers.this.capacity_providers)}"),
+            // With FARGATE and FARGATE_SPOT beside it, the EC2 one by its name.
+            if district.fargate_spot {
+                json!(
+                    "${one([for p in aws_ecs_cluster_capacity_providers.this.capacity_providers : p if p == aws_ecs_capacity_provider.this.name])}"
+                )
+            } else {
+                json!("${one(aws_ecs_cluster_capacity_providers.this.capacity_providers)}")
+            },
+        ),
+        (
+            "fargate_spot_capacity_provider",
+            json!(
+                "${one([for p in aws_ecs_cluster_capacity_providers.this.capacity_providers : p if p == \"FARGATE_SPOT\"])}"
+            ),
         ),
         ("vpc_id", json!("${aws_vpc.this.id}")),
         ("private_subnet_ids", subnets("private")),
@@ -118,6 +131,13 @@ fn required_variables(plan: &HeritagePlan<'_>) -> Vec<String> {
             .iter()
             .map(|v| v.variable.clone()),
     );
+    if plan
+        .services
+        .iter()
+        .any(|s| s.fargate_capacity_provider.is_some())
+    {
+        names.push("fargate_spot_capacity_provider".to_owned());
+    }
     if plan
         .services
         .iter()
