@@ -35,6 +35,72 @@ fn golden_fleets_out_is_current() {
     }
 }
 
+/// `nat: none` with one host in one zone (`tests/fixtures/network`, district
+/// `onehost`): no NAT and no private default route, the host in the first
+/// public subnet with a public address, admitted to only by the load
+/// balancers, while the load balancer keeps both zones and the database
+/// stays in the private subnets.
+#[test]
+fn a_district_without_nat_runs_its_one_host_in_a_public_subnet() {
+    let out = repo().join("tests/fixtures/network/out/onehost");
+    let read = |path: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(path)).unwrap()).unwrap()
+    };
+    let district = read("district.cfn.json");
+    let resources = district["Resources"].as_object().unwrap();
+    let of_type = |kind: &str| {
+        resources
+            .iter()
+            .filter(|(_, r)| r["Type"] == kind)
+            .map(|(id, r)| (id.clone(), r["Properties"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert!(of_type("AWS::EC2::NatGateway").is_empty());
+    assert!(of_type("AWS::EC2::EIP").is_empty());
+    let routes: Vec<String> = of_type("AWS::EC2::Route")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(routes, ["PublicDefaultRoute"]);
+    let group = &of_type("AWS::AutoScaling::AutoScalingGroup")[0].1;
+    assert_eq!(
+        group["VPCZoneIdentifier"],
+        serde_json::json!([{"Ref": "PublicSubnet1"}])
+    );
+    let template = &of_type("AWS::EC2::LaunchTemplate")[0].1["LaunchTemplateData"];
+    assert_eq!(
+        template["NetworkInterfaces"][0]["AssociatePublicIpAddress"],
+        true
+    );
+    assert!(template.get("SecurityGroupIds").is_none());
+    let balancer = &of_type("AWS::ElasticLoadBalancingV2::LoadBalancer")[0].1;
+    assert_eq!(
+        balancer["Subnets"],
+        serde_json::json!([{"Ref": "PublicSubnet1"}, {"Ref": "PublicSubnet2"}])
+    );
+    let containers = &resources["ContainerSecurityGroup"]["Properties"];
+    assert!(containers.get("SecurityGroupIngress").is_none());
+    let ingress = of_type("AWS::EC2::SecurityGroupIngress");
+    let to_hosts: Vec<_> = ingress
+        .iter()
+        .filter(|(_, p)| p["GroupId"]["Fn::GetAtt"][0] == "ContainerSecurityGroup")
+        .collect();
+    assert_eq!(to_hosts.len(), 1, "{to_hosts:?}");
+    assert_eq!(
+        to_hosts[0].1["SourceSecurityGroupId"]["Fn::GetAtt"][0],
+        "LoadBalancerSecurityGroup"
+    );
+    let data = read("diary/data.cfn.json");
+    let subnets = data["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|r| r["Type"] == "AWS::RDS::DBSubnetGroup")
+        .map(|r| r["Properties"]["SubnetIds"].to_string())
+        .unwrap();
+    assert!(subnets.contains("onehost-PrivateSubnets"), "{subnets}");
+}
+
 #[test]
 fn builds_are_identical_across_directories_and_threads() {
     let fleet = copy_tree(&repo().join("tests/fixtures/web-rules"));

@@ -330,7 +330,7 @@ environments:
         [
             "12:9: Not a key berth knows here. Valid keys: `name`, `service_type`, `force_ssl`, \
              `cpu`, `memory`, `command`, `environment`, `web_container_port`, `read_only_root_filesystem`, `desired_count`, \
-             `launch_type`, `listeners`, `autoscaling`, `public`, `port_mappings`, \
+             `launch_type`, `capacity`, `listeners`, `autoscaling`, `public`, `port_mappings`, \
              `health_check`, `hosts`, `reverse_proxy_image`.",
             "14:23: Value is not accepted. Valid values: \"web\", \"default\".",
             "16:3: Missing property \"name\".",

@@ -333,7 +333,9 @@ pub struct Service {
     /// The container's root file system is read-only (`read_only_root_filesystem`).
     pub read_only_root_filesystem: bool,
     pub launch_type: LaunchType,
-    /// Runs on spot capacity (`capacity: spot`): Fargate Spot.
+    /// Runs on spot capacity (`capacity: spot`): Fargate Spot. Shown by
+    /// `explain` only when set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub spot: bool,
     pub listeners: Vec<Listener>,
     pub autoscaling: Option<Autoscaling>,
