@@ -35,12 +35,12 @@ pub struct OffHoursPlan {
     pub database: Option<String>,
     /// The maintenance page: the body of the fixed 503 response.
     pub page: String,
-    /// The role's trust and permissions: CloudFormation values, and Terraform
-    /// template strings of the JSON documents.
+    /// The role's trust and permissions, as CloudFormation values and as
+    /// Terraform locals (strings are templates).
     pub trust_cfn: serde_json::Value,
     pub policy_cfn: serde_json::Value,
-    pub trust_tf: String,
-    pub policy_tf: String,
+    pub trust_tf: serde_json::Value,
+    pub policy_tf: serde_json::Value,
 }
 
 /// A listener rule the schedules switch.
@@ -245,8 +245,7 @@ pub fn off_hours_plan(
         trust_cfn: trust(serde_json::json!({"Ref": "AWS::AccountId"})),
         trust_tf: trust(serde_json::json!(
             "${data.aws_caller_identity.current.account_id}"
-        ))
-        .to_string(),
+        )),
         policy_cfn,
         policy_tf,
         timezone: hours.timezone.clone(),
@@ -266,7 +265,7 @@ fn policies(
     services: &[ServicePlan<'_>],
     rules: &[RuleRef],
     database: Option<&str>,
-) -> (serde_json::Value, String) {
+) -> (serde_json::Value, serde_json::Value) {
     const CFN_PREFIX: &str = "arn:${AWS::Partition}";
     const TF_PREFIX: &str = "arn:${data.aws_partition.current.partition}";
     const CFN_SCOPE: &str = "${AWS::Region}:${AWS::AccountId}";
@@ -304,7 +303,7 @@ fn policies(
     }
     (
         serde_json::json!({"Version": "2012-10-17", "Statement": cfn}),
-        serde_json::json!({"Version": "2012-10-17", "Statement": tf}).to_string(),
+        serde_json::json!({"Version": "2012-10-17", "Statement": tf}),
     )
 }
 
