@@ -189,7 +189,8 @@ pub fn off_hours_plan(
                 ),
                 expression,
                 action: "ecs:updateService",
-                input: serde_json::json!({"Cluster": district, "Service": s.service_name, "DesiredCount": count}),
+                // ECS speaks JSON with camelCase members (botocore's `ecs` model).
+                input: serde_json::json!({"cluster": district, "service": s.service_name, "desiredCount": count}),
                 refs: Vec::new(),
             };
             if on {
