@@ -244,17 +244,14 @@ fn check_off_hours(
                 );
             }
         }
-        if off.minute == on.minute && off.hour == on.hour {
+        if off == on {
             out.push(
                 Diagnostic::error(
                     "off-is-on",
-                    format!(
-                        "`schedule.on` is the same time of day as `schedule.off` ({:02}:{:02})",
-                        on.hour, on.minute
-                    ),
+                    "`schedule.on` fires at the same times as `schedule.off`",
                 )
                 .at(at(&["schedule", "on"]), "switches on when it switches off")
-                .help("give `on` another hour or minute than `off`"),
+                .help("give `on` another time of day, or other days, than `off`"),
             );
         }
         let rare = on.days.split(' ').enumerate().any(|(i, field)| match i {
