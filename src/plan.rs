@@ -6,6 +6,7 @@
 //! naming of their own. This stage decides, it renders nothing.
 
 mod nlb;
+pub mod off_hours;
 pub mod root;
 
 use std::collections::BTreeMap;
@@ -86,6 +87,8 @@ pub struct HeritagePlan<'a> {
     /// the load balancer its rules are on.
     pub certificates: Vec<CertificatePlan>,
     pub scheduled_tasks: Vec<TaskPlan>,
+    /// The schedules of `schedule` (off-hours).
+    pub off_hours: Option<off_hours::OffHoursPlan>,
     pub before_deploy: Option<TaskPlan>,
     /// Scheduled tasks and `before_deploy`: every task definition that is not a service's.
     pub task_definitions: Vec<TaskPlan>,
@@ -1189,6 +1192,16 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
             listener_variable: https.listener_variable.clone(),
         });
     }
+    let off_hours = heritage.schedule.as_ref().map(|hours| {
+        off_hours::off_hours_plan(
+            &district.name,
+            &heritage.name,
+            hours,
+            &services,
+            &rules,
+            data.database.as_ref().map(|d| d.identifier.as_str()),
+        )
+    });
     let tags = vec![
         Tag {
             key: "berth:district",
@@ -1235,6 +1248,7 @@ pub fn heritage_plan<'a>(district: &'a District, heritage: &'a Heritage) -> Heri
         rules,
         certificates,
         scheduled_tasks,
+        off_hours,
         before_deploy,
         task_definitions,
         terraform: HeritageTerraform {

@@ -88,6 +88,10 @@ pub struct Environment {
     /// Tasks run on a schedule by `EventBridge`.
     #[serde(default)]
     pub scheduled_tasks: Vec<ScheduledTask>,
+    /// Off-hours: at `off` the heritage's listener rules answer 503 with a
+    /// maintenance page, its services scale to 0 and its database stops; at
+    /// `on` all of it is undone, database first. `EventBridge` Scheduler runs it.
+    pub schedule: Option<OffHours>,
     /// The long-running services of the heritage (none when absent).
     #[serde(default)]
     pub services: Vec<Service>,
@@ -462,6 +466,23 @@ pub struct ScheduledTask {
     /// the command overrides its container named like the family, as Barcelona does.
     #[schemars(regex(pattern = "^[A-Za-z0-9_-]{1,255}(:[0-9]+)?$"))]
     pub external_task_def: Option<String>,
+}
+
+/// When a heritage is switched off and on again (`EventBridge` Scheduler cron
+/// expressions, read in `timezone`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OffHours {
+    /// When to switch off: `cron(minute hour day-of-month month day-of-week year)`
+    /// with one minute and one hour, e.g. `cron(0 1 * * ? *)`.
+    #[schemars(regex(pattern = "^cron\\(.*\\)$"))]
+    pub off: String,
+    /// When to switch on again, in the same form, e.g. `cron(0 7 * * ? *)`.
+    #[schemars(regex(pattern = "^cron\\(.*\\)$"))]
+    pub on: String,
+    /// The IANA time zone both are read in, e.g. `Asia/Tokyo` (default `UTC`).
+    #[schemars(length(min = 1))]
+    pub timezone: Option<String>,
 }
 
 /// A long-running ECS service.

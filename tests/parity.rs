@@ -93,6 +93,7 @@ impl Cfn {
                     "ExecutionRole" => "role.execution".into(),
                     "TaskRole" => "role.task".into(),
                     "EventsRole" => "role.events".into(),
+                    "OffHoursRole" => "role.off_hours".into(),
                     _ => "role.hosts".into(),
                 },
                 "AWS::RDS::DBInstance" => "db".into(),
@@ -945,6 +946,18 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
             }),
         );
     }
+    for (_, _, p) in cfn.of_type("AWS::Scheduler::Schedule") {
+        let t = &p["Target"];
+        facts.insert(
+            format!("off-hours schedule {}", text(&p["Name"])),
+            json!({
+                "schedule": p["ScheduleExpression"], "timezone": p["ScheduleExpressionTimezone"],
+                "window": p["FlexibleTimeWindow"]["Mode"], "state": p["State"], "description": p["Description"],
+                "target": t["Arn"], "role": t["RoleArn"],
+                "input": serde_json::from_str::<Value>(t["Input"].as_str().unwrap()).unwrap(),
+            }),
+        );
+    }
     for (_, _, p) in cfn.of_type("AWS::ApplicationAutoScaling::ScalingPolicy") {
         let target = cfn
             .resources
@@ -1211,6 +1224,18 @@ fn tf_heritage(dir: &Path) -> Facts {
                 "schedule": b["schedule_expression"], "state": b["state"], "description": b["description"],
                 "target_id": target["target_id"], "cluster": target["arn"], "role": target["role_arn"],
                 "task_count": e["task_count"], "launch_type": e["launch_type"],
+            }),
+        );
+    }
+    for (_, _, b) in tf.of_type("aws_scheduler_schedule") {
+        let t = &b["target"];
+        facts.insert(
+            format!("off-hours schedule {}", text(&b["name"])),
+            json!({
+                "schedule": b["schedule_expression"], "timezone": b["schedule_expression_timezone"],
+                "window": b["flexible_time_window"]["mode"], "state": b["state"], "description": b["description"],
+                "target": t["arn"], "role": t["role_arn"],
+                "input": serde_json::from_str::<Value>(t["input"].as_str().unwrap()).unwrap(),
             }),
         );
     }

@@ -105,6 +105,10 @@ golden! {
     cron_hour_out_of_range: with("    services:", "    scheduled_tasks:\n      - schedule: cron(0 25 * * ? *)\n        command: rake x\n    services:");
     cron_both_days: with("    services:", "    scheduled_tasks:\n      - schedule: \"cron(0 10 * * * *)\"\n        command: rake x\n    services:");
     rate_unit_plural: with("    services:", "    scheduled_tasks:\n      - schedule: rate(5 minute)\n        command: rake x\n    services:");
+    off_hours_bad_times_and_zone: with("    services:", "    schedule:\n      off: cron(0,30 22 * * ? *)\n      on: cron(0 25 * * ? *)\n      timezone: asia/tokyo\n    services:");
+    off_hours_on_is_off: with("    services:", "    schedule:\n      off: cron(0 22 * * ? *)\n      on: cron(00 22 * * ? *)\n      timezone: Mars/Olympus\n    services:");
+    off_hours_past_midnight_and_rare_on: with("    services:", "    schedule:\n      off: cron(55 23 * * ? *)\n      on: cron(50 23 1 * ? *)\n    resources:\n      database: {engine: postgres, instance_class: db.t4g.micro, name: app, user: app}\n    services:");
+    off_hours_autoscaling_and_no_services: validate(&format!("{}  staging:\n    name: app-staging\n    image_name: registry.example/app\n    image_tag: v1\n    schedule: {{off: cron(0 22 * * ? *), on: cron(0 7 * * ? *)}}\n", APP.replace("    services:", "    schedule:\n      off: cron(0 22 * * ? *)\n      on: cron(0 6 ? * MON-FRI *)\n    services:").replace("        memory: 512\n", "        memory: 512\n        autoscaling: {min: 1, max: 2, cpu_target: 60}\n")));
     unknown_endpoint: with("endpoint: mstdn", "endpoint: mstdm");
     duplicate_service: with("    services:\n", "    services:\n      - name: web\n        cpu: 1\n        memory: 6\n");
     merged_template_error_is_reported_once: validate(&TUTORIAL.replacen("  cpu: 256\n", "  cpu: 256\n  environment:\n    SMTP_PASSWORD: hunter2hunter2\n", 1));

@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod barcelona;
 pub mod fleet;
+pub mod off_hours;
 pub mod rules;
 pub mod schedule;
 pub mod schema;

@@ -10,7 +10,7 @@ use crate::schema::{
     PlainValue, PortProtocol, Service, ServiceType,
 };
 
-use super::{Checked, schedule};
+use super::{Checked, off_hours, schedule};
 use crate::model::DEFAULT_MEMORY;
 
 /// A JSON pointer from keys, escaped.
@@ -200,6 +200,93 @@ fn inside(file_text: &str, span: &Span, range: std::ops::Range<usize>) -> Span {
     )
 }
 
+/// A heritage's `schedule`: two valid times of day, not the same, in an IANA
+/// time zone; and a warning when the database may stay stopped for more than
+/// the seven days after which RDS starts it again by itself.
+fn check_off_hours(
+    hours: &crate::schema::OffHours,
+    has_database: bool,
+    at: &dyn Fn(&[&str]) -> Span,
+    text: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut times = Vec::new();
+    for (key, expression) in [("off", &hours.off), ("on", &hours.on)] {
+        let span = at(&["schedule", key]);
+        match off_hours::time_of_day(expression) {
+            Ok(t) => times.push(t),
+            Err(e) => {
+                let mut d = Diagnostic::error(
+                    "invalid-schedule",
+                    format!("invalid `schedule.{key}`: {}", e.message),
+                )
+                .at(inside(text, &span, e.range), "here");
+                if let Some(help) = e.help {
+                    d = d.help(help);
+                }
+                out.push(d);
+            }
+        }
+    }
+    if let [off, on] = &times[..] {
+        for (key, time, delay) in [
+            ("off", off, off_hours::OFF_DATABASE_DELAY),
+            ("on", on, off_hours::ON_RULES_DELAY),
+        ] {
+            if time.later(delay).is_none() {
+                out.push(
+                    Diagnostic::error(
+                        "schedule-past-midnight",
+                        format!("the last step of `schedule.{key}` runs {delay} minutes after it, on the next day"),
+                    )
+                    .at(at(&["schedule", key]), "too close to midnight")
+                    .help(format!("berth staggers the steps over {delay} minutes on the same day: choose a time before {:02}:{:02}", (24 * 60 - delay) / 60, (24 * 60 - delay) % 60)),
+                );
+            }
+        }
+        if off == on {
+            out.push(
+                Diagnostic::error(
+                    "off-is-on",
+                    "`schedule.on` fires at the same times as `schedule.off`",
+                )
+                .at(at(&["schedule", "on"]), "switches on when it switches off")
+                .help("give `on` another time of day, or other days, than `off`"),
+            );
+        }
+        let rare = on.days.split(' ').enumerate().any(|(i, field)| match i {
+            0 => !matches!(field, "*" | "?"),
+            1 | 3 => field != "*",
+            _ => false,
+        });
+        if has_database && rare {
+            out.push(
+                Diagnostic::warning(
+                    "database-restarted",
+                    "the database can stay stopped for more than seven days, and RDS starts a stopped database again after seven days",
+                )
+                .at(at(&["schedule", "on"]), "fires less often than once a week")
+                .help("switch on at least once a week (restrict only the day of week, e.g. `cron(0 7 ? * MON *)`), or the database runs again, unscheduled, from its eighth day off"),
+            );
+        }
+    }
+    if let Some(zone) = &hours.timezone
+        && let Err(guess) = off_hours::time_zone(zone)
+    {
+        out.push(
+            Diagnostic::error(
+                "unknown-time-zone",
+                format!("`{zone}` is not a time zone of the IANA database"),
+            )
+            .at(at(&["schedule", "timezone"]), "not a time zone")
+            .help(guess.map_or_else(
+                || "write an IANA name such as `Asia/Tokyo`, `Europe/Berlin` or `UTC`".to_owned(),
+                |g| format!("did you mean `{g}`?"),
+            )),
+        );
+    }
+}
+
 /// Rules for one instance file.
 #[must_use]
 pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnostic> {
@@ -247,6 +334,37 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
                 text,
                 &mut out,
             );
+        }
+
+        if let Some(hours) = &env.schedule {
+            let has_database = env
+                .resources
+                .as_ref()
+                .or(file.spec.resources.as_ref())
+                .is_some_and(|r| r.database.is_some());
+            check_off_hours(hours, has_database, &at, text, &mut out);
+            if env.services.is_empty() {
+                out.push(
+                    Diagnostic::error(
+                        "schedule-without-services",
+                        format!(
+                            "`{}` has `schedule` but no services to switch off",
+                            env.name
+                        ),
+                    )
+                    .at(at(&["schedule"]), "nothing to switch off")
+                    .help("add the services this schedule switches off, or remove `schedule`"),
+                );
+            }
+            for (i, service) in env.services.iter().enumerate() {
+                if service.autoscaling.is_some() {
+                    out.push(
+                        Diagnostic::error("schedule-autoscaling", format!("`schedule` cannot switch off `{}`, which autoscales", service.name))
+                            .at(at(&["services", &i.to_string(), "autoscaling"]), "its scalable target would start tasks again")
+                            .help("remove `autoscaling` from this service or `schedule` from the environment: berth sets the desired count of services without autoscaling to 0"),
+                    );
+                }
+            }
         }
 
         if let crate::schema::ImageName::Name(image) = &env.image_name {

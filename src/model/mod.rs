@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::check::off_hours::TimeOfDay;
 use crate::check::rules::pointer;
 use crate::check::{Checked, CheckedFleet};
 use crate::diagnostic::{Diagnostic, Sources, Span};
@@ -206,6 +207,8 @@ pub struct Heritage {
     /// Variables one-off commands get on top (`run_env.vars`, for `bcn run`).
     pub run_env: Vec<Variable>,
     pub scheduled_tasks: Vec<ScheduledTask>,
+    /// Off-hours: when the heritage is switched off and on (see `plan::off_hours`).
+    pub schedule: Option<OffHours>,
     pub services: Vec<Service>,
     /// Stateful resources, in the heritage's data stack.
     pub resources: Resources,
@@ -306,6 +309,23 @@ pub struct Secret {
     pub name: String,
     /// A parameter name (`/barcelona/mstdn/x`) or an ARN.
     pub value_from: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OffHours {
+    pub off: TimeOfDay,
+    pub on: TimeOfDay,
+    /// An IANA time zone; `UTC` when the file names none.
+    pub timezone: String,
+}
+
+/// A heritage's `schedule`, read; `None` only for one that `check` refused.
+fn off_hours(spec: &schema::OffHours) -> Option<OffHours> {
+    Some(OffHours {
+        off: crate::check::off_hours::time_of_day(&spec.off).ok()?,
+        on: crate::check::off_hours::time_of_day(&spec.on).ok()?,
+        timezone: spec.timezone.clone().unwrap_or_else(|| "UTC".to_owned()),
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -689,6 +709,7 @@ fn heritage(
             })
             .collect(),
         scheduled_tasks,
+        schedule: env.schedule.as_ref().and_then(off_hours),
         services,
         resources: env
             .resources
