@@ -271,6 +271,26 @@ pub struct Bucket {
     pub prevent_destroy: Option<bool>,
     /// Write S3 server access logs of the bucket to another bucket you own (off by default).
     pub access_logs: Option<BucketAccessLogs>,
+    /// Serve the `public_read` prefixes through a `CloudFront` distribution
+    /// instead of from S3: the bucket stays private and only the distribution
+    /// may read those prefixes (origin access control).
+    pub cdn: Option<BucketCdn>,
+}
+
+/// A `CloudFront` distribution in front of a bucket's public prefixes.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketCdn {
+    /// The host names the distribution answers to, e.g. `[files.example.com]`;
+    /// the first is given to the containers as `S3_ALIAS_HOST`.
+    #[schemars(length(min = 1, max = 100))]
+    pub aliases: Vec<String>,
+    /// An ACM certificate in `us-east-1` (`CloudFront` reads no other region)
+    /// that covers every alias.
+    #[schemars(regex(
+        pattern = "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$"
+    ))]
+    pub certificate_arn: String,
 }
 
 /// Where S3 writes a bucket's server access logs.

@@ -98,6 +98,16 @@ impl Cfn {
                 "AWS::RDS::DBInstance" => "db".into(),
                 "AWS::ElastiCache::ReplicationGroup" => "cache".into(),
                 "AWS::S3::Bucket" => format!("bucket.{}", id.trim_start_matches("Bucket")),
+                "AWS::CloudFront::Distribution" => format!(
+                    "distribution.{}",
+                    id.trim_start_matches("Bucket")
+                        .trim_end_matches("Distribution")
+                ),
+                "AWS::CloudFront::OriginAccessControl" => format!(
+                    "origin_access.{}",
+                    id.trim_start_matches("Bucket")
+                        .trim_end_matches("OriginAccess")
+                ),
                 "AWS::ECR::Repository" => {
                     format!("repository.{}", id.trim_start_matches("Repository"))
                 }
@@ -186,6 +196,7 @@ impl Cfn {
                     "Endpoint.Port" | "PrimaryEndPoint.Port" => ".port",
                     "MasterUserSecret.SecretArn" => ".secret",
                     "Arn" if id.starts_with("Bucket") => ".arn",
+                    "RegionalDomainName" => ".regional_domain",
                     _ => "",
                 };
                 json!(format!(
@@ -388,6 +399,10 @@ impl Tf {
                 "aws_db_instance" => "db".into(),
                 "aws_elasticache_replication_group" => "cache".into(),
                 "aws_s3_bucket" => format!("bucket.{}", logical_id(name)),
+                "aws_cloudfront_distribution" => format!("distribution.{}", logical_id(name)),
+                "aws_cloudfront_origin_access_control" => {
+                    format!("origin_access.{}", logical_id(name))
+                }
                 "aws_ecr_repository" => format!("repository.{}", logical_id(name)),
                 // The version holds the value; both stand for the secret.
                 "aws_secretsmanager_secret" | "aws_secretsmanager_secret_version" => {
@@ -553,7 +568,8 @@ impl Tf {
             ) => ".host",
             ("aws_db_instance" | "aws_elasticache_replication_group", "port") => ".port",
             ("aws_db_instance", a) if a.starts_with("master_user_secret") => ".secret",
-            ("aws_s3_bucket", "arn") => ".arn",
+            ("aws_s3_bucket" | "aws_cloudfront_distribution", "arn") => ".arn",
+            ("aws_s3_bucket", "bucket_regional_domain_name") => ".regional_domain",
             ("aws_ecr_repository", "repository_url") => ".uri",
             _ => "",
         };
@@ -654,10 +670,33 @@ fn statements(policy: &Value) -> Value {
                 Value::Null => Value::Null,
                 one => json!([one]),
             };
-            json!({"effect": s["Effect"], "action": s["Action"], "principal": s["Principal"], "resource": resources})
+            json!({"effect": s["Effect"], "action": s["Action"], "principal": s["Principal"], "resource": resources,
+                "condition": distribution_arns(&s["Condition"])})
         })
         .collect();
     sorted(&Value::Array(list))
+}
+
+/// CloudFormation spells a distribution's ARN out
+/// (`arn:{partition}:cloudfront::{account}:distribution/{id}`), Terraform
+/// reads its `arn`: both become `{distribution.X.arn}`.
+fn distribution_arns(value: &Value) -> Value {
+    match value {
+        Value::String(s) => {
+            let prefix = "arn:{partition}:cloudfront::{account}:distribution/{";
+            match s.strip_prefix(prefix).and_then(|r| r.strip_suffix('}')) {
+                Some(token) => json!(format!("{{{token}.arn}}")),
+                None => value.clone(),
+            }
+        }
+        Value::Array(items) => items.iter().map(distribution_arns).collect(),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), distribution_arns(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// Security groups and their rules, inline or separate, as one list.
@@ -1039,6 +1078,41 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
             }),
         );
     }
+    for (id, _, p) in cfn.of_type("AWS::CloudFront::OriginAccessControl") {
+        let c = &p["OriginAccessControlConfig"];
+        facts.insert(
+            format!("origin access {}", cfn.tokens[id]),
+            json!({
+                "name": c["Name"], "description": c["Description"], "origin_type": c["OriginAccessControlOriginType"],
+                "signing": [c["SigningBehavior"], c["SigningProtocol"]],
+            }),
+        );
+    }
+    for (id, _, p) in cfn.of_type("AWS::CloudFront::Distribution") {
+        let c = &p["DistributionConfig"];
+        let b = &c["DefaultCacheBehavior"];
+        let v = &c["ViewerCertificate"];
+        let origins: Vec<Value> = c["Origins"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| {
+                json!({
+                    "id": o["Id"], "domain": o["DomainName"], "access": o["OriginAccessControlId"],
+                })
+            })
+            .collect();
+        facts.insert(
+            format!("distribution {}", cfn.tokens[id]),
+            json!({
+                "enabled": c["Enabled"], "comment": c["Comment"], "aliases": c["Aliases"],
+                "http_version": c["HttpVersion"], "ipv6": c["IPV6Enabled"], "origins": origins,
+                "default": {"origin": b["TargetOriginId"], "viewer": b["ViewerProtocolPolicy"], "allowed": b["AllowedMethods"],
+                    "cached": b["CachedMethods"], "compress": b["Compress"], "cache_policy": b["CachePolicyId"]},
+                "certificate": [v["AcmCertificateArn"], v["SslSupportMethod"], v["MinimumProtocolVersion"]],
+            }),
+        );
+    }
     for (id, r, p) in cfn.of_type("AWS::ECR::Repository") {
         let lifecycle: Value = serde_json::from_str(
             p["LifecyclePolicy"]["LifecyclePolicyText"]
@@ -1301,6 +1375,38 @@ fn tf_heritage(dir: &Path) -> Facts {
                 })).collect::<Vec<_>>(),
                 "policy": policy, "keeps_data": tf_keeps(raw),
                 "access_logs": logging.map(|l| json!({"bucket": l["target_bucket"], "prefix": l["target_prefix"]})),
+            }),
+        );
+    }
+    for (name, _, c) in tf.of_type("aws_cloudfront_origin_access_control") {
+        let token = &tf.tokens[&format!("aws_cloudfront_origin_access_control.{name}")];
+        facts.insert(
+            format!("origin access {token}"),
+            json!({
+                "name": c["name"], "description": c["description"], "origin_type": c["origin_access_control_origin_type"],
+                "signing": [c["signing_behavior"], c["signing_protocol"]],
+            }),
+        );
+    }
+    for (name, _, c) in tf.of_type("aws_cloudfront_distribution") {
+        let token = &tf.tokens[&format!("aws_cloudfront_distribution.{name}")];
+        let b = &c["default_cache_behavior"][0];
+        let v = &c["viewer_certificate"][0];
+        assert_eq!(
+            c["restrictions"][0]["geo_restriction"][0]["restriction_type"], "none",
+            "{name}"
+        );
+        let origins: Vec<Value> = c["origin"].as_array().into_iter().flatten().map(|o| json!({
+            "id": o["origin_id"], "domain": o["domain_name"], "access": o["origin_access_control_id"],
+        })).collect();
+        facts.insert(
+            format!("distribution {token}"),
+            json!({
+                "enabled": c["enabled"], "comment": c["comment"], "aliases": c["aliases"],
+                "http_version": c["http_version"], "ipv6": c["is_ipv6_enabled"], "origins": origins,
+                "default": {"origin": b["target_origin_id"], "viewer": b["viewer_protocol_policy"], "allowed": b["allowed_methods"],
+                    "cached": b["cached_methods"], "compress": b["compress"], "cache_policy": b["cache_policy_id"]},
+                "certificate": [v["acm_certificate_arn"], v["ssl_support_method"], v["minimum_protocol_version"]],
             }),
         );
     }

@@ -241,6 +241,25 @@ fn resources_values<T>(
                     .help("every log object S3 writes there would be logged again: name another bucket for `access_logs`"),
             );
         }
+        if let Some(cdn) = &bucket.cdn {
+            // CloudFront reads viewer certificates from ACM in us-east-1 only
+            // (https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html).
+            let arn_region = cdn.certificate_arn.split(':').nth(3).unwrap_or_default();
+            if arn_region != "us-east-1" {
+                out.push(
+                    Diagnostic::error("certificate-region", format!("the certificate of the CDN of bucket `{name}` is in `{arn_region}`, not `us-east-1`"))
+                        .at(at(&["buckets", name, "cdn", "certificate_arn"]), "another region")
+                        .help("CloudFront only uses ACM certificates in `us-east-1`: request or import the certificate there"),
+                );
+            }
+            if bucket.public_read.is_empty() {
+                out.push(
+                    Diagnostic::error("cdn-without-prefixes", format!("bucket `{name}` has a CDN but no `public_read` prefixes"))
+                        .at(at(&["buckets", name, "cdn"]), "nothing to serve")
+                        .help("list the key prefixes the distribution serves in `public_read`, e.g. `[media_attachments/]`"),
+                );
+            }
+        }
     }
     if let Some(database) = &resources.database {
         // RDS keeps `rds…` roles for itself (rdsadmin, rds_superuser, …), and

@@ -275,6 +275,15 @@ pub struct Bucket {
     /// Where S3 writes the bucket's server access logs, if anywhere; the
     /// prefix ends with `/`.
     pub access_logs: Option<AccessLogs>,
+    /// The `CloudFront` distribution serving its public prefixes, if any.
+    pub cdn: Option<BucketCdn>,
+}
+
+/// A distribution in front of a bucket's public prefixes.
+#[derive(Debug, Clone, Serialize)]
+pub struct BucketCdn {
+    pub aliases: Vec<String>,
+    pub certificate_arn: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -869,6 +878,10 @@ fn resources(spec: &schema::Resources, base: &str) -> Resources {
                         "{}/",
                         a.prefix.clone().unwrap_or_else(|| format!("{base}/{name}"))
                     ),
+                }),
+                cdn: b.cdn.as_ref().map(|c| BucketCdn {
+                    aliases: c.aliases.clone(),
+                    certificate_arn: c.certificate_arn.clone(),
                 }),
             })
             .collect(),
