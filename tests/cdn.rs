@@ -1,7 +1,8 @@
 //! `cdn:` on a bucket: a `CloudFront` distribution reads the bucket's
 //! `public_read` prefixes through origin access control, in both formats;
 //! the bucket stays private; Mastodon gets the alias as `S3_ALIAS_HOST`;
-//! the errors of the key.
+//! the errors of the key. `cdn:` on an endpoint: a distribution in front of
+//! its load balancer, static paths cached, the rest passed through.
 
 use std::path::Path;
 
@@ -131,6 +132,82 @@ fn a_cdn_certificate_outside_us_east_1_and_a_cdn_without_prefixes_are_errors() {
     let output = Fleet::new()
         .file("instances/mstdn/district.yml", DISTRICT)
         .file("instances/mstdn/app.yml", &instance(cdn))
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}
+
+#[test]
+fn an_endpoint_distribution_caches_its_static_paths_and_passes_the_rest() {
+    let cfn = read(&repo().join("tests/fixtures/mastodon-cdn/out/tokyo/district.cfn.json"));
+    let config =
+        &cfn["Resources"]["EndpointSocialDistribution"]["Properties"]["DistributionConfig"];
+    assert_eq!(
+        config["Origins"][0]["DomainName"]["Fn::GetAtt"],
+        serde_json::json!(["EndpointSocialLoadBalancer", "DNSName"])
+    );
+    assert_eq!(
+        config["Origins"][0]["CustomOriginConfig"]["OriginProtocolPolicy"],
+        "https-only"
+    );
+    let default = &config["DefaultCacheBehavior"];
+    assert_eq!(default["AllowedMethods"].as_array().unwrap().len(), 7);
+    // CachingDisabled and AllViewer: every header, cookie and query string.
+    assert_eq!(
+        default["CachePolicyId"],
+        "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    );
+    assert_eq!(
+        default["OriginRequestPolicyId"],
+        "216adef6-5c7f-47e4-b989-5492eafa07d3"
+    );
+    let paths: Vec<&Value> = config["CacheBehaviors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            assert_eq!(b["CachePolicyId"], "658327ea-f89d-4fab-a63d-7e88639e58f6");
+            assert_eq!(
+                b["OriginRequestPolicyId"],
+                "216adef6-5c7f-47e4-b989-5492eafa07d3"
+            );
+            &b["PathPattern"]
+        })
+        .collect();
+    assert_eq!(paths, ["/packs/*", "/assets/*", "/emoji/*", "/sounds/*"]);
+    let tf = read(&repo().join("tests/fixtures/mastodon-cdn/out/tokyo/district.tf.json"));
+    let distribution = &tf["resource"]["aws_cloudfront_distribution"]["social"];
+    assert_eq!(
+        distribution["origin"][0]["domain_name"],
+        "${aws_lb.social.dns_name}"
+    );
+    assert_eq!(
+        distribution["ordered_cache_behavior"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn an_endpoint_cdn_needs_one_public_load_balancer_and_a_us_east_1_certificate() {
+    let district = "\
+region: ap-northeast-1
+network:
+  cidr: 10.1.0.0/16
+cluster:
+  instance_type: t3.small
+  size: 2
+endpoints:
+  mstdn:
+    certificate_arn: arn:aws:acm:ap-northeast-1:111111111111:certificate/0b7a5f2e-3c1d-4e8f-9a6b-2d4c8e1f7a90
+    load_balancers: 2
+    cdn:
+      aliases: [app.example]
+      certificate_arn: arn:aws:acm:ap-northeast-1:111111111111:certificate/0b7a5f2e-3c1d-4e8f-9a6b-2d4c8e1f7a90
+";
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", district)
         .run(&["validate"]);
     insta::assert_snapshot!(output.transcript());
 }

@@ -1473,6 +1473,31 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
             }),
         );
     }
+    for (_, _, p) in cfn.of_type("AWS::CloudFront::Distribution") {
+        let c = &p["DistributionConfig"];
+        let behaviour = |b: &Value| {
+            json!({
+                "path": b["PathPattern"], "origin": b["TargetOriginId"], "viewer": b["ViewerProtocolPolicy"],
+                "allowed": b["AllowedMethods"], "cached": b["CachedMethods"], "compress": b["Compress"],
+                "cache_policy": b["CachePolicyId"], "origin_request_policy": b["OriginRequestPolicyId"],
+            })
+        };
+        let o = &c["Origins"][0];
+        let v = &c["ViewerCertificate"];
+        let origin = &o["CustomOriginConfig"];
+        facts.insert(
+            format!("distribution of {}", text(&o["DomainName"])),
+            json!({
+                "enabled": c["Enabled"], "comment": c["Comment"], "aliases": c["Aliases"],
+                "http_version": c["HttpVersion"], "ipv6": c["IPV6Enabled"],
+                "origin": [o["Id"], origin["HTTPPort"], origin["HTTPSPort"], origin["OriginProtocolPolicy"], origin["OriginSSLProtocols"]],
+                "default": behaviour(&c["DefaultCacheBehavior"]),
+                "ordered": c["CacheBehaviors"].as_array().into_iter().flatten().map(behaviour).collect::<Vec<_>>(),
+                "certificate": [v["AcmCertificateArn"], v["SslSupportMethod"], v["MinimumProtocolVersion"]],
+                "tags": pairs(&p["Tags"], "Key", "Value"),
+            }),
+        );
+    }
     for (_, _, p) in cfn.of_type("AWS::WAFv2::WebACLAssociation") {
         facts.insert(
             format!("web_acl {}", text(&p["ResourceArn"])),
@@ -1663,6 +1688,34 @@ fn tf_district(path: &Path) -> Facts {
             "destination_type": b["log_destination_type"], "destination": b["log_destination"],
             "tags": object(&b["tags"]).into_iter().map(|(k, v)| json!([k, literal(v)])).collect::<Vec<_>>(),
         }));
+    }
+    for (_, _, c) in tf.of_type("aws_cloudfront_distribution") {
+        let behaviour = |b: &Value| {
+            json!({
+                "path": b["path_pattern"].as_str().map(unescape), "origin": b["target_origin_id"], "viewer": b["viewer_protocol_policy"],
+                "allowed": b["allowed_methods"], "cached": b["cached_methods"], "compress": b["compress"],
+                "cache_policy": b["cache_policy_id"], "origin_request_policy": b["origin_request_policy_id"],
+            })
+        };
+        let o = &c["origin"][0];
+        let v = &c["viewer_certificate"][0];
+        let origin = &o["custom_origin_config"][0];
+        assert_eq!(
+            c["restrictions"][0]["geo_restriction"][0]["restriction_type"],
+            "none"
+        );
+        facts.insert(
+            format!("distribution of {}", text(&o["domain_name"])),
+            json!({
+                "enabled": c["enabled"], "comment": c["comment"], "aliases": c["aliases"],
+                "http_version": c["http_version"], "ipv6": c["is_ipv6_enabled"],
+                "origin": [o["origin_id"], origin["http_port"], origin["https_port"], origin["origin_protocol_policy"], origin["origin_ssl_protocols"]],
+                "default": behaviour(&c["default_cache_behavior"][0]),
+                "ordered": c["ordered_cache_behavior"].as_array().into_iter().flatten().map(behaviour).collect::<Vec<_>>(),
+                "certificate": [v["acm_certificate_arn"], v["ssl_support_method"], v["minimum_protocol_version"]],
+                "tags": object(&c["tags"]).into_iter().map(|(k, v)| json!([k, literal(v)])).collect::<Vec<_>>(),
+            }),
+        );
     }
     for (_, _, b) in tf.of_type("aws_wafv2_web_acl_association") {
         facts.insert(
