@@ -307,8 +307,25 @@ pub struct BucketPlan<'a> {
     pub name_prefix: String,
     /// The variable its name is given to the containers in.
     pub variable: String,
+    /// Whether anyone may read its `public_read` prefixes straight from S3
+    /// (without a CDN); with one, only the distribution may.
+    pub world_readable: bool,
+    /// The `CloudFront` distribution in front of its public prefixes.
+    pub distribution: Option<DistributionPlan>,
     #[serde(flatten)]
     pub bucket: &'a Bucket,
+}
+
+/// A `CloudFront` distribution reading a bucket through origin access control.
+#[derive(Debug, Clone, Serialize)]
+pub struct DistributionPlan {
+    /// Logical id, e.g. `BucketMediaDistribution`.
+    pub id: String,
+    /// Logical id of its origin access control, e.g. `BucketMediaOriginAccess`.
+    pub access_id: String,
+    /// The origin access control's name: unique in the account, ≤ 64 characters.
+    pub access_name: String,
+    pub comment: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -848,6 +865,22 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
             tf: terraform_name(&bucket.name),
             name_prefix: bucket_prefix(&base, &bucket.name),
             variable: format!("S3_BUCKET_{}", shout(&bucket.name)),
+            world_readable: !bucket.public_read.is_empty() && bucket.cdn.is_none(),
+            distribution: bucket.cdn.as_ref().map(|_| {
+                let id = format!("Bucket{}", logical_id(&bucket.name));
+                DistributionPlan {
+                    id: format!("{id}Distribution"),
+                    access_id: format!("{id}OriginAccess"),
+                    access_name: shorten(&format!("{base}-{}", bucket.name), 64),
+                    comment: shorten(
+                        &format!(
+                            "bucket {} of {} in {}",
+                            bucket.name, heritage.name, district.name
+                        ),
+                        128,
+                    ),
+                }
+            }),
             bucket,
         })
         .collect::<Vec<_>>();
@@ -905,6 +938,11 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
         })
         .collect::<Vec<_>>();
     outputs.extend(buckets.iter().map(|b| b.id.clone()));
+    outputs.extend(
+        buckets
+            .iter()
+            .filter_map(|b| b.distribution.as_ref().map(|d| format!("{}Domain", d.id))),
+    );
     outputs.extend(repositories.iter().map(|r| format!("{}Uri", r.id)));
     outputs.extend(secrets.iter().map(|s| s.id.clone()));
     DataPlan {
@@ -1024,6 +1062,12 @@ fn environment(
         // set, and sends none when it is empty
         // (config/initializers/paperclip.rb:57,75).
         connection.push(EnvPlan::literal("S3_PERMISSION", ""));
+    }
+    // Mastodon builds media URLs on S3_ALIAS_HOST when it is set
+    // (config/initializers/paperclip.rb: `s3_host_alias: ENV['S3_ALIAS_HOST']
+    // || ENV['S3_CLOUDFRONT_HOST']`), and its content security policy allows it.
+    if let Some(cdn) = data.buckets.iter().find_map(|b| b.bucket.cdn.as_ref()) {
+        connection.push(EnvPlan::literal("S3_ALIAS_HOST", &cdn.aliases[0]));
     }
     for secret in &data.secrets {
         connection_secrets.push(imported(

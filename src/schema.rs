@@ -275,6 +275,26 @@ pub struct Bucket {
     pub prevent_destroy: Option<bool>,
     /// Write S3 server access logs of the bucket to another bucket you own (off by default).
     pub access_logs: Option<BucketAccessLogs>,
+    /// Serve the `public_read` prefixes through a `CloudFront` distribution
+    /// instead of from S3: the bucket stays private and only the distribution
+    /// may read those prefixes (origin access control).
+    pub cdn: Option<BucketCdn>,
+}
+
+/// A `CloudFront` distribution in front of a bucket's public prefixes.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketCdn {
+    /// The host names the distribution answers to, e.g. `[files.example.com]`;
+    /// the first is given to the containers as `S3_ALIAS_HOST`.
+    #[schemars(length(min = 1, max = 100))]
+    pub aliases: Vec<String>,
+    /// An ACM certificate in `us-east-1` (`CloudFront` reads no other region)
+    /// that covers every alias.
+    #[schemars(regex(
+        pattern = "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$"
+    ))]
+    pub certificate_arn: String,
 }
 
 /// Where S3 writes a bucket's server access logs.
@@ -878,6 +898,31 @@ pub struct Endpoint {
         pattern = "^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:[0-9]{12}:regional/webacl/[A-Za-z0-9_-]{1,128}/[A-Za-z0-9-]{1,128}$"
     ))]
     pub web_acl_arn: Option<String>,
+    /// A `CloudFront` distribution in front of the endpoint (off by default):
+    /// `cached_paths` are cached, everything else passes through uncached with
+    /// every method, header, cookie and query string.
+    pub cdn: Option<EndpointCdn>,
+}
+
+/// A `CloudFront` distribution in front of an endpoint's load balancer.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointCdn {
+    /// The host names the distribution answers to; the load balancer's
+    /// certificate must cover them too (`CloudFront` forwards the viewer's
+    /// `Host` and checks the origin's certificate against it).
+    #[schemars(length(min = 1, max = 100))]
+    pub aliases: Vec<String>,
+    /// An ACM certificate in `us-east-1` (`CloudFront` reads no other region)
+    /// that covers every alias.
+    #[schemars(regex(
+        pattern = "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$"
+    ))]
+    pub certificate_arn: String,
+    /// Path patterns cached at the edge, in order, e.g. `[/assets/*, /packs/*]` (default none).
+    #[serde(default)]
+    #[schemars(length(max = 24))]
+    pub cached_paths: Vec<String>,
 }
 
 /// Where Elastic Load Balancing writes an endpoint's access logs.

@@ -9,6 +9,7 @@ const FIXTURES: &[&str] = &[
     "barcelona",
     "lokka",
     "mastodon",
+    "mastodon-cdn",
     "mastodon-large",
     "network",
     "port-mappings",

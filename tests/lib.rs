@@ -5,6 +5,7 @@
 //! - `barcelona`: Barcelona's own files compile unchanged, with Barcelona's meaning.
 //! - `validate`: golden tests of every diagnostic berth reports, as a user sees it.
 //! - `build`: artifacts of the example and golden fleets, determinism, atomic writes.
+//! - `cdn`: `cdn:` on a bucket: the distribution, the private bucket, `S3_ALIAS_HOST`, its errors.
 //! - `cli`: commands, flags and exit codes.
 //! - `output`: `build --format json`, and what `-q` and `-v` print.
 //! - `contract`: the example and fixture Mastodon fleets give each process what Mastodon 4.3.2 reads.
@@ -29,6 +30,7 @@ mod apply;
 mod barcelona;
 mod build;
 mod cdk_oracle;
+mod cdn;
 mod cli;
 mod contract;
 mod diff;

@@ -99,6 +99,16 @@ impl Cfn {
                 "AWS::RDS::DBInstance" => "db".into(),
                 "AWS::ElastiCache::ReplicationGroup" => "cache".into(),
                 "AWS::S3::Bucket" => format!("bucket.{}", id.trim_start_matches("Bucket")),
+                "AWS::CloudFront::Distribution" => format!(
+                    "distribution.{}",
+                    id.trim_start_matches("Bucket")
+                        .trim_end_matches("Distribution")
+                ),
+                "AWS::CloudFront::OriginAccessControl" => format!(
+                    "origin_access.{}",
+                    id.trim_start_matches("Bucket")
+                        .trim_end_matches("OriginAccess")
+                ),
                 "AWS::ECR::Repository" => {
                     format!("repository.{}", id.trim_start_matches("Repository"))
                 }
@@ -187,6 +197,7 @@ impl Cfn {
                     "Endpoint.Port" | "PrimaryEndPoint.Port" => ".port",
                     "MasterUserSecret.SecretArn" => ".secret",
                     "Arn" if id.starts_with("Bucket") => ".arn",
+                    "RegionalDomainName" => ".regional_domain",
                     _ => "",
                 };
                 json!(format!(
@@ -389,6 +400,10 @@ impl Tf {
                 "aws_db_instance" => "db".into(),
                 "aws_elasticache_replication_group" => "cache".into(),
                 "aws_s3_bucket" => format!("bucket.{}", logical_id(name)),
+                "aws_cloudfront_distribution" => format!("distribution.{}", logical_id(name)),
+                "aws_cloudfront_origin_access_control" => {
+                    format!("origin_access.{}", logical_id(name))
+                }
                 "aws_ecr_repository" => format!("repository.{}", logical_id(name)),
                 // The version holds the value; both stand for the secret.
                 "aws_secretsmanager_secret" | "aws_secretsmanager_secret_version" => {
@@ -554,7 +569,8 @@ impl Tf {
             ) => ".host",
             ("aws_db_instance" | "aws_elasticache_replication_group", "port") => ".port",
             ("aws_db_instance", a) if a.starts_with("master_user_secret") => ".secret",
-            ("aws_s3_bucket", "arn") => ".arn",
+            ("aws_s3_bucket" | "aws_cloudfront_distribution", "arn") => ".arn",
+            ("aws_s3_bucket", "bucket_regional_domain_name") => ".regional_domain",
             ("aws_ecr_repository", "repository_url") => ".uri",
             _ => "",
         };
@@ -655,10 +671,33 @@ fn statements(policy: &Value) -> Value {
                 Value::Null => Value::Null,
                 one => json!([one]),
             };
-            json!({"effect": s["Effect"], "action": s["Action"], "principal": s["Principal"], "resource": resources})
+            json!({"effect": s["Effect"], "action": s["Action"], "principal": s["Principal"], "resource": resources,
+                "condition": distribution_arns(&s["Condition"])})
         })
         .collect();
     sorted(&Value::Array(list))
+}
+
+/// CloudFormation spells a distribution's ARN out
+/// (`arn:{partition}:cloudfront::{account}:distribution/{id}`), Terraform
+/// reads its `arn`: both become `{distribution.X.arn}`.
+fn distribution_arns(value: &Value) -> Value {
+    match value {
+        Value::String(s) => {
+            let prefix = "arn:{partition}:cloudfront::{account}:distribution/{";
+            match s.strip_prefix(prefix).and_then(|r| r.strip_suffix('}')) {
+                Some(token) => json!(format!("{{{token}.arn}}")),
+                None => value.clone(),
+            }
+        }
+        Value::Array(items) => items.iter().map(distribution_arns).collect(),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), distribution_arns(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// Security groups and their rules, inline or separate, as one list.
@@ -1052,6 +1091,41 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
             }),
         );
     }
+    for (id, _, p) in cfn.of_type("AWS::CloudFront::OriginAccessControl") {
+        let c = &p["OriginAccessControlConfig"];
+        facts.insert(
+            format!("origin access {}", cfn.tokens[id]),
+            json!({
+                "name": c["Name"], "description": c["Description"], "origin_type": c["OriginAccessControlOriginType"],
+                "signing": [c["SigningBehavior"], c["SigningProtocol"]],
+            }),
+        );
+    }
+    for (id, _, p) in cfn.of_type("AWS::CloudFront::Distribution") {
+        let c = &p["DistributionConfig"];
+        let b = &c["DefaultCacheBehavior"];
+        let v = &c["ViewerCertificate"];
+        let origins: Vec<Value> = c["Origins"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| {
+                json!({
+                    "id": o["Id"], "domain": o["DomainName"], "access": o["OriginAccessControlId"],
+                })
+            })
+            .collect();
+        facts.insert(
+            format!("distribution {}", cfn.tokens[id]),
+            json!({
+                "enabled": c["Enabled"], "comment": c["Comment"], "aliases": c["Aliases"],
+                "http_version": c["HttpVersion"], "ipv6": c["IPV6Enabled"], "origins": origins,
+                "default": {"origin": b["TargetOriginId"], "viewer": b["ViewerProtocolPolicy"], "allowed": b["AllowedMethods"],
+                    "cached": b["CachedMethods"], "compress": b["Compress"], "cache_policy": b["CachePolicyId"]},
+                "certificate": [v["AcmCertificateArn"], v["SslSupportMethod"], v["MinimumProtocolVersion"]],
+            }),
+        );
+    }
     for (id, r, p) in cfn.of_type("AWS::ECR::Repository") {
         let lifecycle: Value = serde_json::from_str(
             p["LifecyclePolicy"]["LifecyclePolicyText"]
@@ -1336,6 +1410,38 @@ fn tf_heritage(dir: &Path) -> Facts {
             }),
         );
     }
+    for (name, _, c) in tf.of_type("aws_cloudfront_origin_access_control") {
+        let token = &tf.tokens[&format!("aws_cloudfront_origin_access_control.{name}")];
+        facts.insert(
+            format!("origin access {token}"),
+            json!({
+                "name": c["name"], "description": c["description"], "origin_type": c["origin_access_control_origin_type"],
+                "signing": [c["signing_behavior"], c["signing_protocol"]],
+            }),
+        );
+    }
+    for (name, _, c) in tf.of_type("aws_cloudfront_distribution") {
+        let token = &tf.tokens[&format!("aws_cloudfront_distribution.{name}")];
+        let b = &c["default_cache_behavior"][0];
+        let v = &c["viewer_certificate"][0];
+        assert_eq!(
+            c["restrictions"][0]["geo_restriction"][0]["restriction_type"], "none",
+            "{name}"
+        );
+        let origins: Vec<Value> = c["origin"].as_array().into_iter().flatten().map(|o| json!({
+            "id": o["origin_id"], "domain": o["domain_name"], "access": o["origin_access_control_id"],
+        })).collect();
+        facts.insert(
+            format!("distribution {token}"),
+            json!({
+                "enabled": c["enabled"], "comment": c["comment"], "aliases": c["aliases"],
+                "http_version": c["http_version"], "ipv6": c["is_ipv6_enabled"], "origins": origins,
+                "default": {"origin": b["target_origin_id"], "viewer": b["viewer_protocol_policy"], "allowed": b["allowed_methods"],
+                    "cached": b["cached_methods"], "compress": b["compress"], "cache_policy": b["cache_policy_id"]},
+                "certificate": [v["acm_certificate_arn"], v["ssl_support_method"], v["minimum_protocol_version"]],
+            }),
+        );
+    }
     for (name, raw, b) in tf.of_type("aws_ecr_repository") {
         let token = &tf.tokens[&format!("aws_ecr_repository.{name}")];
         let policy = tf
@@ -1395,6 +1501,31 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
             json!({
                 "resource_type": p["ResourceType"], "traffic": p["TrafficType"],
                 "destination_type": p["LogDestinationType"], "destination": p["LogDestination"],
+                "tags": pairs(&p["Tags"], "Key", "Value"),
+            }),
+        );
+    }
+    for (_, _, p) in cfn.of_type("AWS::CloudFront::Distribution") {
+        let c = &p["DistributionConfig"];
+        let behaviour = |b: &Value| {
+            json!({
+                "path": b["PathPattern"], "origin": b["TargetOriginId"], "viewer": b["ViewerProtocolPolicy"],
+                "allowed": b["AllowedMethods"], "cached": b["CachedMethods"], "compress": b["Compress"],
+                "cache_policy": b["CachePolicyId"], "origin_request_policy": b["OriginRequestPolicyId"],
+            })
+        };
+        let o = &c["Origins"][0];
+        let v = &c["ViewerCertificate"];
+        let origin = &o["CustomOriginConfig"];
+        facts.insert(
+            format!("distribution of {}", text(&o["DomainName"])),
+            json!({
+                "enabled": c["Enabled"], "comment": c["Comment"], "aliases": c["Aliases"],
+                "http_version": c["HttpVersion"], "ipv6": c["IPV6Enabled"],
+                "origin": [o["Id"], origin["HTTPPort"], origin["HTTPSPort"], origin["OriginProtocolPolicy"], origin["OriginSSLProtocols"]],
+                "default": behaviour(&c["DefaultCacheBehavior"]),
+                "ordered": c["CacheBehaviors"].as_array().into_iter().flatten().map(behaviour).collect::<Vec<_>>(),
+                "certificate": [v["AcmCertificateArn"], v["SslSupportMethod"], v["MinimumProtocolVersion"]],
                 "tags": pairs(&p["Tags"], "Key", "Value"),
             }),
         );
@@ -1593,6 +1724,34 @@ fn tf_district(path: &Path) -> Facts {
             "destination_type": b["log_destination_type"], "destination": b["log_destination"],
             "tags": object(&b["tags"]).into_iter().map(|(k, v)| json!([k, literal(v)])).collect::<Vec<_>>(),
         }));
+    }
+    for (_, _, c) in tf.of_type("aws_cloudfront_distribution") {
+        let behaviour = |b: &Value| {
+            json!({
+                "path": b["path_pattern"].as_str().map(unescape), "origin": b["target_origin_id"], "viewer": b["viewer_protocol_policy"],
+                "allowed": b["allowed_methods"], "cached": b["cached_methods"], "compress": b["compress"],
+                "cache_policy": b["cache_policy_id"], "origin_request_policy": b["origin_request_policy_id"],
+            })
+        };
+        let o = &c["origin"][0];
+        let v = &c["viewer_certificate"][0];
+        let origin = &o["custom_origin_config"][0];
+        assert_eq!(
+            c["restrictions"][0]["geo_restriction"][0]["restriction_type"],
+            "none"
+        );
+        facts.insert(
+            format!("distribution of {}", text(&o["domain_name"])),
+            json!({
+                "enabled": c["enabled"], "comment": c["comment"], "aliases": c["aliases"],
+                "http_version": c["http_version"], "ipv6": c["is_ipv6_enabled"],
+                "origin": [o["origin_id"], origin["http_port"], origin["https_port"], origin["origin_protocol_policy"], origin["origin_ssl_protocols"]],
+                "default": behaviour(&c["default_cache_behavior"][0]),
+                "ordered": c["ordered_cache_behavior"].as_array().into_iter().flatten().map(behaviour).collect::<Vec<_>>(),
+                "certificate": [v["acm_certificate_arn"], v["ssl_support_method"], v["minimum_protocol_version"]],
+                "tags": object(&c["tags"]).into_iter().map(|(k, v)| json!([k, literal(v)])).collect::<Vec<_>>(),
+            }),
+        );
     }
     for (_, _, b) in tf.of_type("aws_wafv2_web_acl_association") {
         facts.insert(

@@ -139,6 +139,25 @@ pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
                         .help(format!("a load balancer uses ACM certificates of its own region: request or import the certificate in `{region}`")),
                 );
             }
+            if let Some(cdn) = &endpoint.cdn {
+                // CloudFront reads viewer certificates from ACM in us-east-1 only
+                // (https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html).
+                let arn_region = cdn.certificate_arn.split(':').nth(3).unwrap_or_default();
+                if arn_region != "us-east-1" {
+                    out.push(
+                        Diagnostic::error("certificate-region", format!("the certificate of the CDN of endpoint `{name}` is in `{arn_region}`, not `us-east-1`"))
+                            .at(file.at(&pointer(&["endpoints", name, "cdn", "certificate_arn"])), "another region")
+                            .help("CloudFront only uses ACM certificates in `us-east-1`: request or import the certificate there"),
+                    );
+                }
+                if endpoint.public == Some(false) || endpoint.load_balancers.unwrap_or(1) > 1 {
+                    out.push(
+                        Diagnostic::error("cdn-endpoint", format!("endpoint `{name}` cannot have a CDN: it is internal or a pool of load balancers"))
+                            .at(file.at(&pointer(&["endpoints", name, "cdn"])), "one internet-facing load balancer needed")
+                            .help("a distribution reaches one internet-facing load balancer: remove `public: false` and `load_balancers`, or the `cdn`"),
+                    );
+                }
+            }
             if let Some(arn) = &endpoint.web_acl_arn {
                 let acl_region = arn.split(':').nth(3).unwrap_or_default();
                 if acl_region != region {
@@ -240,6 +259,25 @@ fn resources_values<T>(
                     .at(at(&["buckets", name, "access_logs", "bucket"]), "the bucket being logged")
                     .help("every log object S3 writes there would be logged again: name another bucket for `access_logs`"),
             );
+        }
+        if let Some(cdn) = &bucket.cdn {
+            // CloudFront reads viewer certificates from ACM in us-east-1 only
+            // (https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html).
+            let arn_region = cdn.certificate_arn.split(':').nth(3).unwrap_or_default();
+            if arn_region != "us-east-1" {
+                out.push(
+                    Diagnostic::error("certificate-region", format!("the certificate of the CDN of bucket `{name}` is in `{arn_region}`, not `us-east-1`"))
+                        .at(at(&["buckets", name, "cdn", "certificate_arn"]), "another region")
+                        .help("CloudFront only uses ACM certificates in `us-east-1`: request or import the certificate there"),
+                );
+            }
+            if bucket.public_read.is_empty() {
+                out.push(
+                    Diagnostic::error("cdn-without-prefixes", format!("bucket `{name}` has a CDN but no `public_read` prefixes"))
+                        .at(at(&["buckets", name, "cdn"]), "nothing to serve")
+                        .help("list the key prefixes the distribution serves in `public_read`, e.g. `[media_attachments/]`"),
+                );
+            }
         }
     }
     if let Some(database) = &resources.database {

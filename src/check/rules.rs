@@ -1079,6 +1079,9 @@ pub fn injected_names(resources: &crate::schema::Resources) -> Vec<String> {
             )
         }));
         names.extend(["S3_REGION", "S3_PERMISSION"].map(String::from));
+        if resources.buckets.values().any(|b| b.cdn.is_some()) {
+            names.push("S3_ALIAS_HOST".to_owned());
+        }
     }
     names
 }

@@ -524,6 +524,9 @@ fn bucket_changes(b: &Bucket, a: &Bucket) -> Vec<String> {
         &logs(b.access_logs.as_ref()),
         &logs(a.access_logs.as_ref()),
     );
+    let cdn =
+        |c: Option<&crate::model::BucketCdn>| optional(c.map(|c| c.aliases.join(",")).as_ref());
+    field(&mut c, "cdn", &cdn(b.cdn.as_ref()), &cdn(a.cdn.as_ref()));
     c
 }
 
@@ -892,6 +895,18 @@ fn district(b: &District, a: &District) -> Vec<String> {
                     &optional(before.web_acl_arn.as_ref()),
                     &optional(after.web_acl_arn.as_ref()),
                 );
+                let cdn = |c: Option<&crate::model::EndpointCdn>| {
+                    optional(
+                        c.map(|c| format!("{} caching {:?}", c.aliases.join(","), c.cached_paths))
+                            .as_ref(),
+                    )
+                };
+                field(
+                    &mut out,
+                    &format!("endpoint {name} cdn"),
+                    &cdn(before.cdn.as_ref()),
+                    &cdn(after.cdn.as_ref()),
+                );
                 field(&mut out, &format!("endpoint {name} public"), bp, public);
                 field(
                     &mut out,
@@ -1109,6 +1124,29 @@ mod tests {
     }
 
     #[test]
+    fn a_bucket_cdn_is_a_bucket_change() {
+        let before = Bucket {
+            name: "media".into(),
+            bucket_name: None,
+            public_read: vec!["media_attachments/".into()],
+            versioning: true,
+            prevent_destroy: true,
+            access_logs: None,
+            cdn: None,
+        };
+        let mut after = before.clone();
+        after.cdn = Some(crate::model::BucketCdn {
+            aliases: vec!["files.example".into(), "media.example".into()],
+            certificate_arn: "arn:aws:acm:us-east-1:111111111111:certificate/c".into(),
+        });
+        assert_eq!(
+            bucket_changes(&before, &after),
+            ["cdn none → files.example,media.example"]
+        );
+        assert!(bucket_changes(&after, &after).is_empty());
+    }
+
+    #[test]
     fn logs_waf_certificates_and_account_are_district_changes() {
         let before = fleet("command", "before");
         let mut after = before.clone();
@@ -1120,6 +1158,11 @@ mod tests {
         d.account_id = Some("111111111111".into());
         d.endpoints[0].web_acl_arn =
             Some("arn:aws:wafv2:ap-northeast-1:111111111111:regional/webacl/w/1".into());
+        d.endpoints[0].cdn = Some(crate::model::EndpointCdn {
+            aliases: vec!["app.example".into()],
+            certificate_arn: "arn:aws:acm:us-east-1:111111111111:certificate/c".into(),
+            cached_paths: vec!["/packs/*".into()],
+        });
         d.endpoints[0].certificate_arn =
             "arn:aws:acm:ap-northeast-1:111111111111:certificate/new".into();
         let name = d.endpoints[0].name.clone();
@@ -1129,7 +1172,8 @@ mod tests {
             [format!(
                 "district mstdn: network flow_logs none → s3://mstdn-flow-logs; account_id none → 111111111111; \
                  endpoint {name} certificate_arn {old} → arn:aws:acm:ap-northeast-1:111111111111:certificate/new; \
-                 endpoint {name} web_acl_arn none → arn:aws:wafv2:ap-northeast-1:111111111111:regional/webacl/w/1"
+                 endpoint {name} web_acl_arn none → arn:aws:wafv2:ap-northeast-1:111111111111:regional/webacl/w/1; \
+                 endpoint {name} cdn none → app.example caching [\"/packs/*\"]"
             )]
         );
     }

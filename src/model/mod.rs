@@ -176,6 +176,16 @@ pub struct Endpoint {
     pub access_logs: Option<AccessLogs>,
     /// The AWS WAF web ACL in front of the load balancers, if any.
     pub web_acl_arn: Option<String>,
+    /// The `CloudFront` distribution in front of the endpoint, if any.
+    pub cdn: Option<EndpointCdn>,
+}
+
+/// A distribution in front of an endpoint's load balancer.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointCdn {
+    pub aliases: Vec<String>,
+    pub certificate_arn: String,
+    pub cached_paths: Vec<String>,
 }
 
 /// An endpoint's access logs: bucket and key prefix.
@@ -283,6 +293,15 @@ pub struct Bucket {
     /// Where S3 writes the bucket's server access logs, if anywhere; the
     /// prefix ends with `/`.
     pub access_logs: Option<AccessLogs>,
+    /// The `CloudFront` distribution serving its public prefixes, if any.
+    pub cdn: Option<BucketCdn>,
+}
+
+/// A distribution in front of a bucket's public prefixes.
+#[derive(Debug, Clone, Serialize)]
+pub struct BucketCdn {
+    pub aliases: Vec<String>,
+    pub certificate_arn: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -543,6 +562,11 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                         prefix: a.prefix.clone().unwrap_or_else(|| checked.name.clone()),
                     }),
                     web_acl_arn: e.web_acl_arn.clone(),
+                    cdn: e.cdn.as_ref().map(|c| EndpointCdn {
+                        aliases: c.aliases.clone(),
+                        certificate_arn: c.certificate_arn.clone(),
+                        cached_paths: c.cached_paths.clone(),
+                    }),
                 })
                 .collect(),
             load_balancers: Vec::new(),
@@ -910,6 +934,10 @@ fn resources(spec: &schema::Resources, base: &str) -> Resources {
                         "{}/",
                         a.prefix.clone().unwrap_or_else(|| format!("{base}/{name}"))
                     ),
+                }),
+                cdn: b.cdn.as_ref().map(|c| BucketCdn {
+                    aliases: c.aliases.clone(),
+                    certificate_arn: c.certificate_arn.clone(),
                 }),
             })
             .collect(),

@@ -43,6 +43,9 @@ pub struct LoadBalancer {
     pub access_logs: Option<super::AccessLogs>,
     /// The endpoint's AWS WAF web ACL, if it has one.
     pub web_acl_arn: Option<String>,
+    /// The endpoint's `CloudFront` distribution, if it has one (an endpoint
+    /// with a distribution is one load balancer).
+    pub cdn: Option<super::EndpointCdn>,
 }
 
 /// The pool name of the `index`-th (1-based) load balancer of `endpoint`.
@@ -90,6 +93,7 @@ pub fn load_balancers(district: &District) -> Vec<LoadBalancer> {
                 aws_name,
                 access_logs: endpoint.access_logs.clone(),
                 web_acl_arn: endpoint.web_acl_arn.clone(),
+                cdn: endpoint.cdn.clone(),
             });
         }
     }

@@ -170,6 +170,12 @@ fn outputs(plan: &HeritagePlan<'_>) -> Vec<String> {
     }
     names.extend(data.buckets.iter().map(|b| format!("bucket_{}", b.tf)));
     names.extend(
+        data.buckets
+            .iter()
+            .filter(|b| b.distribution.is_some())
+            .map(|b| format!("bucket_{}_distribution_domain", b.tf)),
+    );
+    names.extend(
         data.repositories
             .iter()
             .map(|r| format!("repository_{}_url", r.tf)),
