@@ -178,6 +178,9 @@ impl Cfn {
                 if name == "AWS::Region" {
                     return json!("{region}");
                 }
+                if name == "AWS::AccountId" {
+                    return json!("{account}");
+                }
                 match self.parameters.get(name) {
                     Some(parameter) if parameter.get("Default").is_some() => {
                         parameter["Default"].clone()
