@@ -234,3 +234,44 @@ fn cost_narrows_to_one_heritage_and_names_the_ones_there_are() {
         output.stderr
     );
 }
+
+#[test]
+fn diff_fails_on_a_monthly_increase_above_the_limit() {
+    use crate::diff::{diff, fixture, repository};
+    // db.t4g.micro → db.t4g.small in ap-northeast-1: +730 h × ($0.05 − $0.025) = +$18.25
+    let dir = repository(
+        &fixture("instance-class", "before"),
+        &fixture("instance-class", "after"),
+    );
+    for (kind, code) in [
+        ("cost:+10", 3),
+        ("cost:+18.25", 2),
+        ("cost:+50", 2),
+        ("cost:+0", 3),
+    ] {
+        let output = diff(dir.path(), &["--fail-on", kind]);
+        assert_eq!(output.code, code, "{kind}: {}", output.stderr);
+    }
+    let output = diff(dir.path(), &["--fail-on", "cost:+10", "--format", "json"]);
+    let json: Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(json["cost"]["delta"], 18.25);
+    assert_eq!(
+        json["cost"]["causes"][0]["after"],
+        "postgres db.t4g.small single-az"
+    );
+    // A removed instance lowers the cost: never above a limit.
+    let dir = repository(
+        &fixture("remove-instance", "before"),
+        &fixture("remove-instance", "after"),
+    );
+    let output = diff(dir.path(), &["--fail-on", "cost:+0"]);
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(
+        output.stdout.contains("-$21.01/mo in total"),
+        "{}",
+        output.stdout
+    );
+    let output = diff(dir.path(), &["--fail-on", "cost:50"]);
+    assert_eq!(output.code, 64);
+    assert!(output.stderr.contains("`cost:+N`"), "{}", output.stderr);
+}

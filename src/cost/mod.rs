@@ -7,6 +7,7 @@
 //! costs are allocated to heritages by their share of reserved CPU and
 //! memory. It must not read files or print; the CLI does.
 
+pub mod change;
 pub mod price;
 pub mod render;
 
@@ -302,10 +303,13 @@ impl Pricer<'_> {
             match resource["Type"].as_str().unwrap_or_default() {
                 "AWS::AutoScaling::AutoScalingGroup" => {
                     let hosts = number(&props["MinSize"]).unwrap_or(0.0);
-                    let Some(launch) = props["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
+                    // A spot share puts the launch template in a mixed
+                    // instances policy; spot hosts are priced on demand.
+                    let spec = &props["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"];
+                    let reference = props["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
                         .as_str()
-                        .and_then(|t| resources.get(t))
-                    else {
+                        .or_else(|| spec["LaunchTemplateId"]["Ref"].as_str());
+                    let Some(launch) = reference.and_then(|t| resources.get(t)) else {
                         continue;
                     };
                     let data = &launch["Properties"]["LaunchTemplateData"];
