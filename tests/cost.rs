@@ -275,3 +275,64 @@ fn diff_fails_on_a_monthly_increase_above_the_limit() {
     assert_eq!(output.code, 64);
     assert!(output.stderr.contains("`cost:+N`"), "{}", output.stderr);
 }
+
+fn example_with_district_lines(extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let from = repo().join("instances");
+    for entry in walkdir::WalkDir::new(&from).into_iter().map(Result::unwrap) {
+        let target = dir
+            .path()
+            .join("instances")
+            .join(entry.path().strip_prefix(&from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    let path = dir.path().join("instances/mstdn/district.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}{extra}")).unwrap();
+    dir
+}
+
+#[test]
+fn usage_assumptions_of_the_district_file_are_priced_and_counted() {
+    let dir =
+        example_with_district_lines("cost:\n  nat_gb_per_month: 100\n  load_balancer_lcus: 2\n");
+    let output = run_in(dir.path(), &["cost", "--format", "json"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let estimate: Value = serde_json::from_str(&output.stdout).unwrap();
+    let lines = &estimate["districts"][0]["lines"];
+    // 100 GB × $0.062
+    assert!(close(monthly(lines, "NatGateway1", "nat.gb"), 6.20));
+    // 2 LCU × 730 h × $0.008
+    assert!(close(
+        monthly(lines, "EndpointMstdnLoadBalancer", "alb.lcu"),
+        11.68
+    ));
+    // 397.41 + 6.20 + 11.68
+    assert!(close(
+        estimate["districts"][0]["shared"].as_f64().unwrap(),
+        415.29
+    ));
+    let text = run_in(dir.path(), &["cost"]).stdout;
+    assert!(
+        text.contains("assumed 100 GB × $0.062/GB (usage-based)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_negative_or_unknown_usage_assumption_is_a_located_error() {
+    let dir = example_with_district_lines("cost:\n  nat_gb_per_month: -1\n  nat_gb: 3\n");
+    let output = run_in(dir.path(), &["cost"]);
+    assert_eq!(output.code, 1);
+    assert!(
+        output.stderr.contains("instances/mstdn/district.yml:"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("nat_gb"), "{}", output.stderr);
+    assert!(output.stderr.contains("-1"), "{}", output.stderr);
+}

@@ -1,7 +1,6 @@
 //! `berth cost`: renders the fleet in memory and prints its monthly
 //! estimate from berth's price table.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
@@ -44,11 +43,7 @@ pub fn run(args: &Args, cost_args: &CostArgs) -> Result<ExitCode> {
         bail!("the fleet has errors; fix them to estimate its cost");
     };
     let files = compiler::render(fleet, &args.root)?;
-    let regions: BTreeMap<String, String> = fleet
-        .districts
-        .iter()
-        .map(|d| (d.name.clone(), d.region.clone()))
-        .collect();
+    let regions = cost::districts_of(fleet);
     let mut estimate = cost::estimate(&files, &regions, &PriceTable::builtin());
     if let Some(name) = &cost_args.district {
         if !estimate.districts.iter().any(|d| &d.name == name) {

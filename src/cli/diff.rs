@@ -148,11 +148,7 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
     };
     let mut diff = diff::diff(&before, &after);
     if !diff.is_empty() {
-        let regions: std::collections::BTreeMap<String, String> = fleet
-            .districts
-            .iter()
-            .map(|d| (d.name.clone(), d.region.clone()))
-            .collect();
+        let regions = cost::districts_of(fleet);
         let table = PriceTable::builtin();
         diff.cost = cost::change::change(
             &cost::estimate(&before, &regions, &table),

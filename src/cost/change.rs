@@ -58,7 +58,7 @@ fn keyed(estimate: &Estimate) -> BTreeMap<Key, &Line> {
             .iter()
             .flat_map(|h| h.lines.iter().map(|l| (Some(h.name.clone()), l)));
         for (heritage, line) in shared.chain(own) {
-            if line.kind == LineKind::Usage {
+            if line.kind == LineKind::Usage && line.monthly == 0.0 {
                 continue;
             }
             let key = (

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::schema::CostAssumptions;
 use price::PriceTable;
 
 /// The estimate of a whole fleet.
@@ -67,13 +68,14 @@ pub struct Line {
     pub item: String,
     pub price_key: String,
     pub variant: String,
-    /// Units a month; 0 for usage-based lines.
+    /// Units a month; for usage-based lines the district's assumption, or 0.
     pub quantity: f64,
     pub unit: String,
     /// The unit price; `None` when the table has no row for it.
     pub unit_usd: Option<f64>,
     pub kind: LineKind,
-    /// `quantity × unit_usd` for fixed lines, else 0.
+    /// `quantity × unit_usd` (0 for usage-based lines without an assumption
+    /// and for unpriced lines).
     pub monthly: f64,
 }
 
@@ -82,28 +84,53 @@ pub struct Line {
 pub enum LineKind {
     /// A monthly charge counted in the totals.
     Fixed,
-    /// Billed per unit used; listed with its unit price, not counted.
+    /// Billed per unit used; listed with its unit price, counted only with
+    /// an assumption from the district file.
     Usage,
     /// Billable, but the table has no price for it in this region.
     Unpriced,
 }
 
+/// What berth knows of a district beyond its artifacts.
+#[derive(Debug, Clone, Default)]
+pub struct DistrictPricing {
+    pub region: String,
+    pub usage: CostAssumptions,
+}
+
+/// The pricing of every district of a resolved fleet, by name.
+#[must_use]
+pub fn districts_of(fleet: &crate::model::Fleet) -> BTreeMap<String, DistrictPricing> {
+    fleet
+        .districts
+        .iter()
+        .map(|d| {
+            let pricing = DistrictPricing {
+                region: d.region.clone(),
+                usage: d.cost,
+            };
+            (d.name.clone(), pricing)
+        })
+        .collect()
+}
+
 /// Estimates every district of `files` (artifact path → text, as
-/// [`crate::compiler::render`] returns or `out/` holds). `regions` maps
-/// district names to their region.
+/// [`crate::compiler::render`] returns or `out/` holds).
 #[must_use]
 pub fn estimate(
     files: &BTreeMap<String, String>,
-    regions: &BTreeMap<String, String>,
+    districts_in: &BTreeMap<String, DistrictPricing>,
     table: &PriceTable,
 ) -> Estimate {
     let hours = table.hours_per_month;
     let mut districts = Vec::new();
-    for (name, region) in regions {
+    for (name, pricing) in districts_in {
+        let region = &pricing.region;
         let pricer = Pricer {
             table,
             region,
             hours,
+            usage: pricing.usage,
         };
         let lines = files
             .get(&format!("{name}/district.cfn.json"))
@@ -253,6 +280,7 @@ struct Pricer<'a> {
     table: &'a PriceTable,
     region: &'a str,
     hours: f64,
+    usage: CostAssumptions,
 }
 
 impl Pricer<'_> {
@@ -285,9 +313,18 @@ impl Pricer<'_> {
         }
     }
 
-    /// A usage-based line: the unit price, no quantity.
+    /// A usage-based line: the unit price, and the district's assumed
+    /// quantity (`cost:` in the district file) when it sets one, which is
+    /// then counted.
     fn usage(&self, resource: &str, item: &str, key: &str) -> Line {
-        let mut line = self.fixed(resource, item.to_owned(), key, "", 0.0);
+        let assumed = match key {
+            "nat.gb" => self.usage.nat_gb_per_month,
+            "alb.lcu" => self.usage.load_balancer_lcus.map(|l| l * self.hours),
+            "logs.ingest" => self.usage.log_gb_per_month,
+            "s3.storage" => self.usage.bucket_gb,
+            _ => None,
+        };
+        let mut line = self.fixed(resource, item.to_owned(), key, "", assumed.unwrap_or(0.0));
         if line.kind == LineKind::Fixed {
             line.kind = LineKind::Usage;
         }

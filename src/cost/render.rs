@@ -29,6 +29,15 @@ fn line_text(line: &Line) -> String {
             line.unit,
             unit_price(line)
         ),
+        LineKind::Usage if line.quantity > 0.0 => format!(
+            "{:>10}/mo  {} ({}): assumed {} {} × {} (usage-based)",
+            usd(line.monthly),
+            line.item,
+            line.resource,
+            trim(line.quantity),
+            line.unit,
+            unit_price(line)
+        ),
         LineKind::Usage => format!(
             "{:>13}  {} ({}): {} (usage-based, not in the total)",
             "usage",
@@ -103,6 +112,15 @@ fn row(line: &Line) -> String {
     match line.kind {
         LineKind::Fixed => format!(
             "| {} | `{}` | {} {} | {} | {} |",
+            line.item,
+            line.resource,
+            trim(line.quantity),
+            line.unit,
+            unit_price(line),
+            usd(line.monthly)
+        ),
+        LineKind::Usage if line.quantity > 0.0 => format!(
+            "| {} | `{}` | assumed {} {} | {} | {} |",
             line.item,
             line.resource,
             trim(line.quantity),

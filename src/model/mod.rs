@@ -70,6 +70,8 @@ pub struct District {
     pub targets: Targets,
     /// The adjustable AWS quotas of the district's account.
     pub quotas: Quotas,
+    /// Usage assumptions of cost estimates (`cost:`), none by default.
+    pub cost: crate::schema::CostAssumptions,
     pub heritages: Vec<Heritage>,
     /// How full its cluster is, when berth knows the instance type's size.
     #[serde(skip)]
@@ -516,6 +518,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
             account_id: spec.account_id.clone(),
             targets: Targets::resolve(spec.targets.as_deref()),
             quotas: Quotas::resolve(spec.quotas.as_ref()),
+            cost: spec.cost.unwrap_or_default(),
             heritages: Vec::new(),
             cluster_use: None,
         };
