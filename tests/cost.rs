@@ -271,6 +271,20 @@ fn diff_fails_on_a_monthly_increase_above_the_limit() {
         "{}",
         output.stdout
     );
+    // A second NAT gateway zone (nat: per_az): 730 h × $0.062 + its
+    // Elastic IP 730 h × $0.005 = +$48.91, under the limit of 50.
+    let nat = repository(
+        &fixture("nat-per-az", "before"),
+        &fixture("nat-per-az", "after"),
+    );
+    let output = diff(nat.path(), &["--fail-on", "cost:+50"]);
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(
+        output.stdout.contains("+$48.91/mo in total"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(diff(nat.path(), &["--fail-on", "cost:+48"]).code, 3);
     let output = diff(dir.path(), &["--fail-on", "cost:50"]);
     assert_eq!(output.code, 64);
     assert!(output.stderr.contains("`cost:+N`"), "{}", output.stderr);
