@@ -42,7 +42,8 @@ pub struct Cause {
 }
 
 fn cents(usd: f64) -> f64 {
-    (usd * 100.0).round() / 100.0
+    // `+ 0.0` turns the -0.0 of an empty sum into 0.0.
+    (usd * 100.0).round() / 100.0 + 0.0
 }
 
 type Key = (String, Option<String>, String, String);

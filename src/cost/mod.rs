@@ -204,7 +204,8 @@ pub fn estimate(
 
 /// Rounds to cents, so totals add up as printed.
 fn cents(usd: f64) -> f64 {
-    (usd * 100.0).round() / 100.0
+    // `+ 0.0` turns the -0.0 of an empty sum into 0.0.
+    (usd * 100.0).round() / 100.0 + 0.0
 }
 
 fn fixed_total(lines: &[Line]) -> f64 {
