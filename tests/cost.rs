@@ -350,3 +350,15 @@ fn a_negative_or_unknown_usage_assumption_is_a_located_error() {
     assert!(output.stderr.contains("nat_gb"), "{}", output.stderr);
     assert!(output.stderr.contains("-1"), "{}", output.stderr);
 }
+
+#[test]
+fn a_terraform_only_district_is_listed_as_unpriced_not_as_free() {
+    let root = crate::diff::fixture("terraform-database-user", "after");
+    let output = run_in(&repo(), &["--root", root.to_str().unwrap(), "cost"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert!(
+        output.stdout.contains("unpriced  Terraform-only district"),
+        "{}",
+        output.stdout
+    );
+}

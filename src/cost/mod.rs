@@ -132,11 +132,25 @@ pub fn estimate(
             hours,
             usage: pricing.usage,
         };
-        let lines = files
-            .get(&format!("{name}/district.cfn.json"))
-            .and_then(|t| serde_json::from_str::<Value>(t).ok())
-            .map(|t| pricer.district_lines(&t))
-            .unwrap_or_default();
+        let lines = match files.get(&format!("{name}/district.cfn.json")) {
+            Some(text) => serde_json::from_str::<Value>(text)
+                .map(|t| pricer.district_lines(&t))
+                .unwrap_or_default(),
+            // A Terraform-only district (`targets: [terraform]`): berth
+            // prices CloudFormation stacks, so it says what it leaves out
+            // rather than estimating $0.
+            None => vec![Line {
+                resource: format!("{name}/district.tf.json"),
+                item: "Terraform-only district (berth prices CloudFormation stacks only)".into(),
+                price_key: "terraform".into(),
+                variant: String::new(),
+                quantity: 0.0,
+                unit: String::new(),
+                unit_usd: None,
+                kind: LineKind::Unpriced,
+                monthly: 0.0,
+            }],
+        };
         let shared = fixed_total(&lines);
         let prefix = format!("{name}/");
         let mut heritages: Vec<HeritageCost> = Vec::new();
