@@ -10,6 +10,7 @@ pub mod annotations;
 pub mod apply;
 pub mod check;
 pub mod compiler;
+pub mod cost;
 pub mod diagnostic;
 pub mod diff;
 pub mod editor;

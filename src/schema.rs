@@ -760,6 +760,28 @@ pub struct DistrictFile {
     /// `base_domain`); berth has no database, so the district names them.
     #[serde(default)]
     pub review_groups: IndexMap<String, ReviewGroup>,
+    /// Usage assumptions of `berth cost` and the diff's cost change: the
+    /// monthly usage of usage-based charges (default: none, so they are
+    /// listed with their unit price and not counted).
+    pub cost: Option<CostAssumptions>,
+}
+
+/// How much a district uses of what AWS bills by use, a month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CostAssumptions {
+    /// GB processed by each NAT gateway a month.
+    #[schemars(range(min = 0))]
+    pub nat_gb_per_month: Option<f64>,
+    /// Average load balancer capacity units (LCU) of each load balancer.
+    #[schemars(range(min = 0))]
+    pub load_balancer_lcus: Option<f64>,
+    /// GB of logs each log group ingests a month.
+    #[schemars(range(min = 0))]
+    pub log_gb_per_month: Option<f64>,
+    /// GB each S3 bucket stores.
+    #[schemars(range(min = 0))]
+    pub bucket_gb: Option<f64>,
 }
 
 /// A review group: where its review apps are reachable (Barcelona's

@@ -31,6 +31,7 @@ pub(crate) const CASES: &[&str] = &[
     "public-bucket",
     "launch-template",
     "image-rollout",
+    "nat-per-az",
 ];
 
 pub(crate) fn fixture(case: &str, side: &str) -> std::path::PathBuf {

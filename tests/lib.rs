@@ -9,6 +9,7 @@
 //! - `cli`: commands, flags and exit codes.
 //! - `output`: `build --format json`, and what `-q` and `-v` print.
 //! - `contract`: the example and fixture Mastodon fleets give each process what Mastodon 4.3.2 reads.
+//! - `cost`: the price table and `berth cost`: shape, coverage of emitted types, estimates by hand.
 //! - `diff`: golden before/after fleets, baselines, formats and exit codes of `berth diff`.
 //! - `drift`: `berth diff --deployed` against a fake `aws`.
 //! - `editor`: the pinned yaml-language-server over LSP on the fleets, with the published schemas.
@@ -33,6 +34,7 @@ mod cdk_oracle;
 mod cdn;
 mod cli;
 mod contract;
+mod cost;
 mod diff;
 mod drift;
 mod e2e;

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 
 use berth::compiler;
+use berth::cost::{self, price::PriceTable};
 use berth::diagnostic::summary;
 use berth::diff::summary::{self, Summary};
 use berth::diff::{self, Files, Impact, render};
@@ -35,8 +36,9 @@ pub struct DiffArgs {
     /// replacement or deletion), `data-loss` (a stateful resource replaced
     /// or deleted, or a change CloudFormation refuses), `will-fail` (a
     /// change CloudFormation or Terraform refuses) or `security` (a change
-    /// that widens access: the Security section).
-    #[arg(long, value_enum, value_name = "KIND")]
+    /// that widens access: the Security section) or `cost:+N` (a monthly
+    /// cost increase above N USD).
+    #[arg(long, value_parser = parse_fail_on, value_name = "KIND")]
     fail_on: Option<FailOn>,
     /// Compare `out/` with what is deployed: each stack's template and
     /// parameters as CloudFormation holds them (reading calls only).
@@ -59,12 +61,35 @@ enum DiffFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy)]
 enum FailOn {
     Replace,
     DataLoss,
     WillFail,
     Security,
+    /// A monthly cost increase above this many USD.
+    Cost(f64),
+}
+
+/// `replace`, `data-loss`, `will-fail`, `security` or `cost:+N`.
+fn parse_fail_on(text: &str) -> Result<FailOn, String> {
+    match text {
+        "replace" => Ok(FailOn::Replace),
+        "data-loss" => Ok(FailOn::DataLoss),
+        "will-fail" => Ok(FailOn::WillFail),
+        "security" => Ok(FailOn::Security),
+        _ => {
+            let limit = text
+                .strip_prefix("cost:+")
+                .and_then(|n| n.parse::<f64>().ok())
+                .filter(|n| n.is_finite() && *n >= 0.0);
+            limit.map(FailOn::Cost).ok_or_else(|| {
+                format!(
+                    "`{text}` is not one of `replace`, `data-loss`, `will-fail`, `security` or `cost:+N` (a monthly increase in USD, e.g. `cost:+50`)"
+                )
+            })
+        }
+    }
 }
 
 impl FailOn {
@@ -77,6 +102,7 @@ impl FailOn {
             Self::DataLoss => at_least(Impact::DataLoss),
             Self::WillFail => at_least(Impact::WillFail),
             Self::Security => !diff.security.is_empty(),
+            Self::Cost(limit) => diff.cost.as_ref().is_some_and(|c| c.delta > limit),
         }
     }
 }
@@ -125,6 +151,12 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
     };
     let mut diff = diff::diff(&before, &after);
     if !diff.is_empty() {
+        let regions = cost::districts_of(fleet);
+        let table = PriceTable::builtin();
+        diff.cost = cost::change::change(
+            &cost::estimate(&before, &regions, &table),
+            &cost::estimate(&after, &regions, &table),
+        );
         let revision = diff_args.base.as_deref().unwrap_or("HEAD");
         diff.summary = base_summary(&args.root, revision, fleet, &diff);
     }

@@ -4,6 +4,7 @@
 
 mod apply;
 mod build;
+mod cost;
 mod diff;
 mod git;
 mod init;
@@ -30,6 +31,7 @@ Examples:
   berth validate                       check every file under instances/
   berth validate --format json         the same, as JSON lines for tools
   berth explain bcn-users              show what berth understood of a heritage
+  berth cost --format markdown         the fleet's monthly cost estimate, itemised
   berth diff --base origin/main        what this branch changes in out/, resource by resource
   berth apply --dry-run                print the AWS CLI commands a deploy would run
   berth apply --heritage bcn-users     deploy one heritage (after its district stack)
@@ -96,6 +98,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ExplainFormat::Yaml)]
         format: ExplainFormat,
     },
+    /// Print the fleet's monthly cost estimate from berth's dated price table.
+    Cost(cost::CostArgs),
     /// Show what the sources change in `out/` (or since a git revision): resources and text.
     Diff(diff::DiffArgs),
     /// Deploy the reviewed artifacts of `out/` through the AWS CLI, with change sets.
@@ -363,6 +367,7 @@ fn run(args: &Args) -> Result<ExitCode> {
             write_stdout(&String::from_utf8_lossy(&text))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Cost(cost_args) => cost::run(args, cost_args),
         Command::Diff(diff_args) => diff::run(args, diff_args),
         Command::Apply(apply_args) => Ok(apply::apply(&args.root, apply_args)),
         Command::Destroy(destroy_args) => Ok(apply::destroy(&args.root, destroy_args)),

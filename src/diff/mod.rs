@@ -53,6 +53,10 @@ pub struct Diff {
     /// outside CloudFormation (`diff --deployed --resources`): set by the
     /// caller, who asked AWS.
     pub drift: Vec<ResourceDrift>,
+    /// The monthly cost change, from estimates of both sides: set by the
+    /// caller, who has the regions ([`crate::cost::change::change`]).
+    #[serde(skip)]
+    pub cost: Option<crate::cost::change::CostChange>,
 }
 
 /// A resource whose live configuration differs from its stack's template:

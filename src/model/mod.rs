@@ -71,6 +71,8 @@ pub struct District {
     pub targets: Targets,
     /// The adjustable AWS quotas of the district's account.
     pub quotas: Quotas,
+    /// Usage assumptions of cost estimates (`cost:`), none by default.
+    pub cost: crate::schema::CostAssumptions,
     pub heritages: Vec<Heritage>,
     /// Some service of the district runs on Fargate Spot: the cluster's
     /// capacity providers include `FARGATE_SPOT`.
@@ -573,6 +575,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
             account_id: spec.account_id.clone(),
             targets: Targets::resolve(spec.targets.as_deref()),
             quotas: Quotas::resolve(spec.quotas.as_ref()),
+            cost: spec.cost.unwrap_or_default(),
             heritages: Vec::new(),
             fargate_spot: false,
             cluster_use: None,

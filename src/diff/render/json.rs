@@ -25,6 +25,9 @@ struct Document<'a> {
     /// Why `summary_by_heritage` is empty, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     summary_note: Option<&'a str>,
+    /// The monthly cost change in USD, when anything priced changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost: Option<&'a crate::cost::change::CostChange>,
     /// Changes CloudFormation refuses, listed before the data at risk.
     will_fail: Vec<Risk<'a>>,
     data_at_risk: Vec<Risk<'a>>,
@@ -98,6 +101,7 @@ pub fn render(diff: &Diff, baseline: &str) -> String {
         },
         summary_by_heritage: &diff.summary.entries,
         summary_note: diff.summary.note.as_deref(),
+        cost: diff.cost.as_ref(),
         will_fail: fails,
         data_at_risk: risks,
         security: &diff.security,

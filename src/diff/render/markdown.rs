@@ -167,6 +167,19 @@ fn render_within(diff: &Diff, baseline: &str, limit: usize) -> String {
         risk.push('\n');
     }
 
+    if let Some(cost) = &diff.cost {
+        let title = "### 💰 Cost\n\n";
+        take(title, &mut budget);
+        risk.push_str(title);
+        for line in cost.lines() {
+            let line = format!("- {line}\n");
+            if take(&line, &mut budget) {
+                risk.push_str(&line);
+            }
+        }
+        risk.push('\n');
+    }
+
     // What will fail, then data at risk: what must not be missed.
     for (risks, title, what) in [
         (

@@ -61,6 +61,14 @@ pub fn render(diff: &Diff, baseline: &str, color: bool) -> String {
         }
         out.push('\n');
     }
+    if let Some(cost) = &diff.cost {
+        out.push_str(&paint.paint(BOLD, "Cost:"));
+        out.push('\n');
+        for line in cost.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        out.push('\n');
+    }
     let fails: Vec<_> = diff.will_fail().collect();
     if !fails.is_empty() {
         out.push_str(&paint.paint(BOLD_RED, "Will fail:"));

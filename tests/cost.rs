@@ -1,0 +1,364 @@
+//! `berth cost`: the price table's shape and coverage, and the example
+//! fleet's estimate recomputed by hand from the table.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use berth::cost::price::{Billing, PriceTable};
+use serde_json::Value;
+
+use crate::support::{fleet_outs, repo, run_in};
+
+#[test]
+fn every_price_row_has_a_unit_a_date_and_a_page() {
+    let table = PriceTable::builtin();
+    assert_eq!(table.currency, "USD");
+    assert!((table.hours_per_month - 730.0).abs() < f64::EPSILON);
+    let mut seen = BTreeSet::new();
+    for row in &table.prices {
+        let what = format!("{} {} {}", row.key, row.variant, row.region);
+        assert!(!row.unit.is_empty(), "{what}: no unit");
+        assert!(row.usd > 0.0, "{what}: no price");
+        assert!(
+            row.source.starts_with("https://"),
+            "{what}: source {}",
+            row.source
+        );
+        assert_eq!(
+            row.read.len(),
+            10,
+            "{what}: read {} is not YYYY-MM-DD",
+            row.read
+        );
+        assert!(
+            row.read <= table.date,
+            "{what}: read {} after the table's date {}",
+            row.read,
+            table.date
+        );
+        assert!(
+            row.verified || !row.note.is_empty(),
+            "{what}: an unconfirmed figure must say so in its note"
+        );
+        assert!(seen.insert(what.clone()), "{what}: two rows");
+    }
+}
+
+#[test]
+fn every_price_key_without_variants_is_priced_in_every_table_region() {
+    let table = PriceTable::builtin();
+    let regions: BTreeSet<&str> = table.prices.iter().map(|p| p.region.as_str()).collect();
+    assert!(regions.contains("ap-northeast-1") && regions.contains("us-east-1"));
+    for row in table.prices.iter().filter(|p| p.variant.is_empty()) {
+        for region in &regions {
+            assert!(
+                table.find(&row.key, "", region).is_some(),
+                "`{}` has no row for {region}",
+                row.key
+            );
+        }
+    }
+    for billing in table.resource_types.values() {
+        for key in &billing.prices {
+            assert!(
+                table.prices.iter().any(|p| &p.key == key),
+                "resource_types names `{key}`, which has no row"
+            );
+        }
+    }
+}
+
+/// Every resource type in `out/` and the fixtures' artifacts, CloudFormation
+/// and Terraform.
+fn emitted_types() -> BTreeMap<String, String> {
+    let mut types = BTreeMap::new();
+    for out in fleet_outs() {
+        for entry in walkdir::WalkDir::new(&out).into_iter().map(Result::unwrap) {
+            let path = entry.path();
+            let name = path.to_string_lossy().into_owned();
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            if name.ends_with(".cfn.json") {
+                let json: Value = serde_json::from_str(&text).unwrap();
+                for r in json["Resources"].as_object().into_iter().flatten() {
+                    types.insert(r.1["Type"].as_str().unwrap().to_owned(), name.clone());
+                }
+            } else if name.ends_with(".tf.json") {
+                let json: Value = serde_json::from_str(&text).unwrap();
+                for t in json["resource"].as_object().into_iter().flatten() {
+                    types.insert(t.0.clone(), name.clone());
+                }
+            }
+        }
+    }
+    types
+}
+
+#[test]
+fn every_emitted_resource_type_is_priced_free_or_usage_based() {
+    let table = PriceTable::builtin();
+    let types = emitted_types();
+    assert!(types.contains_key("AWS::EC2::NatGateway") && types.contains_key("aws_db_instance"));
+    for (kind, file) in &types {
+        let billing = table
+            .resource_types
+            .get(kind)
+            .unwrap_or_else(|| panic!("{kind} (in {file}) has no entry in resource_types"));
+        if billing.billing != Billing::Free {
+            assert!(
+                !billing.prices.is_empty(),
+                "{kind} is billed but names no price"
+            );
+        }
+    }
+}
+
+fn example_estimate() -> Value {
+    let output = run_in(&repo(), &["cost", "--format", "json"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    serde_json::from_str(&output.stdout).unwrap()
+}
+
+fn monthly(lines: &Value, resource: &str, key: &str) -> f64 {
+    lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["resource"] == resource && l["price_key"] == key)
+        .unwrap_or_else(|| panic!("no {key} line for {resource}"))["monthly"]
+        .as_f64()
+        .unwrap()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 0.005
+}
+
+/// The example fleet (district `mstdn` in ap-northeast-1), by hand from
+/// `src/cost/prices.json`: every quantity is 730 hours a month.
+#[test]
+fn the_example_fleet_estimate_is_the_table_times_the_quantities() {
+    let estimate = example_estimate();
+    let district = &estimate["districts"][0];
+    assert_eq!(district["region"], "ap-northeast-1");
+    let lines = &district["lines"];
+    // 2 t3.xlarge hosts (cluster.size 2) × 730 h × $0.2176
+    assert!(close(
+        monthly(lines, "AutoScalingGroup", "ec2.instance"),
+        317.70
+    ));
+    // 2 hosts × 30 GB root volume × $0.096 per GB-month
+    assert!(close(monthly(lines, "AutoScalingGroup", "ebs.gp3"), 5.76));
+    // one NAT gateway (availability_zones 2, nat: gateway makes one) × 730 h × $0.062
+    assert!(close(monthly(lines, "NatGateway1", "nat.hour"), 45.26));
+    // its Elastic IP: 730 h × $0.005
+    assert!(close(monthly(lines, "NatEip1", "ipv4.hour"), 3.65));
+    // the public ALB: 730 h × $0.0243, and one IPv4 address in each of 2 zones
+    assert!(close(
+        monthly(lines, "EndpointMstdnLoadBalancer", "alb.hour"),
+        17.74
+    ));
+    assert!(close(
+        monthly(lines, "EndpointMstdnLoadBalancer", "ipv4.hour"),
+        7.30
+    ));
+    // 317.70 + 5.76 + 45.26 + 3.65 + 17.74 + 7.30
+    assert!(close(district["shared"].as_f64().unwrap(), 397.41));
+
+    let heritages = district["heritages"].as_array().unwrap();
+    let bcn = heritages.iter().find(|h| h["name"] == "bcn-users").unwrap();
+    // db.t4g.micro PostgreSQL Single-AZ: 730 h × $0.025; 20 GB × $0.138
+    assert!(close(
+        monthly(&bcn["lines"], "Database", "rds.instance"),
+        18.25
+    ));
+    assert!(close(monthly(&bcn["lines"], "Database", "rds.gp3"), 2.76));
+    // one cache.t4g.micro node: 730 h × $0.026
+    assert!(close(
+        monthly(&bcn["lines"], "Cache", "elasticache.node"),
+        18.98
+    ));
+    // 5 generated secrets × $0.40: 18.25 + 2.76 + 18.98 + 2.00
+    assert!(close(bcn["own"].as_f64().unwrap(), 41.99));
+
+    // Shares of reserved CPU and memory add up to the whole district.
+    let shares: f64 = heritages.iter().map(|h| h["share"].as_f64().unwrap()).sum();
+    assert!((shares - 1.0).abs() < 1e-9, "shares add up to {shares}");
+    let allocated: f64 = heritages
+        .iter()
+        .map(|h| h["allocated"].as_f64().unwrap())
+        .sum();
+    assert!(close(allocated, 397.41) || (allocated - 397.41).abs() <= 0.011);
+
+    // Usage-based lines carry a unit price and count for nothing.
+    let nat_gb = lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["price_key"] == "nat.gb")
+        .unwrap();
+    assert_eq!(nat_gb["kind"], "usage");
+    assert_eq!(nat_gb["unit_usd"], 0.062);
+    assert_eq!(nat_gb["monthly"], 0.0);
+}
+
+#[test]
+fn cost_prints_text_markdown_and_json() {
+    for format in ["text", "markdown", "json"] {
+        let output = run_in(&repo(), &["cost", "--format", format]);
+        assert_eq!(output.code, 0, "{}", output.stderr);
+        insta::assert_snapshot!(format!("cost_{format}"), output.stdout);
+    }
+}
+
+#[test]
+fn cost_narrows_to_one_heritage_and_names_the_ones_there_are() {
+    let output = run_in(&repo(), &["cost", "--heritage", "bcn-users"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert!(output.stdout.contains("heritage bcn-users"));
+    assert!(!output.stdout.contains("heritage cat-lovers"));
+    let output = run_in(&repo(), &["cost", "--heritage", "nope"]);
+    assert_eq!(output.code, 1);
+    assert!(
+        output.stderr.contains("no heritage named `nope`"),
+        "{}",
+        output.stderr
+    );
+    let output = run_in(&repo(), &["cost", "--district", "nope"]);
+    assert_eq!(output.code, 1);
+    assert!(
+        output
+            .stderr
+            .contains("no district named `nope`; the fleet has `mstdn`"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn diff_fails_on_a_monthly_increase_above_the_limit() {
+    use crate::diff::{diff, fixture, repository};
+    // db.t4g.micro → db.t4g.small in ap-northeast-1: +730 h × ($0.05 − $0.025) = +$18.25
+    let dir = repository(
+        &fixture("instance-class", "before"),
+        &fixture("instance-class", "after"),
+    );
+    for (kind, code) in [
+        ("cost:+10", 3),
+        ("cost:+18.25", 2),
+        ("cost:+50", 2),
+        ("cost:+0", 3),
+    ] {
+        let output = diff(dir.path(), &["--fail-on", kind]);
+        assert_eq!(output.code, code, "{kind}: {}", output.stderr);
+    }
+    let output = diff(dir.path(), &["--fail-on", "cost:+10", "--format", "json"]);
+    let json: Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(json["cost"]["delta"], 18.25);
+    assert_eq!(
+        json["cost"]["causes"][0]["after"],
+        "postgres db.t4g.small single-az"
+    );
+    // A removed instance lowers the cost: never above a limit.
+    let dir = repository(
+        &fixture("remove-instance", "before"),
+        &fixture("remove-instance", "after"),
+    );
+    let output = diff(dir.path(), &["--fail-on", "cost:+0"]);
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(
+        output.stdout.contains("-$21.01/mo in total"),
+        "{}",
+        output.stdout
+    );
+    // A second NAT gateway zone (nat: per_az): 730 h × $0.062 + its
+    // Elastic IP 730 h × $0.005 = +$48.91, under the limit of 50.
+    let nat = repository(
+        &fixture("nat-per-az", "before"),
+        &fixture("nat-per-az", "after"),
+    );
+    let output = diff(nat.path(), &["--fail-on", "cost:+50"]);
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(
+        output.stdout.contains("+$48.91/mo in total"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(diff(nat.path(), &["--fail-on", "cost:+48"]).code, 3);
+    let output = diff(dir.path(), &["--fail-on", "cost:50"]);
+    assert_eq!(output.code, 64);
+    assert!(output.stderr.contains("`cost:+N`"), "{}", output.stderr);
+}
+
+fn example_with_district_lines(extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let from = repo().join("instances");
+    for entry in walkdir::WalkDir::new(&from).into_iter().map(Result::unwrap) {
+        let target = dir
+            .path()
+            .join("instances")
+            .join(entry.path().strip_prefix(&from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    let path = dir.path().join("instances/mstdn/district.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}{extra}")).unwrap();
+    dir
+}
+
+#[test]
+fn usage_assumptions_of_the_district_file_are_priced_and_counted() {
+    let dir =
+        example_with_district_lines("cost:\n  nat_gb_per_month: 100\n  load_balancer_lcus: 2\n");
+    let output = run_in(dir.path(), &["cost", "--format", "json"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let estimate: Value = serde_json::from_str(&output.stdout).unwrap();
+    let lines = &estimate["districts"][0]["lines"];
+    // 100 GB × $0.062
+    assert!(close(monthly(lines, "NatGateway1", "nat.gb"), 6.20));
+    // 2 LCU × 730 h × $0.008
+    assert!(close(
+        monthly(lines, "EndpointMstdnLoadBalancer", "alb.lcu"),
+        11.68
+    ));
+    // 397.41 + 6.20 + 11.68
+    assert!(close(
+        estimate["districts"][0]["shared"].as_f64().unwrap(),
+        415.29
+    ));
+    let text = run_in(dir.path(), &["cost"]).stdout;
+    assert!(
+        text.contains("assumed 100 GB × $0.062/GB (usage-based)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_negative_or_unknown_usage_assumption_is_a_located_error() {
+    let dir = example_with_district_lines("cost:\n  nat_gb_per_month: -1\n  nat_gb: 3\n");
+    let output = run_in(dir.path(), &["cost"]);
+    assert_eq!(output.code, 1);
+    assert!(
+        output.stderr.contains("instances/mstdn/district.yml:"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("nat_gb"), "{}", output.stderr);
+    assert!(output.stderr.contains("-1"), "{}", output.stderr);
+}
+
+#[test]
+fn a_terraform_only_district_is_listed_as_unpriced_not_as_free() {
+    let root = crate::diff::fixture("terraform-database-user", "after");
+    let output = run_in(&repo(), &["--root", root.to_str().unwrap(), "cost"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert!(
+        output.stdout.contains("unpriced  Terraform-only district"),
+        "{}",
+        output.stdout
+    );
+}
