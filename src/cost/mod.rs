@@ -138,7 +138,9 @@ pub fn estimate(
                 .unwrap_or_default(),
             // A Terraform-only district (`targets: [terraform]`): berth
             // prices CloudFormation stacks, so it says what it leaves out
-            // rather than estimating $0.
+            // rather than estimating $0. A district with neither (a base
+            // without `out/`) has nothing to price.
+            None if !files.contains_key(&format!("{name}/district.tf.json")) => Vec::new(),
             None => vec![Line {
                 resource: format!("{name}/district.tf.json"),
                 item: "Terraform-only district (berth prices CloudFormation stacks only)".into(),
