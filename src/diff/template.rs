@@ -600,7 +600,7 @@ mod tests {
         let service = |launch: &str| {
             template(
                 &json!({"Group": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {
-                    "MinSize": "1", "MaxSize": "2", "VPCZoneIdentifier": [launch]
+                    "MinSize": "1", "MaxSize": "2", "LaunchConfigurationName": launch
                 }}}),
             )
         };
