@@ -1387,14 +1387,19 @@ pub fn plan(fleet: &Fleet) -> Vec<Unit> {
                 extra: None,
             });
         }
-        units.push(Unit {
-            context: serde_json::json!({
-                "district": district,
-                "terraform": terraform,
-                "root": root,
-            }),
-            artifacts,
+        let mut context = serde_json::json!({
+            "district": district,
+            "terraform": terraform,
+            "root": root,
         });
+        if let Some(hours) = &district.cluster.schedule {
+            context["host_hours"] = serde_json::json!(off_hours::host_hours_plan(
+                &district.name,
+                district.cluster.size,
+                hours
+            ));
+        }
+        units.push(Unit { context, artifacts });
         units.par_extend(
             district
                 .heritages

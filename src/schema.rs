@@ -884,13 +884,38 @@ pub struct Cluster {
     /// The most hosts managed scaling may start (default `size`).
     #[schemars(range(min = 1, max = 100))]
     pub max_size: Option<u32>,
-    /// Percent of hosts above the first one run as spot instances (default 0).
+    /// Percent of hosts above the on-demand base run as spot instances (default 0).
     #[schemars(range(min = 0, max = 100))]
     pub spot_share: Option<u8>,
+    /// How many hosts always run on demand before `spot_share` applies
+    /// (default 1); `0` with `spot_share: 100` puts every host on spot.
+    #[schemars(range(min = 0, max = 100))]
+    pub on_demand_base: Option<u32>,
     /// How many of the network's availability zones the hosts run in, from the
     /// first (default: all of them); the load balancers keep every zone's subnet.
     #[schemars(range(min = 1, max = 4))]
     pub availability_zones: Option<u8>,
+    /// When the hosts go to none and come back (off by default): every
+    /// heritage on them must be off from before the hosts' `off` until after
+    /// their `on`, on the same days, in the same time zone.
+    pub schedule: Option<HostHours>,
+}
+
+/// When a district's container hosts are switched off and on again
+/// (`EventBridge` Scheduler cron expressions, read in `timezone`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostHours {
+    /// When the hosts may go: `cron(minute hour day-of-month month day-of-week year)`
+    /// with one minute and one hour, e.g. `cron(15 1 * * ? *)`.
+    #[schemars(regex(pattern = "^cron\\(.*\\)$"))]
+    pub off: String,
+    /// When the hosts come back, in the same form, e.g. `cron(55 6 * * ? *)`.
+    #[schemars(regex(pattern = "^cron\\(.*\\)$"))]
+    pub on: String,
+    /// The IANA time zone both are read in, e.g. `Asia/Tokyo` (default `UTC`).
+    #[schemars(length(min = 1))]
+    pub timezone: Option<String>,
 }
 
 /// A load balancer of the district.

@@ -459,14 +459,15 @@ fn violation(row: &Row, c: &Container, process: Process) -> Option<String> {
     }
 }
 
-/// The Mastodon fleets: the example, the per-queue fixture and the large
-/// one with Sidekiq on Fargate Spot.
+/// The Mastodon fleets: the example, the per-queue fixture, the large one
+/// with Sidekiq on Fargate Spot and the one-person one on one spot host.
 fn mastodon_heritages() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     for out in [
         repo().join("out"),
         repo().join("tests/fixtures/mastodon/out"),
         repo().join("tests/fixtures/mastodon-large/out"),
+        repo().join("tests/fixtures/one-person/out"),
     ] {
         for district in std::fs::read_dir(&out).unwrap() {
             let district = district.unwrap().path();

@@ -15,6 +15,7 @@
 //! - `editor`: the pinned yaml-language-server over LSP on the fleets, with the published schemas.
 //! - `fleet`: rules across instances, name limits, data stacks, secrets.
 //! - `fuzz`: mutated golden fleets never panic, never fail inside berth, always render when accepted.
+//! - `off_hours`: the one-person fleet (no NAT, off at night) against the same fleet with NAT, always on.
 //! - `schema`: the committed schemas are what the code generates.
 //! - `terraform`: the Terraform configurations: listing, escaping, wiring, safety, targets.
 //! - `provider_schema`: every Terraform resource against the AWS provider's argument schema.
@@ -42,6 +43,7 @@ mod editor;
 mod fleet;
 mod fuzz;
 mod limits;
+mod off_hours;
 mod output;
 mod parity;
 mod provider_schema;

@@ -94,6 +94,7 @@ impl Cfn {
                     "TaskRole" => "role.task".into(),
                     "EventsRole" => "role.events".into(),
                     "OffHoursRole" => "role.off_hours".into(),
+                    "HostHoursRole" => "role.host_hours".into(),
                     _ => "role.hosts".into(),
                 },
                 "AWS::RDS::DBInstance" => "db".into(),
@@ -1608,7 +1609,24 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
             ]),
         );
     }
-    for (_, _, p) in cfn.of_type("AWS::IAM::Role") {
+    for (id, _, p) in cfn.of_type("AWS::IAM::Role") {
+        if id == "HostHoursRole" {
+            let policies: Vec<Value> = p["Policies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| json!([x["PolicyName"], statements(&x["PolicyDocument"])]))
+                .collect();
+            facts.insert(
+                "host_hours_role".into(),
+                json!([
+                    p["Description"],
+                    statements(&p["AssumeRolePolicyDocument"]),
+                    policies
+                ]),
+            );
+            continue;
+        }
         facts.insert(
             "host_role".into(),
             json!([
@@ -1642,6 +1660,18 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
             "spot": [spot["OnDemandBaseCapacity"], spot["OnDemandPercentageAboveBaseCapacity"], spot["SpotAllocationStrategy"]],
             "tags": p["Tags"].as_array().map(Vec::len),
         }));
+    }
+    for (_, _, p) in cfn.of_type("AWS::Scheduler::Schedule") {
+        let t = &p["Target"];
+        facts.insert(
+            format!("host schedule {}", text(&p["Name"])),
+            json!({
+                "schedule": p["ScheduleExpression"], "timezone": p["ScheduleExpressionTimezone"],
+                "window": p["FlexibleTimeWindow"]["Mode"], "state": p["State"], "description": p["Description"],
+                "target": t["Arn"], "role": t["RoleArn"],
+                "input": serde_json::from_str::<Value>(t["Input"].as_str().unwrap()).unwrap(),
+            }),
+        );
     }
     for (_, _, p) in cfn.of_type("AWS::ECS::CapacityProvider") {
         let a = &p["AutoScalingGroupProvider"];
@@ -1834,7 +1864,23 @@ fn tf_district(path: &Path) -> Facts {
             json!([b["name"], b["setting"][0]["name"], b["setting"][0]["value"]]),
         );
     }
-    for (_, _, b) in tf.of_type("aws_iam_role") {
+    for (name, _, b) in tf.of_type("aws_iam_role") {
+        if name == "host_hours" {
+            let policies: Vec<Value> = tf
+                .of_type("aws_iam_role_policy")
+                .into_iter()
+                .map(|(_, _, p)| json!([p["name"], statements(&p["policy"])]))
+                .collect();
+            facts.insert(
+                "host_hours_role".into(),
+                json!([
+                    b["description"],
+                    statements(&b["assume_role_policy"]),
+                    policies
+                ]),
+            );
+            continue;
+        }
         let managed: Vec<Value> = tf
             .of_type("aws_iam_role_policy_attachment")
             .into_iter()
@@ -1874,6 +1920,18 @@ fn tf_district(path: &Path) -> Facts {
             // ECS adds `AmazonECSManaged` itself; Terraform declares it so as not to remove it.
             "tags": b["tag"].as_array().map(|t| t.iter().filter(|t| t["key"] != "AmazonECSManaged").count()),
         }));
+    }
+    for (_, _, b) in tf.of_type("aws_scheduler_schedule") {
+        let t = &b["target"];
+        facts.insert(
+            format!("host schedule {}", text(&b["name"])),
+            json!({
+                "schedule": b["schedule_expression"], "timezone": b["schedule_expression_timezone"],
+                "window": b["flexible_time_window"]["mode"], "state": b["state"], "description": b["description"],
+                "target": t["arn"], "role": t["role_arn"],
+                "input": serde_json::from_str::<Value>(t["input"].as_str().unwrap()).unwrap(),
+            }),
+        );
     }
     for (_, _, b) in tf.of_type("aws_ecs_capacity_provider") {
         let a = &b["auto_scaling_group_provider"];

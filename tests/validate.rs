@@ -493,3 +493,99 @@ golden! {
     access_key_id_in_a_value: with("    services:", "    environment:\n      AWS_ACCESS_KEY_ID: AKIAABCDEFGHIJKLMNOP\n    services:");
     private_key_in_a_value: with("    services:", "    environment:\n      TLS_CERT: \"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\"\n    services:");
 }
+
+/// A district's hosts go off only while every heritage on them is off: one
+/// without `schedule`, one that goes off after the hosts, one read in another
+/// time zone; a heritage all on Fargate does not need the hosts. The hosts'
+/// own times are checked like a heritage's.
+#[test]
+fn host_schedule_needs_every_heritage_on_the_hosts_off() {
+    let district = crate::support::DISTRICT.replace(
+        "size: 2\n",
+        "size: 2\n  schedule:\n    off: cron(15 1 * * ? *)\n    on: cron(50 6 * * ? *)\n    timezone: Asia/Tokyo\n",
+    );
+    let heritage = |name: &str, schedule: &str| {
+        APP.replace("name: app\n", &format!("name: {name}\n{schedule}"))
+            .replace("app.example.social", &format!("{name}.example.social"))
+    };
+    let late =
+        "    schedule: {off: cron(30 1 * * ? *), on: cron(0 7 * * ? *), timezone: Asia/Tokyo}\n";
+    let elsewhere =
+        "    schedule: {off: cron(0 1 * * ? *), on: cron(0 7 * * ? *), timezone: Europe/Berlin}\n";
+    let weekdays = "    schedule: {off: cron(0 1 ? * MON-FRI *), on: cron(0 7 * * ? *), timezone: Asia/Tokyo}\n";
+    let fine =
+        "    schedule: {off: cron(0 1 * * ? *), on: cron(0 7 * * ? *), timezone: Asia/Tokyo}\n";
+    let fargate = heritage("cloud", "").replace(
+        "        cpu: 256\n",
+        "        launch_type: FARGATE\n        cpu: 256\n",
+    );
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .file("instances/mstdn/always.yml", &heritage("always", ""))
+        .file("instances/mstdn/late.yml", &heritage("late", late))
+        .file(
+            "instances/mstdn/elsewhere.yml",
+            &heritage("elsewhere", elsewhere),
+        )
+        .file(
+            "instances/mstdn/weekdays.yml",
+            &heritage("weekdays", weekdays),
+        )
+        .file("instances/mstdn/fine.yml", &heritage("fine", fine))
+        .file("instances/mstdn/cloud.yml", &fargate)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+
+    let bad_times = district
+        .replace("cron(50 6 * * ? *)", "cron(15 1 * * ? *)")
+        .replace("timezone: Asia/Tokyo", "timezone: asia/tokyo");
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &bad_times)
+        .file("instances/mstdn/cloud.yml", &fargate)
+        .run(&["validate"]);
+    insta::assert_snapshot!("host_schedule_times", output.transcript());
+}
+
+/// `on_demand_base: 0` lets `spot_share` put the first host on spot too; a
+/// base without a share does nothing, and says so.
+#[test]
+fn on_demand_base_moves_the_first_host_to_spot() {
+    let all_spot = crate::support::DISTRICT
+        .replace("size: 2", "size: 1\n  spot_share: 100\n  on_demand_base: 0");
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &all_spot)
+        .file("instances/mstdn/app.yml", APP)
+        .run(&["validate"]);
+    assert!(
+        !output.stderr.contains("spot-share-without-spare-hosts"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("0 errors, 0 warnings"),
+        "{}",
+        output.stderr
+    );
+    let base_only = crate::support::DISTRICT.replace("size: 2", "size: 2\n  on_demand_base: 2");
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &base_only)
+        .file("instances/mstdn/app.yml", APP)
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+    let base_too_high = crate::support::DISTRICT
+        .replace("size: 2", "size: 2\n  spot_share: 50\n  on_demand_base: 2");
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &base_too_high)
+        .file("instances/mstdn/app.yml", APP)
+        .run(&["validate"]);
+    assert!(
+        output.stderr.contains("spot-share-without-spare-hosts"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("the first 2 are always on demand"),
+        "{}",
+        output.stderr
+    );
+}

@@ -19,6 +19,9 @@ pub fn check_fleet(fleet: &CheckedFleet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     check_image_repositories(fleet, &mut out);
     check_prevent_destroy(fleet, &mut out);
+    for district in &fleet.districts {
+        check_host_schedule(district, &mut out);
+    }
     let mut heritages: BTreeMap<&str, Span> = BTreeMap::new();
     for district in &fleet.districts {
         // (endpoint, priority) → where it was set
@@ -125,6 +128,102 @@ fn check_fargate_network(
             .at(at, "would not reach ECR or ECS")
             .help("remove `launch_type` to run it on the district's hosts, or give the district `nat: gateway`"),
         );
+    }
+}
+
+/// A district whose hosts are switched off (`cluster.schedule`) must not
+/// take them from a heritage that is still on: every heritage with a service
+/// on the hosts (not on Fargate) is off, by its own `schedule`, from at or
+/// before the hosts' `off` until at or after their `on`, on the same days and
+/// in the same time zone. The times of day are compared as written: both
+/// schedules are read in one time zone, so daylight saving time moves them
+/// together.
+fn check_host_schedule(district: &super::CheckedDistrict, out: &mut Vec<Diagnostic>) {
+    use crate::check::off_hours::time_of_day;
+    let Some(file) = &district.district else {
+        return;
+    };
+    let Some(hosts) = &file.spec.cluster.schedule else {
+        return;
+    };
+    let (Ok(hosts_off), Ok(hosts_on)) = (time_of_day(&hosts.off), time_of_day(&hosts.on)) else {
+        return; // `invalid-schedule` says why
+    };
+    let zone = hosts.timezone.as_deref().unwrap_or("UTC");
+    let minutes = |t: &crate::check::off_hours::TimeOfDay| t.hour * 60 + t.minute;
+    for instance in &district.instances {
+        for (env_key, env) in &instance.spec.environments {
+            let base = ["environments", env_key.as_str()];
+            let Some(first) = env
+                .services
+                .iter()
+                .position(|s| s.launch_type != Some(crate::schema::LaunchType::Fargate))
+            else {
+                continue;
+            };
+            let at = |rest: &[&str]| instance.at(&pointer(&[&base[..], rest].concat()));
+            let fault = |problem: String, span: Span, label: &str| {
+                Diagnostic::error(
+                    "host-schedule-heritage-on",
+                    format!("the hosts of district `{}` go off while `{}` is on: {problem}", district.name, env.name),
+                )
+                .at(span, label)
+                .also(file.at("/cluster/schedule"), "the hosts' schedule")
+                .help("give the heritage a `schedule` that is off from at or before the hosts' `off` until at or after their `on`, on the same days in the same time zone; or run its services on Fargate; or change `cluster.schedule`")
+            };
+            let Some(own) = &env.schedule else {
+                out.push(fault(
+                    format!(
+                        "`{}` runs on them and has no `schedule`",
+                        env.services[first].name
+                    ),
+                    at(&["services", &first.to_string(), "name"]),
+                    "runs on the district's hosts",
+                ));
+                continue;
+            };
+            let (Ok(off), Ok(on)) = (time_of_day(&own.off), time_of_day(&own.on)) else {
+                continue;
+            };
+            let own_zone = own.timezone.as_deref().unwrap_or("UTC");
+            let problem = if own_zone != zone {
+                Some((
+                    format!("its schedule is read in `{own_zone}`, the hosts' in `{zone}`"),
+                    "timezone",
+                ))
+            } else if off.days != hosts_off.days || on.days != hosts_on.days {
+                Some((
+                    "its schedule fires on other days than the hosts'".to_owned(),
+                    "off",
+                ))
+            } else if minutes(&off) > minutes(&hosts_off) {
+                Some((
+                    format!(
+                        "it goes off at {:02}:{:02}, after the hosts",
+                        off.hour, off.minute
+                    ),
+                    "off",
+                ))
+            } else if minutes(&on) < minutes(&hosts_on) {
+                Some((
+                    format!(
+                        "it comes on at {:02}:{:02}, before the hosts",
+                        on.hour, on.minute
+                    ),
+                    "on",
+                ))
+            } else {
+                None
+            };
+            if let Some((problem, field)) = problem {
+                let span = if field == "timezone" && own.timezone.is_none() {
+                    at(&["schedule"])
+                } else {
+                    at(&["schedule", field])
+                };
+                out.push(fault(problem, span, "here"));
+            }
+        }
     }
 }
 

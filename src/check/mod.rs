@@ -108,7 +108,10 @@ pub fn check(loaded: &Loaded, validators: &Validators) -> (CheckedFleet, Vec<Dia
         }
         if let Some(d) = &district_file {
             let shadowed: Vec<_> = d.shadowed.iter().collect();
-            found.extend(heard(rules::check_district(d, &district.name), &shadowed));
+            found.extend(heard(
+                rules::check_district(d, &district.name, loaded.sources.text(d.file)),
+                &shadowed,
+            ));
         }
         diagnostics.extend(found);
         fleet.districts.push(CheckedDistrict {

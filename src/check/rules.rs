@@ -200,25 +200,39 @@ fn inside(file_text: &str, span: &Span, range: std::ops::Range<usize>) -> Span {
     )
 }
 
-/// A heritage's `schedule`: two valid times of day, not the same, in an IANA
-/// time zone; and a warning when the database may stay stopped for more than
-/// the seven days after which RDS starts it again by itself.
-fn check_off_hours(
-    hours: &crate::schema::OffHours,
+/// The times of a `schedule` (a heritage's, or a district's hosts' under
+/// `key`): how the two cron expressions and the time zone are read.
+struct Times<'a> {
+    /// Where it is written, for messages: `schedule` or `cluster.schedule`.
+    key: &'a str,
+    off: &'a str,
+    on: &'a str,
+    timezone: Option<&'a str>,
+    /// The steps of a heritage's schedule run minutes after `off` and `on`,
+    /// on the same day; a host schedule has no later steps.
+    staggered: bool,
     has_database: bool,
-    at: &dyn Fn(&[&str]) -> Span,
+}
+
+/// A `schedule`: two valid times of day, not the same, in an IANA time zone;
+/// and a warning when the database may stay stopped for more than the seven
+/// days after which RDS starts it again by itself.
+fn check_off_hours(
+    times: &Times<'_>,
+    at: &dyn Fn(&str) -> Span,
     text: &str,
     out: &mut Vec<Diagnostic>,
 ) {
-    let mut times = Vec::new();
-    for (key, expression) in [("off", &hours.off), ("on", &hours.on)] {
-        let span = at(&["schedule", key]);
+    let key = times.key;
+    let mut read = Vec::new();
+    for (field, expression) in [("off", times.off), ("on", times.on)] {
+        let span = at(field);
         match off_hours::time_of_day(expression) {
-            Ok(t) => times.push(t),
+            Ok(t) => read.push(t),
             Err(e) => {
                 let mut d = Diagnostic::error(
                     "invalid-schedule",
-                    format!("invalid `schedule.{key}`: {}", e.message),
+                    format!("invalid `{key}.{field}`: {}", e.message),
                 )
                 .at(inside(text, &span, e.range), "here");
                 if let Some(help) = e.help {
@@ -228,18 +242,18 @@ fn check_off_hours(
             }
         }
     }
-    if let [off, on] = &times[..] {
-        for (key, time, delay) in [
+    if let [off, on] = &read[..] {
+        for (field, time, delay) in [
             ("off", off, off_hours::OFF_DATABASE_DELAY),
             ("on", on, off_hours::ON_RULES_DELAY),
         ] {
-            if time.later(delay).is_none() {
+            if times.staggered && time.later(delay).is_none() {
                 out.push(
                     Diagnostic::error(
                         "schedule-past-midnight",
-                        format!("the last step of `schedule.{key}` runs {delay} minutes after it, on the next day"),
+                        format!("the last step of `{key}.{field}` runs {delay} minutes after it, on the next day"),
                     )
-                    .at(at(&["schedule", key]), "too close to midnight")
+                    .at(at(field), "too close to midnight")
                     .help(format!("berth staggers the steps over {delay} minutes on the same day: choose a time before {:02}:{:02}", (24 * 60 - delay) / 60, (24 * 60 - delay) % 60)),
                 );
             }
@@ -248,9 +262,9 @@ fn check_off_hours(
             out.push(
                 Diagnostic::error(
                     "off-is-on",
-                    "`schedule.on` fires at the same times as `schedule.off`",
+                    format!("`{key}.on` fires at the same times as `{key}.off`"),
                 )
-                .at(at(&["schedule", "on"]), "switches on when it switches off")
+                .at(at("on"), "switches on when it switches off")
                 .help("give `on` another time of day, or other days, than `off`"),
             );
         }
@@ -259,18 +273,18 @@ fn check_off_hours(
             1 | 3 => field != "*",
             _ => false,
         });
-        if has_database && rare {
+        if times.has_database && rare {
             out.push(
                 Diagnostic::warning(
                     "database-restarted",
                     "the database can stay stopped for more than seven days, and RDS starts a stopped database again after seven days",
                 )
-                .at(at(&["schedule", "on"]), "fires less often than once a week")
+                .at(at("on"), "fires less often than once a week")
                 .help("switch on at least once a week (restrict only the day of week, e.g. `cron(0 7 ? * MON *)`), or the database runs again, unscheduled, from its eighth day off"),
             );
         }
     }
-    if let Some(zone) = &hours.timezone
+    if let Some(zone) = times.timezone
         && let Err(guess) = off_hours::time_zone(zone)
     {
         out.push(
@@ -278,7 +292,7 @@ fn check_off_hours(
                 "unknown-time-zone",
                 format!("`{zone}` is not a time zone of the IANA database"),
             )
-            .at(at(&["schedule", "timezone"]), "not a time zone")
+            .at(at("timezone"), "not a time zone")
             .help(guess.map_or_else(
                 || "write an IANA name such as `Asia/Tokyo`, `Europe/Berlin` or `UTC`".to_owned(),
                 |g| format!("did you mean `{g}`?"),
@@ -342,7 +356,15 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
                 .as_ref()
                 .or(file.spec.resources.as_ref())
                 .is_some_and(|r| r.database.is_some());
-            check_off_hours(hours, has_database, &at, text, &mut out);
+            let times = Times {
+                key: "schedule",
+                off: &hours.off,
+                on: &hours.on,
+                timezone: hours.timezone.as_deref(),
+                staggered: true,
+                has_database,
+            };
+            check_off_hours(&times, &|field| at(&["schedule", field]), text, &mut out);
             if env.services.is_empty() {
                 out.push(
                     Diagnostic::error(
@@ -1196,9 +1218,25 @@ fn is_variable_name(name: &str) -> bool {
 
 /// Rules for one district file.
 #[must_use]
-pub fn check_district(file: &Checked<DistrictFile>, district: &str) -> Vec<Diagnostic> {
+pub fn check_district(file: &Checked<DistrictFile>, district: &str, text: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let spec = &file.spec;
+    if let Some(hours) = &spec.cluster.schedule {
+        let times = Times {
+            key: "cluster.schedule",
+            off: &hours.off,
+            on: &hours.on,
+            timezone: hours.timezone.as_deref(),
+            staggered: false,
+            has_database: false,
+        };
+        check_off_hours(
+            &times,
+            &|field| file.at(&format!("/cluster/schedule/{field}")),
+            text,
+            &mut out,
+        );
+    }
     if let Some(max) = spec.cluster.max_size
         && max < spec.cluster.size
     {
@@ -1227,22 +1265,45 @@ pub fn check_district(file: &Checked<DistrictFile>, district: &str) -> Vec<Diagn
             .help(format!("lower `cluster.availability_zones` to at most {network_zones}, or raise `network.availability_zones`")),
         );
     }
-    // The Auto Scaling group keeps its first host on demand
-    // (`OnDemandBaseCapacity: 1`): a cluster that never grows past one host
-    // gets no spot host at all.
+    // The Auto Scaling group keeps its first `on_demand_base` hosts (default
+    // 1) on demand (`OnDemandBaseCapacity`): a cluster that never grows past
+    // them gets no spot host at all.
     let max_size = spec.cluster.max_size.unwrap_or(spec.cluster.size);
-    if let Some(share) = spec.cluster.spot_share
-        && share > 0
-        && max_size <= 1
-    {
-        out.push(
-            Diagnostic::warning(
-                "spot-share-without-spare-hosts",
-                format!("`spot_share: {share}` puts no host on spot: the cluster never has more than one host, and the first is always on demand"),
-            )
-            .at(file.at("/cluster/spot_share"), "has no host to apply to")
-            .help("raise `max_size` (and `size`) above 1 for spot hosts, or remove `spot_share`"),
-        );
+    let base = spec.cluster.on_demand_base.unwrap_or(1);
+    match spec.cluster.spot_share {
+        Some(share) if share > 0 && max_size <= base => {
+            let hosts = if max_size == 1 {
+                "more than one host".to_owned()
+            } else {
+                format!("more than {max_size} hosts")
+            };
+            let base_text = if base == 1 {
+                "the first is".to_owned()
+            } else {
+                format!("the first {base} are")
+            };
+            out.push(
+                Diagnostic::warning(
+                    "spot-share-without-spare-hosts",
+                    format!("`spot_share: {share}` puts no host on spot: the cluster never has {hosts}, and {base_text} always on demand"),
+                )
+                .at(file.at("/cluster/spot_share"), "has no host to apply to")
+                .help(format!("raise `max_size` (and `size`) above {base} for spot hosts, lower `on_demand_base` (`0` puts every host on spot), or remove `spot_share`")),
+            );
+        }
+        Some(share) if share > 0 => {}
+        _ => {
+            if spec.cluster.on_demand_base.is_some() {
+                out.push(
+                    Diagnostic::warning(
+                        "on-demand-base-without-spot",
+                        "`on_demand_base` has no effect: no host runs on spot without `spot_share`",
+                    )
+                    .at(file.at("/cluster/on_demand_base"), "every host is on demand")
+                    .help("set `spot_share` (the percent of hosts above the base on spot), or remove `on_demand_base`"),
+                );
+            }
+        }
     }
     let octets: Vec<u32> = spec
         .network

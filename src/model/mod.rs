@@ -162,8 +162,13 @@ pub struct Cluster {
     pub size: u32,
     pub max_size: u32,
     pub spot_share: u8,
+    /// How many hosts run on demand before `spot_share` applies.
+    pub on_demand_base: u32,
     /// How many zones, from the first, the hosts run in.
     pub availability_zones: u8,
+    /// When the hosts go to none and come back (see `plan::off_hours`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<OffHours>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -340,12 +345,12 @@ pub struct OffHours {
     pub timezone: String,
 }
 
-/// A heritage's `schedule`, read; `None` only for one that `check` refused.
-fn off_hours(spec: &schema::OffHours) -> Option<OffHours> {
+/// A `schedule`, read; `None` only for one that `check` refused.
+fn off_hours(off: &str, on: &str, timezone: Option<&str>) -> Option<OffHours> {
     Some(OffHours {
-        off: crate::check::off_hours::time_of_day(&spec.off).ok()?,
-        on: crate::check::off_hours::time_of_day(&spec.on).ok()?,
-        timezone: spec.timezone.clone().unwrap_or_else(|| "UTC".to_owned()),
+        off: crate::check::off_hours::time_of_day(off).ok()?,
+        on: crate::check::off_hours::time_of_day(on).ok()?,
+        timezone: timezone.unwrap_or("UTC").to_owned(),
     })
 }
 
@@ -542,10 +547,16 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                 size: spec.cluster.size,
                 max_size: spec.cluster.max_size.unwrap_or(spec.cluster.size),
                 spot_share: spec.cluster.spot_share.unwrap_or(0),
+                on_demand_base: spec.cluster.on_demand_base.unwrap_or(1),
                 availability_zones: spec
                     .cluster
                     .availability_zones
                     .unwrap_or_else(|| spec.network.availability_zones.unwrap_or(2)),
+                schedule: spec
+                    .cluster
+                    .schedule
+                    .as_ref()
+                    .and_then(|h| off_hours(&h.off, &h.on, h.timezone.as_deref())),
             },
             endpoints: spec
                 .endpoints
@@ -736,7 +747,10 @@ fn heritage(
             })
             .collect(),
         scheduled_tasks,
-        schedule: env.schedule.as_ref().and_then(off_hours),
+        schedule: env
+            .schedule
+            .as_ref()
+            .and_then(|h| off_hours(&h.off, &h.on, h.timezone.as_deref())),
         services,
         resources: env
             .resources

@@ -231,6 +231,24 @@ pub fn off_hours_plan(
         .map(|step| schedule(district, heritage, step))
         .collect();
     let (policy_cfn, policy_tf) = policies(district, services, &rule_refs, database);
+    let (trust_cfn, trust_tf) = trust();
+    OffHoursPlan {
+        trust_cfn,
+        trust_tf,
+        policy_cfn,
+        policy_tf,
+        timezone: hours.timezone.clone(),
+        schedules,
+        services: services.iter().map(|s| s.service_name.clone()).collect(),
+        rules: rule_refs,
+        database: database.map(str::to_owned),
+        page,
+    }
+}
+
+/// Who may take a schedule role: `EventBridge` Scheduler, for schedules of
+/// the stack's own account only; for CloudFormation and for Terraform.
+fn trust() -> (serde_json::Value, serde_json::Value) {
     let trust = |account: serde_json::Value| {
         serde_json::json!({
             "Version": "2012-10-17",
@@ -242,19 +260,83 @@ pub fn off_hours_plan(
             }],
         })
     };
-    OffHoursPlan {
-        trust_cfn: trust(serde_json::json!({"Ref": "AWS::AccountId"})),
-        trust_tf: trust(serde_json::json!(
+    (
+        trust(serde_json::json!({"Ref": "AWS::AccountId"})),
+        trust(serde_json::json!(
             "${data.aws_caller_identity.current.account_id}"
         )),
-        policy_cfn,
-        policy_tf,
+    )
+}
+
+/// The off-hours of a district's container hosts (`cluster.schedule`).
+///
+/// At `off` the Auto Scaling group's minimum goes to 0 and at `on` back to
+/// `cluster.size`. Nothing terminates a host directly: the hosts are
+/// protected from scale-in, and ECS managed scaling (the capacity provider's
+/// `TargetCapacity: 100`) lifts the protection and scales in only hosts that
+/// run no task, which is every host once the heritages' services are at 0.
+/// Raising `MinSize` above the group's size sets its desired capacity to the
+/// new minimum (EC2 Auto Scaling API reference, `UpdateAutoScalingGroup`), so
+/// the hosts come back before the services do. Auto Scaling speaks the query
+/// protocol, with `PascalCase` members (botocore's `autoscaling` model).
+#[derive(Debug, Clone, Serialize)]
+pub struct HostHoursPlan {
+    pub timezone: String,
+    /// `off` first, then `on`.
+    pub schedules: Vec<SchedulePlan>,
+    pub trust_cfn: serde_json::Value,
+    pub policy_cfn: serde_json::Value,
+    pub trust_tf: serde_json::Value,
+    pub policy_tf: serde_json::Value,
+}
+
+/// The two schedules of a district with `cluster.schedule`.
+#[must_use]
+pub fn host_hours_plan(district: &str, size: u32, hours: &OffHours) -> HostHoursPlan {
+    let schedules = [("off", 0, hours.off.cron(0)), ("on", size, hours.on.cron(0))]
+        .into_iter()
+        .map(|(when, minimum, expression)| {
+            let text = serde_json::json!({"AutoScalingGroupName": "${AutoScalingGroup}", "MinSize": minimum})
+                .to_string();
+            SchedulePlan {
+                id: format!("HostHours{}", if minimum == 0 { "Off" } else { "On" }),
+                tf: format!("hosts_{when}"),
+                name: shorten(&format!("{district}-hosts-{when}"), 64),
+                description: if minimum == 0 {
+                    format!("berth: the container hosts of {district} stop once they run no task")
+                } else {
+                    format!("berth: {district} runs {minimum} or more container hosts again")
+                },
+                expression,
+                target: "arn:aws:scheduler:::aws-sdk:autoscaling:updateAutoScalingGroup"
+                    .to_owned(),
+                input: serde_json::json!({"Fn::Sub": [text, {"AutoScalingGroup": {"Ref": "AutoScalingGroup"}}]}),
+                tf_input: terraform_literal(&text).replace(
+                    "$${AutoScalingGroup}",
+                    "${aws_autoscaling_group.container_hosts.name}",
+                ),
+            }
+        })
+        .collect();
+    let action = "autoscaling:UpdateAutoScalingGroup";
+    let policy = |resource: serde_json::Value| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": action, "Resource": resource}
+        ]})
+    };
+    let (trust_cfn, trust_tf) = trust();
+    HostHoursPlan {
         timezone: hours.timezone.clone(),
         schedules,
-        services: services.iter().map(|s| s.service_name.clone()).collect(),
-        rules: rule_refs,
-        database: database.map(str::to_owned),
-        page,
+        trust_cfn,
+        trust_tf,
+        // The group's ARN has its id in it; its name is enough to scope it
+        // (service authorization reference, Amazon EC2 Auto Scaling).
+        policy_cfn: policy(serde_json::json!({"Fn::Sub":
+            "arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/${AutoScalingGroup}"})),
+        policy_tf: policy(serde_json::json!(
+            "arn:${data.aws_partition.current.partition}:autoscaling:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:autoScalingGroup:*:autoScalingGroupName/${aws_autoscaling_group.container_hosts.name}"
+        )),
     }
 }
 
