@@ -42,8 +42,11 @@ pub fn analyze(root: &Path) -> Result<Analysis, LoadError> {
 pub fn analyze_checked(root: &Path) -> Result<(Analysis, check::CheckedFleet), LoadError> {
     let loaded = load::load(root)?;
     let validators = Validators::new();
-    let (checked, found) = check::check(&loaded, &validators);
+    let (mut checked, found) = check::check(&loaded, &validators);
     let mut diagnostics = loaded.diagnostics.clone();
+    diagnostics.extend(found);
+    let (pages, found) = check::pages::read(root, &checked, &loaded.sources);
+    checked.pages = pages;
     diagnostics.extend(found);
     let instance_files = loaded.districts.iter().map(|d| d.instances.len()).sum();
     let fleet = if diagnostics.iter().any(Diagnostic::is_error) {

@@ -1413,7 +1413,13 @@ pub fn plan(fleet: &Fleet) -> Vec<Unit> {
 
 fn heritage_unit(district: &District, heritage: &Heritage, plan: &HeritagePlan<'_>) -> Unit {
     let dir = format!("{}/{}", district.name, heritage.name);
-    let sources = vec![district.source.clone(), heritage.source.clone()];
+    let mut sources = vec![district.source.clone(), heritage.source.clone()];
+    sources.extend(
+        heritage
+            .schedule
+            .as_ref()
+            .and_then(|h| h.page_source.clone()),
+    );
     let artifact = |path: String, kind, template, stack: Option<String>, extra| Artifact {
         path,
         kind,

@@ -503,6 +503,11 @@ pub struct OffHours {
     /// The IANA time zone both are read in, e.g. `Asia/Tokyo` (default `UTC`).
     #[schemars(length(min = 1))]
     pub timezone: Option<String>,
+    /// The maintenance page shown while off: a file, relative to this file's
+    /// folder and inside `instances/`, of at most 1024 characters (default:
+    /// berth's own short page).
+    #[schemars(length(min = 1))]
+    pub page: Option<String>,
 }
 
 /// A long-running ECS service.

@@ -11,7 +11,7 @@ fn one_person(edit: impl Fn(&str) -> String) -> Fleet {
     let dir = repo().join("tests/fixtures/one-person/instances/home");
     let mut fleet = Fleet::new();
     std::fs::remove_dir_all(fleet.path().join("instances/mstdn")).unwrap();
-    for name in ["district.yml", "mastodon.yml"] {
+    for name in ["district.yml", "mastodon.yml", "maintenance.html"] {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
         fleet = fleet.file(&format!("instances/home/{name}"), &edit(&text));
     }
@@ -74,4 +74,105 @@ fn the_one_person_fleet_costs_less_than_with_nat_and_always_on() {
         cheap < usual,
         "one-person ${cheap}/mo, with NAT and always on ${usual}/mo"
     );
+}
+
+/// The maintenance page of the one-person fleet is its `maintenance.html`,
+/// word for word, in both formats; and the manifest names the page as a
+/// source of the app stack.
+#[test]
+fn the_maintenance_page_is_the_file_it_names() {
+    let dir = repo().join("tests/fixtures/one-person");
+    let page = std::fs::read_to_string(dir.join("instances/home/maintenance.html")).unwrap();
+    let read = |path: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(path)).unwrap()).unwrap()
+    };
+    let body = |input: &str| -> String {
+        let input: Value = serde_json::from_str(input).unwrap();
+        input["Actions"][0]["FixedResponseConfig"]["MessageBody"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let cfn = read("out/home/solo-social/app.cfn.json");
+    let mut bodies = Vec::new();
+    for (id, r) in cfn["Resources"].as_object().unwrap() {
+        if r["Type"] == "AWS::Scheduler::Schedule"
+            && id.ends_with("Off")
+            && let Some(sub) = r["Properties"]["Target"]["Input"]["Fn::Sub"][0].as_str()
+            && sub.contains("fixed-response")
+        {
+            bodies.push(body(sub));
+        }
+    }
+    let tf = read("out/home/solo-social/main.tf.json");
+    for (name, s) in tf["resource"]["aws_scheduler_schedule"]
+        .as_object()
+        .unwrap()
+    {
+        let input = s["target"]["input"].as_str().unwrap();
+        if name.ends_with("_off") && input.contains("fixed-response") {
+            bodies.push(body(&input.replace("$${", "${").replace("%%{", "%{")));
+        }
+    }
+    assert_eq!(
+        bodies.len(),
+        4,
+        "two rules (web, streaming) in each format: {bodies:?}"
+    );
+    for b in &bodies {
+        assert_eq!(b, &page);
+    }
+    let manifest = read("out/manifest.json");
+    let app = manifest["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == "home/solo-social/app.cfn.json")
+        .unwrap();
+    assert!(
+        app["sources"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("instances/home/maintenance.html")),
+        "{app}"
+    );
+}
+
+/// A page holding `${` is written so that neither `Fn::Sub` nor Terraform
+/// reads it as a reference.
+#[test]
+fn a_page_with_dollar_braces_stays_literal() {
+    let fleet = one_person(str::to_owned).file(
+        "instances/home/maintenance.html",
+        "<p>back at ${WAKE} %{if x}</p>",
+    );
+    let output = fleet.run(&["build"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let cfn =
+        std::fs::read_to_string(fleet.path().join("out/home/solo-social/app.cfn.json")).unwrap();
+    let tf =
+        std::fs::read_to_string(fleet.path().join("out/home/solo-social/main.tf.json")).unwrap();
+    assert!(cfn.contains("back at ${!WAKE} %{if x}"), "{cfn}");
+    assert!(!cfn.contains("back at ${WAKE}"));
+    assert!(tf.contains("back at $${WAKE} %%{if x}"), "{tf}");
+}
+
+/// A page that is missing, outside `instances/` or longer than a fixed
+/// response holds is a located error.
+#[test]
+fn page_errors() {
+    let with_page = |page: &str| {
+        one_person(move |text| text.replace("page: maintenance.html", &format!("page: {page}")))
+    };
+    let missing = with_page("sleeping.html").run(&["validate"]);
+    let outside = with_page("../../README.md").run(&["validate"]);
+    let long = one_person(str::to_owned)
+        .file("instances/home/maintenance.html", &"z".repeat(1025))
+        .run(&["validate"]);
+    insta::assert_snapshot!(format!(
+        "{}\n{}\n{}",
+        missing.transcript(),
+        outside.transcript(),
+        long.transcript()
+    ));
 }

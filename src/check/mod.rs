@@ -9,6 +9,7 @@ pub mod aws;
 pub mod barcelona;
 pub mod fleet;
 pub mod off_hours;
+pub mod pages;
 pub mod rules;
 pub mod schedule;
 pub mod schema;
@@ -70,6 +71,8 @@ pub struct CheckedDistrict {
 #[derive(Debug, Clone, Default)]
 pub struct CheckedFleet {
     pub districts: Vec<CheckedDistrict>,
+    /// The maintenance pages that `schedule.page` names (see [`pages`]).
+    pub pages: pages::Pages,
 }
 
 /// Checks every loaded file and the fleet as a whole.

@@ -343,6 +343,12 @@ pub struct OffHours {
     pub on: TimeOfDay,
     /// An IANA time zone; `UTC` when the file names none.
     pub timezone: String,
+    /// The maintenance page read from `page`, and that file (as shown);
+    /// berth's own page when the file names none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_source: Option<String>,
 }
 
 /// A `schedule`, read; `None` only for one that `check` refused.
@@ -351,6 +357,8 @@ fn off_hours(off: &str, on: &str, timezone: Option<&str>) -> Option<OffHours> {
         off: crate::check::off_hours::time_of_day(off).ok()?,
         on: crate::check::off_hours::time_of_day(on).ok()?,
         timezone: timezone.unwrap_or("UTC").to_owned(),
+        page: None,
+        page_source: None,
     })
 }
 
@@ -597,7 +605,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
                 let (heritage, listener_spans) = heritage(
                     &district.name,
                     sources.path(instance.file),
-                    instance,
+                    (instance, &fleet.pages),
                     env_key,
                     env,
                 );
@@ -633,7 +641,7 @@ type ListenerSpans = (String, Vec<(String, Vec<(Span, Option<Span>)>)>);
 fn heritage(
     district: &str,
     source: &str,
-    instance: &Checked<InstanceFile>,
+    (instance, pages): (&Checked<InstanceFile>, &crate::check::pages::Pages),
     env_key: &str,
     env: &schema::Environment,
 ) -> (Heritage, ListenerSpans) {
@@ -747,10 +755,14 @@ fn heritage(
             })
             .collect(),
         scheduled_tasks,
-        schedule: env
-            .schedule
-            .as_ref()
-            .and_then(|h| off_hours(&h.off, &h.on, h.timezone.as_deref())),
+        schedule: env.schedule.as_ref().and_then(|h| {
+            let mut hours = off_hours(&h.off, &h.on, h.timezone.as_deref())?;
+            if let Some(page) = pages.get(&(instance.file, env_key.to_owned())) {
+                hours.page = Some(page.text.clone());
+                hours.page_source = Some(page.path.clone());
+            }
+            Some(hours)
+        }),
         services,
         resources: env
             .resources

@@ -99,7 +99,14 @@ struct Step<'a> {
     input: serde_json::Value,
     /// `${Name}` in the input, with its CloudFormation value and Terraform reference.
     refs: Vec<(&'static str, serde_json::Value, String)>,
+    /// The maintenance page, where the input holds [`PAGE`] in its place.
+    page: Option<&'a str>,
 }
+
+/// Where a step's input holds the maintenance page until it is written in:
+/// a page cannot hold control characters (`check::pages`), so this never
+/// occurs in one.
+const PAGE: &str = "\u{1}page\u{1}";
 
 /// The schedules of a heritage with `schedule`, in the district's cluster.
 #[must_use]
@@ -111,7 +118,10 @@ pub fn off_hours_plan(
     rules: &[ListenerPlan<'_>],
     database: Option<&str>,
 ) -> OffHoursPlan {
-    let page = default_page(heritage, hours);
+    let page = hours
+        .page
+        .clone()
+        .unwrap_or_else(|| default_page(heritage, hours));
     let mut off = Vec::new();
     let mut on_rules = Vec::new();
     let mut rule_refs = Vec::new();
@@ -139,10 +149,11 @@ pub fn off_hours_plan(
                 input: serde_json::json!({
                     "RuleArn": "${RuleArn}",
                     "Actions": [{"Type": "fixed-response", "FixedResponseConfig": {
-                        "StatusCode": "503", "ContentType": "text/html", "MessageBody": page,
+                        "StatusCode": "503", "ContentType": "text/html", "MessageBody": PAGE,
                     }}],
                 }),
                 refs: vec![rule()],
+                page: Some(&page),
             });
             on_rules.push(Step {
                 id: format!("OffHours{}On", r.id),
@@ -155,6 +166,7 @@ pub fn off_hours_plan(
                     "RuleArn": "${RuleArn}",
                     "Actions": [{"Type": "forward", "TargetGroupArn": "${TargetGroupArn}"}],
                 }),
+                page: None,
                 refs: vec![
                     rule(),
                     (
@@ -192,6 +204,7 @@ pub fn off_hours_plan(
                 // ECS speaks JSON with camelCase members (botocore's `ecs` model).
                 input: serde_json::json!({"cluster": district, "service": s.service_name, "desiredCount": count}),
                 refs: Vec::new(),
+                page: None,
             };
             if on {
                 on_services.push(step);
@@ -211,6 +224,7 @@ pub fn off_hours_plan(
             action: "rds:stopDBInstance",
             input: serde_json::json!({"DBInstanceIdentifier": identifier}),
             refs: Vec::new(),
+            page: None,
         });
         on.push(Step {
             id: "OffHoursDatabaseOn".to_owned(),
@@ -221,6 +235,7 @@ pub fn off_hours_plan(
             action: "rds:startDBInstance",
             input: serde_json::json!({"DBInstanceIdentifier": identifier}),
             refs: Vec::new(),
+            page: None,
         });
     }
     on.extend(on_services);
@@ -392,7 +407,7 @@ fn policies(
 
 fn schedule(district: &str, heritage: &str, step: Step<'_>) -> SchedulePlan {
     let text = step.input.to_string();
-    let input = if step.refs.is_empty() {
+    let mut input = if step.refs.is_empty() {
         serde_json::Value::String(text.clone())
     } else {
         let vars: serde_json::Map<String, serde_json::Value> = step
@@ -405,6 +420,24 @@ fn schedule(district: &str, heritage: &str, step: Step<'_>) -> SchedulePlan {
     let mut tf_input = terraform_literal(&text);
     for (name, _, reference) in &step.refs {
         tf_input = tf_input.replace(&format!("$${{{name}}}"), reference);
+    }
+    // The page goes in last, so that nothing in it is read as a reference:
+    // escaped for `Fn::Sub` (`${!`, "a literal `${`") and for Terraform.
+    let placeholder = serde_json::Value::from(PAGE).to_string();
+    if let Some(page) = step.page {
+        let page = serde_json::Value::from(page).to_string();
+        tf_input = tf_input.replace(&placeholder, &terraform_literal(&page));
+        input = match input {
+            serde_json::Value::String(text) => text.replace(&placeholder, &page).into(),
+            mut sub => {
+                if let Some(text) = sub["Fn::Sub"][0].as_str() {
+                    sub["Fn::Sub"][0] = text
+                        .replace(&placeholder, &page.replace("${", "${!"))
+                        .into();
+                }
+                sub
+            }
+        };
     }
     SchedulePlan {
         name: shorten(&format!("{district}-{heritage}-{}", step.slug), 64),
@@ -428,6 +461,8 @@ mod tests {
             off: time_of_day("cron(0 1 * * ? *)").unwrap(),
             on: time_of_day("cron(55 6 * * ? *)").unwrap(),
             timezone: "Asia/Tokyo".to_owned(),
+            page: None,
+            page_source: None,
         }
     }
 
