@@ -389,6 +389,10 @@ pub struct ServicePlan<'a> {
     /// The Fargate capacity provider of a service with a strategy instead of a
     /// launch type: `FARGATE_SPOT` for `capacity: spot`.
     pub fargate_capacity_provider: Option<&'static str>,
+    /// The district's capacity provider a service on the hosts runs on, as
+    /// the Terraform variable that names it: `capacity_provider`, or
+    /// `spot_capacity_provider` (the spot hosts) for `capacity: spot`.
+    pub hosts_provider: &'static str,
     pub cpu: Option<u32>,
     pub memory: u32,
     pub command: Option<&'a [String]>,
@@ -500,6 +504,9 @@ pub struct Tag {
     pub key: &'static str,
     pub value: String,
 }
+
+/// [`ServicePlan::hosts_provider`] of a service on the spot hosts.
+pub const SPOT_HOSTS_PROVIDER: &str = "spot_capacity_provider";
 
 /// A CloudFormation logical id part from a name: `sidekiq-push` → `SidekiqPush`.
 #[must_use]
@@ -814,6 +821,11 @@ fn service_plan<'a>(
         fargate: service.launch_type == LaunchType::Fargate,
         fargate_capacity_provider: (service.spot && service.launch_type == LaunchType::Fargate)
             .then_some("FARGATE_SPOT"),
+        hosts_provider: if service.spot && service.launch_type != LaunchType::Fargate {
+            SPOT_HOSTS_PROVIDER
+        } else {
+            "capacity_provider"
+        },
         cpu: service.cpu,
         memory: service.memory,
         command: service.command.as_deref(),

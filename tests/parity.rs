@@ -129,7 +129,11 @@ impl Cfn {
                 "AWS::ECS::Cluster" => "cluster".into(),
                 "AWS::IAM::InstanceProfile" => "profile.hosts".into(),
                 "AWS::EC2::LaunchTemplate" => "launch_template".into(),
+                "AWS::AutoScaling::AutoScalingGroup" if id.starts_with("Spot") => "asg.spot".into(),
                 "AWS::AutoScaling::AutoScalingGroup" => "asg".into(),
+                "AWS::ECS::CapacityProvider" if id.starts_with("Spot") => {
+                    "capacity_provider.spot".into()
+                }
                 "AWS::ECS::CapacityProvider" => "capacity_provider".into(),
                 _ => id.clone(),
             };
@@ -290,6 +294,7 @@ impl Cfn {
             "PublicSubnets" => "public_subnet_ids".to_owned(),
             "ClusterName" => "cluster_name".to_owned(),
             "CapacityProvider" => "capacity_provider".to_owned(),
+            "SpotCapacityProvider" => "spot_capacity_provider".to_owned(),
             "ContainerSecurityGroup" => "container_security_group_id".to_owned(),
             "LoadBalancerSecurityGroup" => "load_balancer_security_group_id".to_owned(),
             "DataSecurityGroup" => "data_security_group_id".to_owned(),
@@ -426,7 +431,9 @@ impl Tf {
                 "aws_ecs_cluster" => "cluster".into(),
                 "aws_iam_instance_profile" => "profile.hosts".into(),
                 "aws_launch_template" => "launch_template".into(),
+                "aws_autoscaling_group" if name == "spot_hosts" => "asg.spot".into(),
                 "aws_autoscaling_group" => "asg".into(),
+                "aws_ecs_capacity_provider" if name == "spot" => "capacity_provider.spot".into(),
                 "aws_ecs_capacity_provider" => "capacity_provider".into(),
                 _ => format!("{kind}.{name}"),
             };
@@ -1652,9 +1659,9 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
             "user_data": d["UserData"],
         }));
     }
-    for (_, _, p) in cfn.of_type("AWS::AutoScaling::AutoScalingGroup") {
+    for (id, _, p) in cfn.of_type("AWS::AutoScaling::AutoScalingGroup") {
         let spot = &p["MixedInstancesPolicy"]["InstancesDistribution"];
-        facts.insert("auto_scaling_group".into(), json!({
+        facts.insert(format!("auto_scaling_group {}", cfn.tokens[id]), json!({
             "min": text(&p["MinSize"]), "max": text(&p["MaxSize"]), "subnets": p["VPCZoneIdentifier"],
             "protected": p["NewInstancesProtectedFromScaleIn"],
             "spot": [spot["OnDemandBaseCapacity"], spot["OnDemandPercentageAboveBaseCapacity"], spot["SpotAllocationStrategy"]],
@@ -1673,10 +1680,10 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
             }),
         );
     }
-    for (_, _, p) in cfn.of_type("AWS::ECS::CapacityProvider") {
+    for (id, _, p) in cfn.of_type("AWS::ECS::CapacityProvider") {
         let a = &p["AutoScalingGroupProvider"];
         facts.insert(
-            "capacity_provider".into(),
+            format!("capacity_provider {}", cfn.tokens[id]),
             json!([
                 a["AutoScalingGroupArn"],
                 a["ManagedScaling"]["Status"],
@@ -1911,9 +1918,9 @@ fn tf_district(path: &Path) -> Facts {
             "user_data": tf.value(&json!(json["locals"]["container_host_user_data"])),
         }));
     }
-    for (_, _, b) in tf.of_type("aws_autoscaling_group") {
+    for (name, _, b) in tf.of_type("aws_autoscaling_group") {
         let spot = &b["mixed_instances_policy"]["instances_distribution"];
-        facts.insert("auto_scaling_group".into(), json!({
+        facts.insert(format!("auto_scaling_group {}", tf.tokens[&format!("aws_autoscaling_group.{name}")]), json!({
             "min": text(&b["min_size"]), "max": text(&b["max_size"]), "subnets": b["vpc_zone_identifier"],
             "protected": b["protect_from_scale_in"],
             "spot": [spot["on_demand_base_capacity"], spot["on_demand_percentage_above_base_capacity"], spot["spot_allocation_strategy"]],
@@ -1933,10 +1940,13 @@ fn tf_district(path: &Path) -> Facts {
             }),
         );
     }
-    for (_, _, b) in tf.of_type("aws_ecs_capacity_provider") {
+    for (name, _, b) in tf.of_type("aws_ecs_capacity_provider") {
         let a = &b["auto_scaling_group_provider"];
         facts.insert(
-            "capacity_provider".into(),
+            format!(
+                "capacity_provider {}",
+                tf.tokens[&format!("aws_ecs_capacity_provider.{name}")]
+            ),
             json!([
                 a["auto_scaling_group_arn"],
                 a["managed_scaling"]["status"],

@@ -292,8 +292,9 @@ fn spot_share_on_a_one_host_cluster_is_a_warning() {
     assert!(!fine.stderr.contains("spot-share"), "{}", fine.stderr);
 }
 
-/// The district's hosts are one capacity provider, spot and on-demand hosts
-/// mixed: only Fargate has a spot capacity provider a service can choose.
+/// A service on the hosts with `capacity: spot` runs on the district's spot
+/// hosts, which grow from none to `max_size`: too many spot tasks for them
+/// is a warning; Fargate Spot needs no hosts.
 #[test]
 fn spot_capacity_on_an_ec2_service() {
     let app = APP.replace(
@@ -303,6 +304,22 @@ fn spot_capacity_on_an_ec2_service() {
     let output = Fleet::new()
         .file("instances/mstdn/district.yml", crate::support::DISTRICT)
         .file("instances/mstdn/app.yml", &app)
+        .run(&["validate"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert!(
+        !output.stderr.contains("spot-capacity"),
+        "{}",
+        output.stderr
+    );
+    let big = app
+        .replace("        cpu: 256\n", "        cpu: 1024\n")
+        .replace(
+            "        memory: 512\n",
+            "        memory: 1536\n        desired_count: 2\n",
+        );
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", crate::support::DISTRICT)
+        .file("instances/mstdn/app.yml", &big)
         .run(&["validate"]);
     insta::assert_snapshot!(output.transcript());
     let fargate = app.replace(

@@ -6,8 +6,8 @@
 use crate::diagnostic::{Diagnostic, Span};
 use crate::limits;
 use crate::schema::{
-    Capacity, Command, ConditionType, DistrictFile, EnvironmentVars, InstanceFile, LaunchType,
-    PlainValue, PortProtocol, Service, ServiceType,
+    Command, ConditionType, DistrictFile, EnvironmentVars, InstanceFile, LaunchType, PlainValue,
+    PortProtocol, Service, ServiceType,
 };
 
 use super::{Checked, off_hours, schedule};
@@ -490,18 +490,6 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
             // One Auto Scaling group holds every host, spot and on-demand
             // alike (`spot_share`), behind one capacity provider: ECS places
             // a task on a capacity provider, never on a kind of host in it.
-            if service.capacity == Some(Capacity::Spot)
-                && service.launch_type != Some(LaunchType::Fargate)
-            {
-                out.push(
-                    Diagnostic::error(
-                        "spot-without-spot-capacity",
-                        format!("`{}` cannot run on spot: the district's hosts are one capacity provider, spot and on-demand hosts mixed", service.name),
-                    )
-                    .at(sat(&["capacity"]), "no spot capacity provider for EC2 tasks")
-                    .help("set `launch_type: FARGATE` to run it on Fargate Spot, or remove `capacity` and put the district's extra hosts on spot with `cluster.spot_share`"),
-                );
-            }
             if service.launch_type == Some(LaunchType::Fargate) {
                 let memory = service.memory.unwrap_or(DEFAULT_MEMORY);
                 let result = match service.cpu {

@@ -156,6 +156,9 @@ pub fn check(
         cpu: u64::from(vcpus) * 1024,
     };
     let mut tasks = Vec::new();
+    // `capacity: spot` runs on the district's spot hosts, a group of its own
+    // that grows from none to `max_size` hosts as its tasks need.
+    let mut spot = Vec::new();
     for heritage in &district.heritages {
         for service in &heritage.services {
             if service.launch_type == LaunchType::Fargate {
@@ -169,11 +172,35 @@ pub fn check(
                 memory: u64::from(service.memory),
                 cpu: u64::from(service.cpu.unwrap_or(0)),
             };
-            tasks.extend(std::iter::repeat_n(task, count as usize));
+            let on = if service.spot { &mut spot } else { &mut tasks };
+            on.extend(std::iter::repeat_n(task, count as usize));
         }
     }
+    let doubled = |tasks: &[Task]| -> Vec<Task> { tasks.iter().flat_map(|t| [*t, *t]).collect() };
+    let mut out = Vec::new();
+    if !fits(&doubled(&spot), cluster.max_size, host) {
+        let memory: u64 = spot.iter().map(|t| t.memory).sum();
+        let cpu: u64 = spot.iter().map(|t| t.cpu).sum();
+        out.push(
+            Diagnostic::warning(
+                "spot-capacity",
+                format!(
+                    "the tasks with `capacity: spot` of district `{}` may not fit on its spot hosts during a deploy: old and new tasks side by side need {} MiB and {} CPU units, on at most {} × {} ({} MiB and {} CPU units each)",
+                    district.name,
+                    thousands(memory * 2),
+                    thousands(cpu * 2),
+                    cluster.max_size,
+                    cluster.instance_type,
+                    thousands(host.memory),
+                    thousands(host.cpu)
+                ),
+            )
+            .at(at("/cluster/max_size"), "the most spot hosts too")
+            .help("raise `cluster.max_size`: the spot hosts grow up to it, from none"),
+        );
+    }
     if tasks.is_empty() {
-        return (Vec::new(), None);
+        return (out, None);
     }
     let memory: u64 = tasks.iter().map(|t| t.memory).sum();
     let cpu: u64 = tasks.iter().map(|t| t.cpu).sum();
@@ -215,9 +242,7 @@ pub fn check(
         cpu_total: host.cpu * u64::from(cluster.size),
         hosts: hosts(cluster.size),
     };
-    let mut out = Vec::new();
-    let doubled: Vec<Task> = tasks.iter().flat_map(|t| [*t, *t]).collect();
-    if !fits(&doubled, cluster.max_size, host) {
+    if !fits(&doubled(&tasks), cluster.max_size, host) {
         out.push(
             Diagnostic::warning(
                 "deploy-capacity",

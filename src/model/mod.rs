@@ -77,6 +77,10 @@ pub struct District {
     /// Some service of the district runs on Fargate Spot: the cluster's
     /// capacity providers include `FARGATE_SPOT`.
     pub fargate_spot: bool,
+    /// Some service on the district's hosts has `capacity: spot`: the district
+    /// has a second, all-spot group of hosts and its capacity provider.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ec2_spot: bool,
     /// How full its cluster is, when berth knows the instance type's size.
     #[serde(skip)]
     pub cluster_use: Option<capacity::ClusterUse>,
@@ -597,6 +601,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
             cost: spec.cost.unwrap_or_default(),
             heritages: Vec::new(),
             fargate_spot: false,
+            ec2_spot: false,
             cluster_use: None,
         };
         let mut spans = Vec::new();
@@ -619,6 +624,11 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
             .iter()
             .flat_map(|h| &h.services)
             .any(|s| s.spot && s.launch_type == LaunchType::Fargate);
+        district.ec2_spot = district
+            .heritages
+            .iter()
+            .flat_map(|h| &h.services)
+            .any(|s| s.spot && s.launch_type != LaunchType::Fargate);
         district.load_balancers = pool::load_balancers(&district);
         pool::place(&mut district);
         diagnostics.extend(pool::check_names(&district, &|p| file.at(p)));

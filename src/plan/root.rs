@@ -71,13 +71,19 @@ fn district_values(district: &District, terraform: &DistrictTerraform) -> BTreeM
         (
             "capacity_provider",
             // With FARGATE and FARGATE_SPOT beside it, the EC2 one by its name.
-            if district.fargate_spot {
+            if district.fargate_spot || district.ec2_spot {
                 json!(
                     "${one([for p in aws_ecs_cluster_capacity_providers.this.capacity_providers : p if p == aws_ecs_capacity_provider.this.name])}"
                 )
             } else {
                 json!("${one(aws_ecs_cluster_capacity_providers.this.capacity_providers)}")
             },
+        ),
+        (
+            "spot_capacity_provider",
+            json!(
+                "${one([for p in aws_ecs_cluster_capacity_providers.this.capacity_providers : p if p == aws_ecs_capacity_provider.spot.name])}"
+            ),
         ),
         (
             "fargate_spot_capacity_provider",
@@ -137,6 +143,13 @@ fn required_variables(plan: &HeritagePlan<'_>) -> Vec<String> {
         .any(|s| s.fargate_capacity_provider.is_some())
     {
         names.push("fargate_spot_capacity_provider".to_owned());
+    }
+    if plan
+        .services
+        .iter()
+        .any(|s| s.hosts_provider == super::SPOT_HOSTS_PROVIDER)
+    {
+        names.push(super::SPOT_HOSTS_PROVIDER.to_owned());
     }
     if plan
         .services
