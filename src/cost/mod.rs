@@ -8,6 +8,7 @@
 //! memory. It must not read files or print; the CLI does.
 
 pub mod change;
+pub mod hours_on;
 pub mod price;
 pub mod render;
 
