@@ -181,6 +181,24 @@ fn the_example_fleet_estimate_is_the_table_times_the_quantities() {
     // 5 generated secrets × $0.40: 18.25 + 2.76 + 18.98 + 2.00
     assert!(close(bcn["own"].as_f64().unwrap(), 41.99));
 
+    let cats = heritages
+        .iter()
+        .find(|h| h["name"] == "cat-lovers")
+        .unwrap();
+    // db.m7g.large PostgreSQL Multi-AZ: 730 h × $0.428; 100 GB × 2 × $0.138
+    assert!(close(
+        monthly(&cats["lines"], "Database", "rds.instance"),
+        312.44
+    ));
+    assert!(close(monthly(&cats["lines"], "Database", "rds.gp3"), 27.60));
+    // two cache.m7g.large nodes: 2 × 730 h × $0.203
+    assert!(close(
+        monthly(&cats["lines"], "Cache", "elasticache.node"),
+        296.38
+    ));
+    // and 5 secrets: 312.44 + 27.60 + 296.38 + 2.00
+    assert!(close(cats["own"].as_f64().unwrap(), 638.42));
+
     // Shares of reserved CPU and memory add up to the whole district.
     let shares: f64 = heritages.iter().map(|h| h["share"].as_f64().unwrap()).sum();
     assert!((shares - 1.0).abs() < 1e-9, "shares add up to {shares}");
@@ -361,4 +379,50 @@ fn a_terraform_only_district_is_listed_as_unpriced_not_as_free() {
         "{}",
         output.stdout
     );
+}
+
+/// Every committed fleet (the example at the root and each fixture with an
+/// `out/`, the diff cases' sides among them) is priced line by line: the
+/// table has a row for each instance class, node type and host type it
+/// uses, in its region. The one unpriced line allowed is the Terraform-only
+/// district's, which is not a missing price but a district berth does not
+/// read.
+#[test]
+fn no_committed_fleet_has_an_unpriced_line() {
+    let mut fleets = 0;
+    for out in fleet_outs() {
+        let root = out.parent().unwrap();
+        let output = run_in(
+            &repo(),
+            &["--root", root.to_str().unwrap(), "cost", "--format", "json"],
+        );
+        assert_eq!(output.code, 0, "{}: {}", root.display(), output.stderr);
+        let estimate: Value = serde_json::from_str(&output.stdout).unwrap();
+        for district in estimate["districts"].as_array().unwrap() {
+            let heritage_lines = district["heritages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|h| h["lines"].as_array().unwrap());
+            for line in district["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain(heritage_lines)
+            {
+                assert!(
+                    line["kind"] != "unpriced" || line["price_key"] == "terraform",
+                    "{}: district {} ({}) has no price for `{}` `{}` ({})",
+                    root.display(),
+                    district["name"],
+                    district["region"],
+                    line["price_key"].as_str().unwrap(),
+                    line["variant"].as_str().unwrap(),
+                    line["item"].as_str().unwrap()
+                );
+            }
+        }
+        fleets += 1;
+    }
+    assert!(fleets > 40, "only {fleets} fleets");
 }
