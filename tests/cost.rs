@@ -303,6 +303,34 @@ fn diff_fails_on_a_monthly_increase_above_the_limit() {
         output.stdout
     );
     assert_eq!(diff(nat.path(), &["--fail-on", "cost:+48"]).code, 3);
+    // A new Fargate service of 0.5 vCPU and 1 GB (x86, ap-northeast-1):
+    // 730 h × 0.5 × $0.05056 = $18.45 and 730 h × 1 × $0.00553 = $4.04.
+    let fargate = repository(
+        &fixture("fargate-service", "before"),
+        &fixture("fargate-service", "after"),
+    );
+    let output = diff(
+        fargate.path(),
+        &["--fail-on", "cost:+22", "--format", "json"],
+    );
+    assert_eq!(output.code, 3, "{}", output.stderr);
+    let json: Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(json["cost"]["delta"], 22.49);
+    let causes: Vec<(&str, f64)> = json["cost"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["after"].as_str().unwrap(), c["delta"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            ("1 × 1 GB Fargate (x86)", 4.04),
+            ("1 × 0.5 vCPU Fargate (x86)", 18.45)
+        ],
+        "{}",
+        output.stdout
+    );
     let output = diff(dir.path(), &["--fail-on", "cost:50"]);
     assert_eq!(output.code, 64);
     assert!(output.stderr.contains("`cost:+N`"), "{}", output.stderr);
