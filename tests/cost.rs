@@ -454,3 +454,141 @@ fn no_committed_fleet_has_an_unpriced_line() {
     }
     assert!(fleets > 40, "only {fleets} fleets");
 }
+
+/// The off-hours fixture's one heritage, copied with `edit` applied to its
+/// instance file, and its estimate.
+fn off_hours_estimate(edit: impl Fn(&str) -> String) -> Value {
+    let dir = crate::support::copy_tree(&repo().join("tests/fixtures/off-hours"));
+    let path = dir.path().join("instances/night/solo.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, edit(&text)).unwrap();
+    let output = run_in(dir.path(), &["cost", "--format", "json"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    serde_json::from_str(&output.stdout).unwrap()
+}
+
+fn without_schedule(text: &str) -> String {
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            !["schedule:", "off: cron", "on: cron", "timezone:"]
+                .iter()
+                .any(|k| l.trim_start().starts_with(k))
+        })
+        .collect();
+    assert_eq!(
+        kept.len() + 4,
+        text.lines().count(),
+        "the schedule is 4 lines"
+    );
+    kept.join("\n") + "\n"
+}
+
+fn on_fargate(text: &str) -> String {
+    let edited = text.replace(
+        "        cpu: 256\n",
+        "        launch_type: FARGATE\n        cpu: 256\n",
+    );
+    assert_eq!(edited.matches("FARGATE").count(), 2, "both services");
+    edited
+}
+
+/// The heritage is off from 01:00 to 07:00 Tokyo time every day. berth
+/// prices the times its schedules really switch: the services go to 0 tasks
+/// at 01:00 and come back at 07:10, the database stops at 01:10 and starts
+/// at 07:00. So of each day of 24 hours the database runs 18 h 10 min and
+/// the tasks 17 h 50 min; Tokyo has no daylight saving time, so every day of
+/// the reference year is the same. A month is 730 hours.
+#[test]
+fn off_hours_count_only_the_hours_on_of_the_database_and_the_fargate_tasks() {
+    let hours_on =
+        |minutes_on_a_day: f64| (730.0 * minutes_on_a_day / 1440.0 * 100.0).round() / 100.0;
+    let database_on = hours_on(18.0 * 60.0 + 10.0);
+    let tasks_on = hours_on(17.0 * 60.0 + 50.0);
+    assert!(close(database_on, 552.57) && close(tasks_on, 542.43));
+
+    let line = |estimate: &Value, key: &str| -> Value {
+        let heritage = &estimate["districts"][0]["heritages"][0];
+        heritage["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["price_key"] == key)
+            .unwrap_or_else(|| panic!("no {key} line"))
+            .clone()
+    };
+    let total = |estimate: &Value| estimate["total"].as_f64().unwrap();
+
+    // On EC2 hosts: only the database's instance hours go down.
+    let scheduled = off_hours_estimate(str::to_owned);
+    let always_on = off_hours_estimate(without_schedule);
+    let database = line(&scheduled, "rds.instance");
+    assert_eq!(database["quantity"], database_on);
+    // db.t4g.micro in ap-northeast-1 at $0.025 an hour
+    assert!(close(database["monthly"].as_f64().unwrap(), 13.81));
+    assert!(close(
+        line(&always_on, "rds.instance")["monthly"]
+            .as_f64()
+            .unwrap(),
+        18.25
+    ));
+    let note = database["note"].as_str().unwrap();
+    assert!(note.contains("on 552.57 of 730 hours a month"), "{note}");
+    assert!(
+        note.contains("storage and backups are still charged"),
+        "{note}"
+    );
+    assert!(line(&always_on, "rds.instance").get("note").is_none());
+    // Storage is charged all month either way: 20 GB × $0.138.
+    assert_eq!(line(&scheduled, "rds.gp3")["monthly"], 2.76);
+    assert_eq!(line(&always_on, "rds.gp3")["monthly"], 2.76);
+    // 18.25 − 13.81: the hosts run all month, and say so.
+    assert!(close(total(&always_on) - total(&scheduled), 4.44));
+    let hosts = &scheduled["districts"][0]["lines"][0];
+    assert_eq!(hosts["price_key"], "ec2.instance");
+    assert_eq!(hosts["quantity"], 730.0);
+    assert!(
+        hosts["note"]
+            .as_str()
+            .unwrap()
+            .contains("hosts keep running")
+    );
+
+    // On Fargate: two services of 0.25 vCPU and 0.5 GB (x86, $0.05056 per
+    // vCPU-hour and $0.00553 per GB-hour), each on `tasks_on` hours.
+    let scheduled = off_hours_estimate(on_fargate);
+    let always_on = off_hours_estimate(|t| on_fargate(&without_schedule(t)));
+    let fargate = |estimate: &Value, key: &str| -> f64 {
+        let heritage = &estimate["districts"][0]["heritages"][0];
+        heritage["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["price_key"] == key)
+            .map(|l| l["monthly"].as_f64().unwrap())
+            .sum()
+    };
+    let cents = |usd: f64| (usd * 100.0).round() / 100.0;
+    let vcpu_on = 2.0 * cents(0.25 * tasks_on * 0.05056);
+    let gb_on = 2.0 * cents(0.5 * tasks_on * 0.00553);
+    assert!(close(fargate(&scheduled, "fargate.vcpu"), vcpu_on));
+    assert!(close(fargate(&scheduled, "fargate.gb"), gb_on));
+    let vcpu_all = 2.0 * cents(0.25 * 730.0 * 0.05056);
+    let gb_all = 2.0 * cents(0.5 * 730.0 * 0.00553);
+    assert!(close(fargate(&always_on, "fargate.vcpu"), vcpu_all));
+    assert!(close(fargate(&always_on, "fargate.gb"), gb_all));
+    let vcpu = line(&scheduled, "fargate.vcpu");
+    assert!(
+        vcpu["note"]
+            .as_str()
+            .unwrap()
+            .contains("on 542.43 of 730 hours"),
+        "{vcpu}"
+    );
+    // Fargate tasks reserve nothing on the hosts, so the shared costs are
+    // the same; the difference is the database's and the tasks' hours off.
+    assert!(close(
+        total(&always_on) - total(&scheduled),
+        (vcpu_all - vcpu_on) + (gb_all - gb_on) + (18.25 - 13.81)
+    ));
+}
