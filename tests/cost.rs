@@ -592,3 +592,132 @@ fn off_hours_count_only_the_hours_on_of_the_database_and_the_fargate_tasks() {
         (vcpu_all - vcpu_on) + (gb_all - gb_on) + (18.25 - 13.81)
     ));
 }
+
+/// The tutorial's fleet (`tests/fixtures/tutorial`) with `instances` Mastodon
+/// instances, each the tutorial's heritage with a database and a cache, on
+/// host names of their own (the endpoint is shared), and its estimate.
+fn tutorial_estimate(instances: &[(&str, &str, u32)]) -> Value {
+    let dir = crate::support::copy_tree(&repo().join("tests/fixtures/tutorial"));
+    let heritage = dir.path().join("instances/tutorial/bcn-users.yml");
+    let text = std::fs::read_to_string(&heritage).unwrap();
+    std::fs::remove_file(&heritage).unwrap();
+    for (name, host, priority) in instances {
+        let text = text
+            .replacen(
+                "environments:\n",
+                "resources:\n  database:\n    engine: postgres\n    instance_class: db.t4g.micro\n    name: mastodon\n    user: mastodon\n  cache:\n    node_type: cache.t4g.micro\n\nenvironments:\n",
+                1,
+            )
+            .replace("name: bcn-users", &format!("name: {name}"))
+            .replace(
+                "          - endpoint: mstdn\n",
+                &format!("          - endpoint: mstdn\n            hosts: [{host}]\n"),
+            )
+            .replace("rule_priority: 10", &format!("rule_priority: {priority}"));
+        std::fs::write(
+            dir.path().join(format!("instances/tutorial/{name}.yml")),
+            text,
+        )
+        .unwrap();
+    }
+    let output = run_in(dir.path(), &["cost", "--format", "json"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    serde_json::from_str(&output.stdout).unwrap()
+}
+
+/// The tutorial berth grew from ends with a cost table worked out by hand:
+/// first what the district costs whatever runs on it (the container host,
+/// the NAT gateway, the load balancers), then what each Mastodon instance
+/// costs: its RDS database, its share of the load balancer and its
+/// ElastiCache node. The same table, from `berth cost --format json`, every
+/// figure recomputed here as quantity × the table's unit price in eu-west-1;
+/// and one more instance raises the district's total by exactly what the
+/// estimate says one instance costs.
+#[test]
+fn the_tutorial_cost_table_is_fixed_district_cost_then_per_instance_cost() {
+    let table = PriceTable::builtin();
+    let price = |key: &str, variant: &str| table.find(key, variant, "eu-west-1").unwrap().usd;
+    let cents = |usd: f64| (usd * 100.0).round() / 100.0;
+    let one = tutorial_estimate(&[("bcn-users", "bcn.example.social", 10)]);
+    let district = &one["districts"][0];
+    assert_eq!(district["region"], "eu-west-1");
+
+    // The fixed district cost, line by line.
+    let lines = district["lines"].as_array().unwrap();
+    for line in lines.iter().filter(|l| l["kind"] == "fixed") {
+        let by_hand = cents(
+            line["quantity"].as_f64().unwrap()
+                * price(
+                    line["price_key"].as_str().unwrap(),
+                    line["variant"].as_str().unwrap(),
+                ),
+        );
+        assert!(close(line["monthly"].as_f64().unwrap(), by_hand), "{line}");
+    }
+    // One m6i.large host (cluster.size 1) all month and its 30 GB root
+    // volume; one NAT gateway and its Elastic IP; two load balancers
+    // (`mstdn` public, `internal`), the public one with an address in each
+    // of its 2 zones.
+    let host = cents(730.0 * price("ec2.instance", "m6i.large"));
+    let root_volume = cents(30.0 * price("ebs.gp3", ""));
+    let nat = cents(730.0 * price("nat.hour", "")) + cents(730.0 * price("ipv4.hour", ""));
+    let alb = cents(730.0 * price("alb.hour", ""));
+    let load_balancers = 2.0 * alb + cents(2.0 * 730.0 * price("ipv4.hour", ""));
+    let fixed = host + root_volume + nat + load_balancers;
+    assert!(close(district["shared"].as_f64().unwrap(), fixed));
+    assert!(close(
+        monthly(&district["lines"], "AutoScalingGroup", "ec2.instance"),
+        host
+    ));
+
+    // Per instance: RDS (db.t4g.micro PostgreSQL Single-AZ, 20 GB gp3),
+    // the ALB share, ElastiCache (one cache.t4g.micro node).
+    let rds = cents(730.0 * price("rds.instance", "postgres/db.t4g.micro/single-az"))
+        + cents(20.0 * price("rds.gp3", ""));
+    let elasticache = cents(730.0 * price("elasticache.node", "cache.t4g.micro"));
+    let instance = &district["heritages"][0];
+    assert!(close(
+        monthly(&instance["lines"], "Database", "rds.instance")
+            + monthly(&instance["lines"], "Database", "rds.gp3"),
+        rds
+    ));
+    assert!(close(
+        monthly(&instance["lines"], "Cache", "elasticache.node"),
+        elasticache
+    ));
+    // Nothing else of the instance is fixed (no secrets, no Fargate).
+    assert!(close(instance["own"].as_f64().unwrap(), rds + elasticache));
+    // Alone on the district, it carries all of the load balancers.
+    assert!((instance["share"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    let alb_share = |heritage: &Value| heritage["share"].as_f64().unwrap() * 2.0 * alb;
+    assert!(close(alb_share(instance), 2.0 * alb));
+    assert!(close(
+        district["total"].as_f64().unwrap(),
+        fixed + rds + elasticache
+    ));
+
+    // One more instance: the host, NAT and load balancers are the same, the
+    // district's total grows by one instance's own cost, and the two share
+    // the load balancers half and half (same services, same reservations).
+    let two = tutorial_estimate(&[
+        ("bcn-users", "bcn.example.social", 10),
+        ("cat-lovers", "cats.example.social", 20),
+    ]);
+    let district_two = &two["districts"][0];
+    assert!(close(district_two["shared"].as_f64().unwrap(), fixed));
+    let added = district_two["heritages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "cat-lovers")
+        .unwrap();
+    assert!(close(added["own"].as_f64().unwrap(), rds + elasticache));
+    assert!(close(
+        district_two["total"].as_f64().unwrap() - district["total"].as_f64().unwrap(),
+        rds + elasticache
+    ));
+    for heritage in district_two["heritages"].as_array().unwrap() {
+        assert!((heritage["share"].as_f64().unwrap() - 0.5).abs() < 1e-12);
+        assert!(close(alb_share(heritage), alb));
+    }
+}
