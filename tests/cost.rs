@@ -721,3 +721,31 @@ fn the_tutorial_cost_table_is_fixed_district_cost_then_per_instance_cost() {
         assert!(close(alb_share(heritage), alb));
     }
 }
+
+#[test]
+fn the_text_and_markdown_estimates_say_the_hours_on_of_an_off_hours_heritage() {
+    let root = repo().join("tests/fixtures/off-hours");
+    let root = root.to_str().unwrap();
+    let text = run_in(&repo(), &["--root", root, "cost"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout.contains(
+            "552.57 hour × $0.025/hour — off-hours: on 552.57 of 730 hours a month (off cron(10 1 * * ? *), on cron(0 7 * * ? *), Asia/Tokyo); storage and backups are still charged while it is stopped"
+        ),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("— hosts keep running"),
+        "{}",
+        text.stdout
+    );
+    let markdown = run_in(&repo(), &["--root", root, "cost", "--format", "markdown"]);
+    assert!(
+        markdown.stdout.contains(
+            "| postgres db.t4g.micro single-az (off-hours: on 552.57 of 730 hours a month"
+        ),
+        "{}",
+        markdown.stdout
+    );
+}
