@@ -8,6 +8,7 @@
 //! memory. It must not read files or print; the CLI does.
 
 pub mod change;
+pub mod hours_on;
 pub mod price;
 pub mod render;
 
@@ -77,6 +78,10 @@ pub struct Line {
     /// `quantity × unit_usd` (0 for usage-based lines without an assumption
     /// and for unpriced lines).
     pub monthly: f64,
+    /// What the quantity assumes beyond the artifacts, e.g. the hours on of
+    /// an off-hours schedule; empty for most lines.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -151,8 +156,10 @@ pub fn estimate(
                 unit_usd: None,
                 kind: LineKind::Unpriced,
                 monthly: 0.0,
+                note: String::new(),
             }],
         };
+        let mut lines = lines;
         let shared = fixed_total(&lines);
         let prefix = format!("{name}/");
         let mut heritages: Vec<HeritageCost> = Vec::new();
@@ -164,18 +171,20 @@ pub fn estimate(
             .filter(|(_, file)| *file == "app.cfn.json" || *file == "data.cfn.json")
             .map(|(heritage, _)| heritage)
             .collect();
+        let mut off_hours_somewhere = false;
         for heritage in heritage_names {
             let mut lines = Vec::new();
             let mut cpu_mem = (0.0, 0.0);
-            for file in ["data.cfn.json", "app.cfn.json"] {
-                let Some(template) = files
-                    .get(&format!("{name}/{heritage}/{file}"))
-                    .and_then(|t| serde_json::from_str::<Value>(t).ok())
-                else {
-                    continue;
-                };
-                lines.extend(pricer.heritage_lines(&template));
-                let (cpu, mem) = reserved_on_hosts(&template);
+            let templates: Vec<Value> = ["data.cfn.json", "app.cfn.json"]
+                .iter()
+                .filter_map(|file| files.get(&format!("{name}/{heritage}/{file}")))
+                .filter_map(|t| serde_json::from_str::<Value>(t).ok())
+                .collect();
+            let off_hours = OffHours::of(&templates);
+            off_hours_somewhere |= !off_hours.0.is_empty();
+            for template in &templates {
+                lines.extend(pricer.heritage_lines(template, &off_hours));
+                let (cpu, mem) = reserved_on_hosts(template);
                 cpu_mem.0 += cpu;
                 cpu_mem.1 += mem;
             }
@@ -189,6 +198,11 @@ pub fn estimate(
                 allocated: 0.0,
                 total: own,
             });
+        }
+        if off_hours_somewhere {
+            for line in lines.iter_mut().filter(|l| l.price_key == "ec2.instance") {
+                HOSTS_RUN_THROUGH_OFF_HOURS.clone_into(&mut line.note);
+            }
         }
         let cpu_sum: f64 = reserved.iter().map(|r| r.0).sum();
         let mem_sum: f64 = reserved.iter().map(|r| r.1).sum();
@@ -217,6 +231,9 @@ pub fn estimate(
         total,
     }
 }
+
+/// The note of a district's host lines when a heritage there has off-hours.
+const HOSTS_RUN_THROUGH_OFF_HOURS: &str = "hosts keep running through a heritage's off-hours: its schedule stops tasks and its database, not the cluster";
 
 /// Rounds to cents, so totals add up as printed.
 fn cents(usd: f64) -> f64 {
@@ -315,6 +332,7 @@ impl Pricer<'_> {
                 unit_usd: Some(price.usd),
                 kind: LineKind::Fixed,
                 monthly: cents(quantity * price.usd),
+                note: String::new(),
             },
             None => Line {
                 resource: resource.to_owned(),
@@ -326,6 +344,7 @@ impl Pricer<'_> {
                 unit_usd: None,
                 kind: LineKind::Unpriced,
                 monthly: 0.0,
+                note: String::new(),
             },
         }
     }
@@ -446,7 +465,32 @@ impl Pricer<'_> {
         lines
     }
 
-    fn heritage_lines(&self, template: &Value) -> Vec<Line> {
+    /// The hours on per month of the thing an off-hours pair switches, and
+    /// the note that says so; all the month's hours when there is no pair.
+    fn hours_on(&self, pair: Option<&OffOn>) -> (f64, String) {
+        let Some(pair) = pair else {
+            return (self.hours, String::new());
+        };
+        match hours_on::hours_on_per_month(&pair.off, &pair.on, &pair.timezone, self.hours) {
+            Ok(on) => (
+                on,
+                format!(
+                    "off-hours: on {} of {} hours a month (off {}, on {}, {})",
+                    trim_hours(on),
+                    trim_hours(self.hours),
+                    pair.off,
+                    pair.on,
+                    pair.timezone
+                ),
+            ),
+            Err(error) => (
+                self.hours,
+                format!("off-hours not counted ({error}): every hour priced"),
+            ),
+        }
+    }
+
+    fn heritage_lines(&self, template: &Value, off_hours: &OffHours) -> Vec<Line> {
         let resources = resources(template);
         let hours = self.hours;
         let mut lines = Vec::new();
@@ -458,13 +502,23 @@ impl Pricer<'_> {
                     let engine = props["Engine"].as_str().unwrap_or_default();
                     let multi_az = props["MultiAZ"] == true || props["MultiAZ"] == "true";
                     let az = if multi_az { "multi-az" } else { "single-az" };
-                    lines.push(self.fixed(
+                    let pair = props["DBInstanceIdentifier"]
+                        .as_str()
+                        .and_then(|name| off_hours.0.get(&format!("db:{name}")));
+                    let (on, note) = self.hours_on(pair);
+                    let mut line = self.fixed(
                         id,
                         format!("{engine} {class} {az}"),
                         "rds.instance",
                         &format!("{engine}/{class}/{az}"),
-                        hours,
-                    ));
+                        on,
+                    );
+                    if pair.is_some() {
+                        line.note = format!(
+                            "{note}; storage and backups are still charged while it is stopped"
+                        );
+                    }
+                    lines.push(line);
                     let gb = number(&props["AllocatedStorage"]).unwrap_or(0.0);
                     let copies = if multi_az { 2.0 } else { 1.0 };
                     lines.push(self.fixed(
@@ -522,24 +576,114 @@ impl Pricer<'_> {
                     };
                     let vcpu = cpu / 1024.0;
                     let gb = mem / 1024.0;
-                    lines.push(self.fixed(
+                    let pair = props["ServiceName"]
+                        .as_str()
+                        .and_then(|name| off_hours.0.get(&format!("service:{name}")));
+                    let (on, note) = self.hours_on(pair);
+                    let mut line = self.fixed(
                         id,
                         format!("{count} × {vcpu} vCPU Fargate ({arch})"),
                         "fargate.vcpu",
                         arch,
-                        count * vcpu * hours,
-                    ));
-                    lines.push(self.fixed(
+                        count * vcpu * on,
+                    );
+                    line.note.clone_from(&note);
+                    lines.push(line);
+                    let mut line = self.fixed(
                         id,
                         format!("{count} × {gb} GB Fargate ({arch})"),
                         "fargate.gb",
                         arch,
-                        count * gb * hours,
-                    ));
+                        count * gb * on,
+                    );
+                    line.note = note;
+                    lines.push(line);
                 }
                 _ => {}
             }
         }
         lines
+    }
+}
+
+/// `730` rather than `730.0`, `552.57` as it is.
+fn trim_hours(hours: f64) -> String {
+    let text = format!("{hours:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// The off and on expressions that switch one thing, and their zone.
+#[derive(Debug, Clone, Default)]
+struct OffOn {
+    off: String,
+    on: String,
+    timezone: String,
+}
+
+/// A heritage's off-hours pairs, read from the `AWS::Scheduler::Schedule`
+/// resources of its templates (see `plan::off_hours`): `db:<identifier>` for
+/// a database stopped and started, `service:<name>` for a service set to 0
+/// tasks and back. The artifacts' own times are used, staggered as they run
+/// (the database stops minutes after the services do).
+#[derive(Debug, Clone, Default)]
+struct OffHours(BTreeMap<String, OffOn>);
+
+impl OffHours {
+    fn of(templates: &[Value]) -> Self {
+        let mut pairs: BTreeMap<String, OffOn> = BTreeMap::new();
+        for template in templates {
+            for schedule in resources(template)
+                .values()
+                .filter(|r| r["Type"] == "AWS::Scheduler::Schedule")
+            {
+                let props = &schedule["Properties"];
+                let (Some(expression), Some(arn)) = (
+                    props["ScheduleExpression"].as_str(),
+                    props["Target"]["Arn"].as_str(),
+                ) else {
+                    continue;
+                };
+                let input: Value = props["Target"]["Input"]
+                    .as_str()
+                    .and_then(|i| serde_json::from_str(i).ok())
+                    .unwrap_or_default();
+                let (key, turns_on) = if arn.ends_with(":rds:stopDBInstance") {
+                    (
+                        input["DBInstanceIdentifier"]
+                            .as_str()
+                            .map(|n| format!("db:{n}")),
+                        false,
+                    )
+                } else if arn.ends_with(":rds:startDBInstance") {
+                    (
+                        input["DBInstanceIdentifier"]
+                            .as_str()
+                            .map(|n| format!("db:{n}")),
+                        true,
+                    )
+                } else if arn.ends_with(":ecs:updateService") {
+                    let on = input["desiredCount"].as_u64().is_some_and(|n| n > 0);
+                    (
+                        input["service"].as_str().map(|n| format!("service:{n}")),
+                        on,
+                    )
+                } else {
+                    continue;
+                };
+                let Some(key) = key else { continue };
+                let pair = pairs.entry(key).or_default();
+                if turns_on {
+                    expression.clone_into(&mut pair.on);
+                } else {
+                    expression.clone_into(&mut pair.off);
+                }
+                props["ScheduleExpressionTimezone"]
+                    .as_str()
+                    .unwrap_or("UTC")
+                    .clone_into(&mut pair.timezone);
+            }
+        }
+        pairs.retain(|_, p| !p.off.is_empty() && !p.on.is_empty());
+        Self(pairs)
     }
 }

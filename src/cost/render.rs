@@ -19,6 +19,15 @@ fn unit_price(line: &Line) -> String {
 }
 
 fn line_text(line: &Line) -> String {
+    let text = line_figures(line);
+    if line.note.is_empty() {
+        text
+    } else {
+        format!("{text} — {}", line.note)
+    }
+}
+
+fn line_figures(line: &Line) -> String {
     match line.kind {
         LineKind::Fixed => format!(
             "{:>10}/mo  {} ({}): {} {} × {}",
@@ -108,11 +117,20 @@ pub fn text(estimate: &Estimate) -> String {
     out
 }
 
+/// The item with its note, for a table cell.
+fn item(line: &Line) -> String {
+    if line.note.is_empty() {
+        line.item.clone()
+    } else {
+        format!("{} ({})", line.item, line.note)
+    }
+}
+
 fn row(line: &Line) -> String {
     match line.kind {
         LineKind::Fixed => format!(
             "| {} | `{}` | {} {} | {} | {} |",
-            line.item,
+            item(line),
             line.resource,
             trim(line.quantity),
             line.unit,
@@ -121,7 +139,7 @@ fn row(line: &Line) -> String {
         ),
         LineKind::Usage if line.quantity > 0.0 => format!(
             "| {} | `{}` | assumed {} {} | {} | {} |",
-            line.item,
+            item(line),
             line.resource,
             trim(line.quantity),
             line.unit,
@@ -130,13 +148,13 @@ fn row(line: &Line) -> String {
         ),
         LineKind::Usage => format!(
             "| {} | `{}` | usage | {} | not counted |",
-            line.item,
+            item(line),
             line.resource,
             unit_price(line)
         ),
         LineKind::Unpriced => format!(
             "| {} | `{}` | {} | not in the price table | unpriced |",
-            line.item,
+            item(line),
             line.resource,
             trim(line.quantity)
         ),
