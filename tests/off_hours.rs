@@ -18,6 +18,25 @@ fn one_person(edit: impl Fn(&str) -> String) -> Fleet {
     fleet
 }
 
+/// `text` without the line that starts with `key` and the lines indented
+/// deeper after it.
+fn without_block(text: &str, key: &str) -> String {
+    let depth = key.len() - key.trim_start().len();
+    let mut kept = Vec::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if skipping && indent > depth {
+            continue;
+        }
+        skipping = line.starts_with(key);
+        if !skipping {
+            kept.push(line);
+        }
+    }
+    kept.join("\n") + "\n"
+}
+
 fn estimate(fleet: &Fleet) -> Value {
     let output = fleet.run(&["cost", "--format", "json"]);
     assert_eq!(output.code, 0, "{}", output.stderr);
@@ -45,24 +64,8 @@ fn lines(estimate: &Value) -> Vec<String> {
 fn the_one_person_fleet_costs_less_than_with_nat_and_always_on() {
     let cheap = estimate(&one_person(str::to_owned));
     let usual = estimate(&one_person(|text| {
-        let mut kept = Vec::new();
-        let mut skipping = false;
-        for line in text.lines() {
-            let indent = line.len() - line.trim_start().len();
-            if skipping && indent > 2 {
-                continue;
-            }
-            skipping = false;
-            if line.trim_start().starts_with("schedule:") {
-                skipping = true;
-                continue;
-            }
-            if line.trim_start().starts_with("nat: none") {
-                continue;
-            }
-            kept.push(line);
-        }
-        kept.join("\n") + "\n"
+        without_block(&without_block(text, "  schedule:"), "    schedule:")
+            .replace("  nat: none\n", "")
     }));
     assert!(lines(&usual).iter().any(|k| k == "nat.hour"), "{usual}");
     assert!(!lines(&cheap).iter().any(|k| k == "nat.hour"), "{cheap}");
@@ -175,4 +178,87 @@ fn page_errors() {
         outside.transcript(),
         long.transcript()
     ));
+}
+
+/// `cluster.schedule` switches the one-person fleet's host off from 01:15 to
+/// 06:50 every day: the host, its volume and its public IPv4 address (it has
+/// one, `nat: none`) are priced for the 18 h 25 min a day it is on.
+#[test]
+fn the_host_is_priced_for_the_hours_it_is_on() {
+    let cheap = estimate(&one_person(str::to_owned));
+    let district = &cheap["districts"][0];
+    let line = |key: &str| -> Value {
+        district["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["price_key"] == key && l["resource"] == "AutoScalingGroup")
+            .unwrap_or_else(|| panic!("no {key} line of the hosts: {district}"))
+            .clone()
+    };
+    let on = 730.0 * (24.0 - (5.0 + 35.0 / 60.0)) / 24.0;
+    let host = line("ec2.instance");
+    assert!(
+        (host["quantity"].as_f64().unwrap() - on).abs() < 0.01,
+        "{host}"
+    );
+    assert!(
+        host["note"].as_str().unwrap().contains("off-hours: on"),
+        "{host}"
+    );
+    let address = line("ipv4.hour");
+    assert!(
+        (address["quantity"].as_f64().unwrap() - on).abs() < 0.01,
+        "{address}"
+    );
+    let volume = line("ebs.gp3");
+    assert!(
+        (volume["quantity"].as_f64().unwrap() - 30.0 * on / 730.0).abs() < 0.001,
+        "{volume}"
+    );
+
+    // Without the district's schedule the host runs all month, and says why.
+    let always = estimate(&one_person(|text| without_block(text, "  schedule:")));
+    let host = always["districts"][0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["price_key"] == "ec2.instance")
+        .unwrap()
+        .clone();
+    assert_eq!(host["quantity"], 730.0, "{host}");
+    assert!(
+        host["note"]
+            .as_str()
+            .unwrap()
+            .contains("hosts keep running"),
+        "{host}"
+    );
+}
+
+/// The spot hosts of `capacity: spot` start from none: a usage line at the
+/// host's price, not a fixed one.
+#[test]
+fn spot_hosts_are_priced_as_usage() {
+    let output = crate::support::run_in(
+        &repo(),
+        &[
+            "--root",
+            "tests/fixtures/mastodon",
+            "cost",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let estimate: Value = serde_json::from_str(&output.stdout).unwrap();
+    let spot = estimate["districts"][0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["resource"] == "SpotAutoScalingGroup")
+        .unwrap()
+        .clone();
+    assert_eq!(spot["kind"], "usage", "{spot}");
+    assert_eq!(spot["price_key"], "ec2.instance", "{spot}");
 }

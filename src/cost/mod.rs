@@ -200,7 +200,11 @@ pub fn estimate(
             });
         }
         if off_hours_somewhere {
-            for line in lines.iter_mut().filter(|l| l.price_key == "ec2.instance") {
+            // Unless the district's own schedule switches them off too.
+            for line in lines
+                .iter_mut()
+                .filter(|l| l.price_key == "ec2.instance" && l.note.is_empty())
+            {
                 HOSTS_RUN_THROUGH_OFF_HOURS.clone_into(&mut line.note);
             }
         }
@@ -232,8 +236,9 @@ pub fn estimate(
     }
 }
 
-/// The note of a district's host lines when a heritage there has off-hours.
-const HOSTS_RUN_THROUGH_OFF_HOURS: &str = "hosts keep running through a heritage's off-hours: its schedule stops tasks and its database, not the cluster";
+/// The note of a district's host lines when a heritage there has off-hours
+/// and the district no `cluster.schedule`.
+const HOSTS_RUN_THROUGH_OFF_HOURS: &str = "hosts keep running through a heritage's off-hours: its schedule stops tasks and its database, not the cluster (`cluster.schedule` stops them too)";
 
 /// Rounds to cents, so totals add up as printed.
 fn cents(usd: f64) -> f64 {
@@ -369,6 +374,7 @@ impl Pricer<'_> {
 
     fn district_lines(&self, template: &Value) -> Vec<Line> {
         let resources = resources(template);
+        let host_hours = OffHours::of(std::slice::from_ref(template));
         let hours = self.hours;
         let mut lines = Vec::new();
         for (id, resource) in &resources {
@@ -387,12 +393,38 @@ impl Pricer<'_> {
                     };
                     let data = &launch["Properties"]["LaunchTemplateData"];
                     let instance_type = data["InstanceType"].as_str().unwrap_or_default();
-                    lines.push(self.fixed(
+                    if hosts == 0.0 {
+                        // The spot hosts of `capacity: spot` services: none
+                        // until their tasks need one (priced on demand).
+                        let mut line = self.fixed(
+                            id,
+                            format!(
+                                "{instance_type} spot hosts, as the spot services' tasks need them"
+                            ),
+                            "ec2.instance",
+                            instance_type,
+                            0.0,
+                        );
+                        if line.kind == LineKind::Fixed {
+                            line.kind = LineKind::Usage;
+                        }
+                        lines.push(line);
+                        continue;
+                    }
+                    // `cluster.schedule` lowers this group's minimum to 0 at
+                    // night: its hosts, their volumes and addresses are
+                    // priced for the hours on.
+                    let (on, note) = self.hours_on(host_hours.0.get(&format!("hosts:{id}")));
+                    let mut push = |mut line: Line| {
+                        line.note.clone_from(&note);
+                        lines.push(line);
+                    };
+                    push(self.fixed(
                         id,
                         format!("{hosts} × {instance_type} host (on demand)"),
                         "ec2.instance",
                         instance_type,
-                        hosts * hours,
+                        hosts * on,
                     ));
                     let gb: f64 = data["BlockDeviceMappings"]
                         .as_array()
@@ -401,12 +433,30 @@ impl Pricer<'_> {
                         .filter_map(|d| number(&d["Ebs"]["VolumeSize"]))
                         .sum();
                     if gb > 0.0 {
-                        lines.push(self.fixed(
+                        push(self.fixed(
                             id,
                             format!("{hosts} × {gb} GB gp3 root volume"),
                             "ebs.gp3",
                             "",
-                            hosts * gb,
+                            hosts * gb * on / hours,
+                        ));
+                    }
+                    // `nat: none`: each host has a public IPv4 address.
+                    let public = data["NetworkInterfaces"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|n| n["AssociatePublicIpAddress"] == true);
+                    if public {
+                        push(self.fixed(
+                            id,
+                            format!(
+                                "{hosts} public IPv4 address{} of the hosts",
+                                if hosts == 1.0 { "" } else { "es" }
+                            ),
+                            "ipv4.hour",
+                            "",
+                            hosts * on,
                         ));
                     }
                 }
@@ -620,10 +670,11 @@ struct OffOn {
     timezone: String,
 }
 
-/// A heritage's off-hours pairs, read from the `AWS::Scheduler::Schedule`
-/// resources of its templates (see `plan::off_hours`): `db:<identifier>` for
-/// a database stopped and started, `service:<name>` for a service set to 0
-/// tasks and back. The artifacts' own times are used, staggered as they run
+/// The off-hours pairs of a heritage's or district's templates, read from
+/// their `AWS::Scheduler::Schedule` resources (see `plan::off_hours`):
+/// `db:<identifier>` for a database stopped and started, `service:<name>`
+/// for a service set to 0 tasks and back, `hosts:<group>` for an Auto
+/// Scaling group whose minimum goes to 0 and back. The artifacts' own times are used, staggered as they run
 /// (the database stops minutes after the services do).
 #[derive(Debug, Clone, Default)]
 struct OffHours(BTreeMap<String, OffOn>);
@@ -643,8 +694,12 @@ impl OffHours {
                 ) else {
                     continue;
                 };
-                let input: Value = props["Target"]["Input"]
+                // A string, or the text of an `Fn::Sub` (its `${...}` stay
+                // inside JSON strings).
+                let input_text = &props["Target"]["Input"];
+                let input: Value = input_text
                     .as_str()
+                    .or_else(|| input_text["Fn::Sub"][0].as_str())
                     .and_then(|i| serde_json::from_str(i).ok())
                     .unwrap_or_default();
                 let (key, turns_on) = if arn.ends_with(":rds:stopDBInstance") {
@@ -667,6 +722,14 @@ impl OffHours {
                         input["service"].as_str().map(|n| format!("service:{n}")),
                         on,
                     )
+                } else if arn.ends_with(":autoscaling:updateAutoScalingGroup") {
+                    // `cluster.schedule`: the group named by `${Group}`.
+                    let group = props["Target"]["Input"]["Fn::Sub"][1]
+                        .as_object()
+                        .and_then(|vars| vars.values().next())
+                        .and_then(|v| v["Ref"].as_str());
+                    let on = input["MinSize"].as_u64().is_some_and(|n| n > 0);
+                    (group.map(|g| format!("hosts:{g}")), on)
                 } else {
                     continue;
                 };
