@@ -393,7 +393,7 @@ impl Pricer<'_> {
                     };
                     let data = &launch["Properties"]["LaunchTemplateData"];
                     let instance_type = data["InstanceType"].as_str().unwrap_or_default();
-                    if hosts == 0.0 {
+                    if hosts < 0.5 {
                         // The spot hosts of `capacity: spot` services: none
                         // until their tasks need one (priced on demand).
                         let mut line = self.fixed(
@@ -452,7 +452,11 @@ impl Pricer<'_> {
                             id,
                             format!(
                                 "{hosts} public IPv4 address{} of the hosts",
-                                if hosts == 1.0 { "" } else { "es" }
+                                if (hosts - 1.0).abs() < f64::EPSILON {
+                                    ""
+                                } else {
+                                    "es"
+                                }
                             ),
                             "ipv4.hour",
                             "",
