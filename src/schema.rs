@@ -764,6 +764,22 @@ pub struct DistrictFile {
     /// monthly usage of usage-based charges (default: none, so they are
     /// listed with their unit price and not counted).
     pub cost: Option<CostAssumptions>,
+    /// A public Route 53 hosted zone berth adds alias records to: every
+    /// listener host and `CloudFront` alias in it gets one. berth does not
+    /// create the zone.
+    pub dns: Option<Dns>,
+}
+
+/// A Route 53 hosted zone that exists already (the registrar points at it).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// The zone's domain name, e.g. `example.com` (a trailing dot is the same name).
+    #[schemars(length(min = 1, max = 1024))]
+    pub zone: String,
+    /// The hosted zone's id, e.g. `Z0123456789ABCDEFGHIJ` (`aws route53 list-hosted-zones-by-name`).
+    #[schemars(length(min = 1, max = 32))]
+    pub zone_id: String,
 }
 
 /// How much a district uses of what AWS bills by use, a month.

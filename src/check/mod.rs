@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod barcelona;
+pub mod dns;
 pub mod fleet;
 pub mod off_hours;
 pub mod rules;
@@ -109,6 +110,7 @@ pub fn check(loaded: &Loaded, validators: &Validators) -> (CheckedFleet, Vec<Dia
         if let Some(d) = &district_file {
             let shadowed: Vec<_> = d.shadowed.iter().collect();
             found.extend(heard(rules::check_district(d, &district.name), &shadowed));
+            found.extend(heard(dns::check_district(d), &shadowed));
         }
         diagnostics.extend(found);
         fleet.districts.push(CheckedDistrict {

@@ -1,0 +1,139 @@
+//! DNS names: every listener host and `CloudFront` alias of a district, with
+//! what it must point at.
+//!
+//! A listener host points at the load balancer its rule is on, unless the
+//! endpoint's distribution has it as an alias: then the distribution stands
+//! in front of the load balancer and the name points at the distribution
+//! (which forwards the viewer's `Host`, so the rule still matches). A
+//! bucket's alias points at the bucket's distribution. One name can point
+//! at one target only, so a name claimed for two targets is an error here,
+//! with both places, whether or not the district names a zone.
+//!
+//! With a zone (`dns:`), the names in it become alias records (see
+//! `plan::dns`); the rest are listed by `berth explain`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::check::dns::{in_zone, normalize};
+use crate::diagnostic::{Diagnostic, Span};
+
+/// A district's Route 53 hosted zone.
+#[derive(Debug, Clone, Serialize)]
+pub struct Zone {
+    /// Lower case, without the trailing dot.
+    pub name: String,
+    pub zone_id: String,
+}
+
+/// What a name points at.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    /// A load balancer of an endpoint's pool, by its pool name.
+    LoadBalancer { load_balancer: String },
+    /// The distribution in front of an endpoint's load balancer, by the load balancer's pool name.
+    EndpointDistribution { load_balancer: String },
+    /// The distribution of a heritage's bucket.
+    BucketDistribution { heritage: String, bucket: String },
+}
+
+impl Target {
+    /// Whether the target answers on IPv6: a distribution does
+    /// (`IPV6Enabled: true` in both formats); berth's load balancers are
+    /// `IpAddressType: ipv4`, so they get no `AAAA` record.
+    #[must_use]
+    pub fn ipv6(&self) -> bool {
+        !matches!(self, Self::LoadBalancer { .. })
+    }
+
+    /// The target in words, for diagnostics and `explain`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Self::LoadBalancer { load_balancer } => format!("load balancer `{load_balancer}`"),
+            Self::EndpointDistribution { load_balancer } => {
+                format!("the CloudFront distribution of endpoint `{load_balancer}`")
+            }
+            Self::BucketDistribution { heritage, bucket } => {
+                format!("the CloudFront distribution of bucket `{bucket}` of `{heritage}`")
+            }
+        }
+    }
+}
+
+/// One DNS name of a district.
+#[derive(Debug, Clone, Serialize)]
+pub struct Name {
+    /// Lower case, without a trailing dot; a wildcard starts with `*.`.
+    pub name: String,
+    pub target: Target,
+    /// The heritages whose listeners or buckets name it (none for an
+    /// endpoint alias no listener uses).
+    pub heritages: BTreeSet<String>,
+    /// Inside the district's zone (the apex or a name under it).
+    pub in_zone: bool,
+    /// Whether a record can have this name: a host pattern with `*` or `?`
+    /// anywhere but a leading `*.` label matches names no single record has.
+    pub recordable: bool,
+}
+
+/// One place a name is claimed.
+pub struct Claim {
+    pub name: String,
+    pub target: Target,
+    pub heritage: Option<String>,
+    /// Where it was written, for diagnostics.
+    pub span: Span,
+    /// Who names it when the target does not say: ` (a listener of
+    /// `app`/`web`)`, or empty.
+    pub by: String,
+}
+
+/// Whether a record can have the name (see [`Name::recordable`]).
+fn recordable(name: &str) -> bool {
+    let rest = name.strip_prefix("*.").unwrap_or(name);
+    !rest.contains(['*', '?'])
+}
+
+/// The district's names from its claims, sorted, and an error for each name
+/// claimed for a second target.
+#[must_use]
+pub fn names(claims: Vec<Claim>, zone: Option<&Zone>) -> (Vec<Name>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let mut first: BTreeMap<String, (Name, Span, String)> = BTreeMap::new();
+    for claim in claims {
+        let key = normalize(&claim.name);
+        if let Some((name, span, by)) = first.get_mut(&key) {
+            if name.target == claim.target {
+                name.heritages.extend(claim.heritage);
+            } else {
+                out.push(
+                    Diagnostic::error(
+                        "dns-name-conflict",
+                        format!(
+                            "`{key}` is named for {}{by} and for {}{}; a name points at one target",
+                            name.target.describe(),
+                            claim.target.describe(),
+                            claim.by
+                        ),
+                    )
+                    .at(claim.span, format!("for {}", claim.target.describe()))
+                    .also(span.clone(), format!("for {}", name.target.describe()))
+                    .help("keep the name in one place: a host a CloudFront distribution fronts belongs in its `cdn.aliases` and the listener's `hosts` of the same endpoint; a bucket's alias is no listener host"),
+                );
+            }
+            continue;
+        }
+        let name = Name {
+            in_zone: zone.is_some_and(|z| in_zone(&key, &z.name)),
+            recordable: recordable(&key),
+            name: key.clone(),
+            target: claim.target,
+            heritages: claim.heritage.into_iter().collect(),
+        };
+        first.insert(key, (name, claim.span, claim.by));
+    }
+    (first.into_values().map(|(n, _, _)| n).collect(), out)
+}
