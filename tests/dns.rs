@@ -269,3 +269,31 @@ fn a_lower_case_zone_id_is_an_error() {
         output.stderr
     );
 }
+
+/// The `dns:` part of `berth explain`'s YAML.
+fn explained_names(output: &crate::support::Output) -> String {
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let start = output.stdout.find("\ndns:\n").expect("a dns section");
+    output.stdout[start + 1..].to_owned()
+}
+
+#[test]
+fn explain_lists_the_records_and_the_hosts_outside_the_zone_with_their_targets() {
+    let output = crate::support::run_in(
+        &repo().join("tests/fixtures/mastodon-cdn"),
+        &["explain", "pawprint"],
+    );
+    insta::assert_snapshot!(explained_names(&output));
+}
+
+#[test]
+fn explain_lists_every_host_when_the_district_names_no_zone() {
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", DISTRICT)
+        .file(
+            "instances/mstdn/app.yml",
+            &instance("[app.example.com, \"*.app.example.com\"]", ""),
+        )
+        .run(&["explain", "app"]);
+    insta::assert_snapshot!(explained_names(&output));
+}

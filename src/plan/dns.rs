@@ -208,3 +208,142 @@ mod tests {
         assert_eq!(records[2].tf, "c_example");
     }
 }
+
+/// What `berth explain` says about a heritage's names (its listeners' hosts
+/// and its buckets' aliases).
+#[derive(Debug, Clone, Serialize)]
+pub struct HeritageNames {
+    /// The district's zone, if it names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// Names berth writes alias records for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<Recorded>,
+    /// Names berth writes no record for: point each at its target yourself.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub point_yourself: Vec<Unrecorded>,
+}
+
+/// A name with records.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recorded {
+    pub name: String,
+    pub types: Vec<&'static str>,
+    pub target: String,
+    /// The stack, or Terraform file, that holds the records.
+    pub owner: String,
+}
+
+/// A name without records, and where to read the name it must point at:
+/// offline berth does not know the target's real DNS name.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unrecorded {
+    pub name: String,
+    /// Why berth writes no record.
+    pub why: String,
+    pub target: String,
+    /// The stack output (and its export) holding the target's DNS name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudformation: Option<String>,
+    /// The Terraform output holding it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terraform: Option<String>,
+    /// The record to make at the DNS provider.
+    pub record: String,
+}
+
+/// The names of `heritage` for `berth explain`; `None` when it has none.
+#[must_use]
+pub fn heritage_names(district: &District, heritage: &str) -> Option<HeritageNames> {
+    let names: Vec<&Name> = district
+        .names
+        .iter()
+        .filter(|n| n.heritages.contains(heritage))
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    let d = &district.name;
+    let district_file = format!("{d}/district.tf.json");
+    let data_file = format!("{d}/{heritage}/data.tf.json");
+    let mut out = HeritageNames {
+        zone: district.dns.as_ref().map(|z| z.name.clone()),
+        records: Vec::new(),
+        point_yourself: Vec::new(),
+    };
+    for name in names {
+        let bucket = matches!(name.target, Target::BucketDistribution { .. });
+        if name.in_zone && name.recordable {
+            let owner = match (district.targets.cloudformation, bucket) {
+                (true, false) => super::district_stack(d),
+                (true, true) => super::data_stack(d, heritage),
+                (false, false) => district_file.clone(),
+                (false, true) => data_file.clone(),
+            };
+            out.records.push(Recorded {
+                name: name.name.clone(),
+                types: if name.target.ipv6() {
+                    vec!["A", "AAAA"]
+                } else {
+                    vec!["A"]
+                },
+                target: name.target.describe(),
+                owner,
+            });
+            continue;
+        }
+        let why = match &district.dns {
+            _ if !name.recordable => {
+                "a pattern: no single record has every name it matches".to_owned()
+            }
+            Some(zone) => format!("outside zone `{}`", zone.name),
+            None => format!("district `{d}` names no zone (`dns:`)"),
+        };
+        let (output, export, tf_output, tf_file) = match &name.target {
+            Target::LoadBalancer { load_balancer } => (
+                format!("{}DnsName", endpoint_id(load_balancer)),
+                format!("{d}-{load_balancer}-DnsName"),
+                format!(
+                    "dns_name_{}",
+                    terraform_name(load_balancer).trim_start_matches('_')
+                ),
+                &district_file,
+            ),
+            Target::EndpointDistribution { load_balancer } => (
+                format!("{}DistributionDomain", endpoint_id(load_balancer)),
+                format!("{d}-{load_balancer}-DistributionDomain"),
+                format!("{}_distribution_domain", terraform_name(load_balancer)),
+                &district_file,
+            ),
+            Target::BucketDistribution { bucket, .. } => {
+                let id = format!("Bucket{}DistributionDomain", logical_id(bucket));
+                (
+                    id.clone(),
+                    format!("{d}-{heritage}-{id}"),
+                    format!("bucket_{}_distribution_domain", terraform_name(bucket)),
+                    &data_file,
+                )
+            }
+        };
+        let stack = if bucket {
+            super::data_stack(d, heritage)
+        } else {
+            super::district_stack(d)
+        };
+        out.point_yourself.push(Unrecorded {
+            name: name.name.clone(),
+            why,
+            target: name.target.describe(),
+            cloudformation: district
+                .targets
+                .cloudformation
+                .then(|| format!("output `{output}` of stack `{stack}` (export `{export}`)")),
+            terraform: district
+                .targets
+                .terraform
+                .then(|| format!("output `{tf_output}` of `{tf_file}`")),
+            record: "a CNAME to that name (at a zone's apex, the provider's ALIAS or ANAME, or a Route 53 alias record)".to_owned(),
+        });
+    }
+    Some(out)
+}
