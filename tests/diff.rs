@@ -32,6 +32,7 @@ pub(crate) const CASES: &[&str] = &[
     "launch-template",
     "image-rollout",
     "nat-per-az",
+    "dns-rename",
 ];
 
 pub(crate) fn fixture(case: &str, side: &str) -> std::path::PathBuf {
