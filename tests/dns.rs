@@ -297,3 +297,60 @@ fn explain_lists_every_host_when_the_district_names_no_zone() {
         .run(&["explain", "app"]);
     insta::assert_snapshot!(explained_names(&output));
 }
+
+#[test]
+fn with_several_zones_each_name_goes_to_the_longest_zone_that_holds_it() {
+    let fleet = Fleet::new()
+        .file(
+            "instances/mstdn/district.yml",
+            &district(
+                "dns:\n  - {zone: example.com, zone_id: Z1EXAMPLE}\n  - {zone: social.example.com., zone_id: Z2SOCIAL}\n",
+            ),
+        )
+        .file(
+            "instances/mstdn/app.yml",
+            &instance("[www.example.com, app.social.example.com, app.example.org]", ""),
+        );
+    let output = fleet.run(&["build"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let cfn = read(&fleet.path().join("out/mstdn/district.cfn.json"));
+    let r = &cfn["Resources"];
+    assert_eq!(
+        types(r, "AWS::Route53::RecordSet"),
+        ["RecordAppSocialExampleComA", "RecordWwwExampleComA"]
+    );
+    assert_eq!(
+        r["RecordAppSocialExampleComA"]["Properties"]["HostedZoneId"],
+        "Z2SOCIAL"
+    );
+    assert_eq!(
+        r["RecordWwwExampleComA"]["Properties"]["HostedZoneId"],
+        "Z1EXAMPLE"
+    );
+    let tf = read(&fleet.path().join("out/mstdn/district.tf.json"));
+    assert_eq!(
+        tf["resource"]["aws_route53_record"]["app_social_example_com_a"]["zone_id"],
+        "Z2SOCIAL"
+    );
+    let explained = fleet.run(&["explain", "app", "--format", "json"]);
+    let names: Value = serde_json::from_str(&explained.stdout).unwrap();
+    assert_eq!(
+        names["dns"]["point_yourself"][0]["why"],
+        "outside zone `example.com`, `social.example.com`"
+    );
+    assert_eq!(names["dns"]["records"][0]["zone"], "social.example.com");
+}
+
+#[test]
+fn a_zone_named_twice_is_an_error() {
+    let output = Fleet::new()
+        .file(
+            "instances/mstdn/district.yml",
+            &district(
+                "dns:\n  - {zone: example.com, zone_id: Z1EXAMPLE}\n  - {zone: Example.com., zone_id: Z2OTHER}\n",
+            ),
+        )
+        .file("instances/mstdn/app.yml", &instance("[app.example.com]", ""))
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}

@@ -89,32 +89,48 @@ fn name_problem(name: &str) -> Option<String> {
     None
 }
 
-/// Checks the `dns:` of a district file.
+/// Checks the `dns:` of a district file: each zone's id and name, and no
+/// zone named twice.
 #[must_use]
 pub fn check_district(file: &Checked<DistrictFile>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(dns) = &file.spec.dns else {
         return out;
     };
-    if let Some((label, help)) = zone_id_problem(&dns.zone_id) {
-        out.push(
-            Diagnostic::error(
-                "dns-zone-id",
-                format!("`{}` is not a Route 53 hosted zone id", dns.zone_id),
-            )
-            .at(file.at("/dns/zone_id"), label)
-            .help(help),
-        );
-    }
-    if let Some(why) = name_problem(&dns.zone) {
-        out.push(
-            Diagnostic::error(
-                "dns-zone-name",
-                format!("`{}` is not a domain name: {why}", dns.zone),
-            )
-            .at(file.at("/dns/zone"), "not a domain name")
-            .help("write the zone's name as Route 53 shows it, e.g. `zone: example.com` (a trailing dot is optional)"),
-        );
+    let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for (at, zone) in dns.zones() {
+        if let Some((label, help)) = zone_id_problem(&zone.zone_id) {
+            out.push(
+                Diagnostic::error(
+                    "dns-zone-id",
+                    format!("`{}` is not a Route 53 hosted zone id", zone.zone_id),
+                )
+                .at(file.at(&format!("{at}/zone_id")), label)
+                .help(help),
+            );
+        }
+        if let Some(why) = name_problem(&zone.zone) {
+            out.push(
+                Diagnostic::error(
+                    "dns-zone-name",
+                    format!("`{}` is not a domain name: {why}", zone.zone),
+                )
+                .at(file.at(&format!("{at}/zone")), "not a domain name")
+                .help("write the zone's name as Route 53 shows it, e.g. `zone: example.com` (a trailing dot is optional)"),
+            );
+            continue;
+        }
+        let name = normalize(&zone.zone);
+        if let Some(first) = seen.get(&name) {
+            out.push(
+                Diagnostic::error("dns-zone-twice", format!("zone `{name}` is named twice"))
+                    .at(file.at(&format!("{at}/zone")), "again here")
+                    .also(file.at(&format!("{first}/zone")), "first here")
+                    .help("keep one entry: Route 53 can hold two public zones of one name, but only the one the registrar delegates to answers"),
+            );
+        } else {
+            seen.insert(name, at);
+        }
     }
     out
 }

@@ -862,15 +862,14 @@ fn district(b: &District, a: &District) -> Vec<String> {
         &targets(&b.targets),
         &targets(&a.targets),
     );
-    let zone = |z: Option<&crate::model::dns::Zone>| {
-        optional(z.map(|z| format!("{} ({})", z.name, z.zone_id)).as_ref())
+    let zones = |zones: &[crate::model::dns::Zone]| {
+        let list: Vec<String> = zones
+            .iter()
+            .map(|z| format!("{} ({})", z.name, z.zone_id))
+            .collect();
+        optional((!list.is_empty()).then(|| list.join(",")).as_ref())
     };
-    field(
-        &mut out,
-        "dns",
-        &zone(b.dns.as_ref()),
-        &zone(a.dns.as_ref()),
-    );
+    field(&mut out, "dns", &zones(&b.dns), &zones(&a.dns));
     let (be, ae) = (endpoints(b), endpoints(a));
     for (name, after) in &ae {
         let (public, policy, lbs) = (&after.public, &after.ssl_policy, &after.load_balancers);
@@ -1165,10 +1164,10 @@ mod tests {
             prefix: None,
         });
         d.account_id = Some("111111111111".into());
-        d.dns = Some(crate::model::dns::Zone {
+        d.dns = vec![crate::model::dns::Zone {
             name: "example.social".into(),
             zone_id: "Z0123456789ABCDEFGHIJ".into(),
-        });
+        }];
         d.endpoints[0].web_acl_arn =
             Some("arn:aws:wafv2:ap-northeast-1:111111111111:regional/webacl/w/1".into());
         d.endpoints[0].cdn = Some(crate::model::EndpointCdn {

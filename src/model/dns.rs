@@ -9,7 +9,7 @@
 //! at one target only, so a name claimed for two targets is an error here,
 //! with both places, whether or not the district names a zone.
 //!
-//! With a zone (`dns:`), the names in it become alias records (see
+//! With zones (`dns:`), the names in one become alias records (see
 //! `plan::dns`); the rest are listed by `berth explain`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -72,8 +72,9 @@ pub struct Name {
     /// The heritages whose listeners or buckets name it (none for an
     /// endpoint alias no listener uses).
     pub heritages: BTreeSet<String>,
-    /// Inside the district's zone (the apex or a name under it).
-    pub in_zone: bool,
+    /// The district's zone that holds it (its apex or a name under it), the
+    /// longest when several do.
+    pub zone: Option<Zone>,
     /// Whether a record can have this name: a host pattern with `*` or `?`
     /// anywhere but a leading `*.` label matches names no single record has.
     pub recordable: bool,
@@ -100,7 +101,7 @@ fn recordable(name: &str) -> bool {
 /// The district's names from its claims, sorted, and an error for each name
 /// claimed for a second target.
 #[must_use]
-pub fn names(claims: Vec<Claim>, zone: Option<&Zone>) -> (Vec<Name>, Vec<Diagnostic>) {
+pub fn names(claims: Vec<Claim>, zones: &[Zone]) -> (Vec<Name>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut first: BTreeMap<String, (Name, Span, String)> = BTreeMap::new();
     for claim in claims {
@@ -127,7 +128,11 @@ pub fn names(claims: Vec<Claim>, zone: Option<&Zone>) -> (Vec<Name>, Vec<Diagnos
             continue;
         }
         let name = Name {
-            in_zone: zone.is_some_and(|z| in_zone(&key, &z.name)),
+            zone: zones
+                .iter()
+                .filter(|z| in_zone(&key, &z.name))
+                .max_by_key(|z| z.name.len())
+                .cloned(),
             recordable: recordable(&key),
             name: key.clone(),
             target: claim.target,

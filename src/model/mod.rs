@@ -78,9 +78,9 @@ pub struct District {
     /// Some service of the district runs on Fargate Spot: the cluster's
     /// capacity providers include `FARGATE_SPOT`.
     pub fargate_spot: bool,
-    /// The Route 53 hosted zone records are added to (`dns:`), if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dns: Option<dns::Zone>,
+    /// The Route 53 hosted zones records are added to (`dns:`), if any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<dns::Zone>,
     /// Every listener host and `CloudFront` alias with its target, by name
     /// (templates get the records made of them from `plan::dns`).
     #[serde(skip)]
@@ -586,10 +586,15 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
             cost: spec.cost.unwrap_or_default(),
             heritages: Vec::new(),
             fargate_spot: false,
-            dns: spec.dns.as_ref().map(|z| dns::Zone {
-                name: crate::check::dns::normalize(&z.zone),
-                zone_id: z.zone_id.clone(),
-            }),
+            dns: spec
+                .dns
+                .iter()
+                .flat_map(schema::DnsZones::zones)
+                .map(|(_, z)| dns::Zone {
+                    name: crate::check::dns::normalize(&z.zone),
+                    zone_id: z.zone_id.clone(),
+                })
+                .collect(),
             names: Vec::new(),
             cluster_use: None,
         };
@@ -617,8 +622,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
         pool::place(&mut district);
         diagnostics.extend(pool::check_names(&district, &|p| file.at(p)));
         diagnostics.extend(capacity::services_per_cluster(&district, &|p| file.at(p)));
-        let (names, conflicts) =
-            dns::names(name_claims(&district, checked, file), district.dns.as_ref());
+        let (names, conflicts) = dns::names(name_claims(&district, checked, file), &district.dns);
         district.names = names;
         diagnostics.extend(conflicts);
         let sites = rule_sites(&district, &spans);

@@ -83,7 +83,7 @@ fn name_part(name: &str) -> String {
     }
 }
 
-fn record(name: &Name, zone_id: &str) -> RecordPlan {
+fn record(name: &Name) -> RecordPlan {
     let (target_id, target_tf) = match &name.target {
         Target::LoadBalancer { load_balancer } => (
             format!("{}LoadBalancer", endpoint_id(load_balancer)),
@@ -109,7 +109,11 @@ fn record(name: &Name, zone_id: &str) -> RecordPlan {
         } else {
             vec!["A"]
         },
-        zone_id: zone_id.to_owned(),
+        zone_id: name
+            .zone
+            .as_ref()
+            .map(|z| z.zone_id.clone())
+            .unwrap_or_default(),
         target_id,
         target_tf,
         distribution: !matches!(name.target, Target::LoadBalancer { .. }),
@@ -136,37 +140,31 @@ fn unique(mut records: Vec<RecordPlan>) -> Vec<RecordPlan> {
     records
 }
 
-/// The records a district owns: the names in its zone that point at one of
+/// The records a district owns: the names in its zones that point at one of
 /// its load balancers or its endpoints' distributions.
 #[must_use]
 pub fn district_records(district: &District) -> Vec<RecordPlan> {
-    let Some(zone) = &district.dns else {
-        return Vec::new();
-    };
     unique(
         district
             .names
             .iter()
-            .filter(|n| n.in_zone && n.recordable)
+            .filter(|n| n.zone.is_some() && n.recordable)
             .filter(|n| !matches!(n.target, Target::BucketDistribution { .. }))
-            .map(|n| record(n, &zone.zone_id))
+            .map(record)
             .collect(),
     )
 }
 
-/// The records a heritage's data stack owns: its buckets' aliases in the zone.
+/// The records a heritage's data stack owns: its buckets' aliases in a zone.
 #[must_use]
 pub fn heritage_records(district: &District, heritage: &str) -> Vec<RecordPlan> {
-    let Some(zone) = &district.dns else {
-        return Vec::new();
-    };
     unique(
         district
             .names
             .iter()
-            .filter(|n| n.in_zone && n.recordable)
+            .filter(|n| n.zone.is_some() && n.recordable)
             .filter(|n| matches!(&n.target, Target::BucketDistribution { heritage: h, .. } if h == heritage))
-            .map(|n| record(n, &zone.zone_id))
+            .map(record)
             .collect(),
     )
 }
@@ -213,9 +211,9 @@ mod tests {
 /// and its buckets' aliases).
 #[derive(Debug, Clone, Serialize)]
 pub struct HeritageNames {
-    /// The district's zone, if it names one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub zone: Option<String>,
+    /// The district's zones, if it names any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
     /// Names berth writes alias records for.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub records: Vec<Recorded>,
@@ -230,6 +228,8 @@ pub struct Recorded {
     pub name: String,
     pub types: Vec<&'static str>,
     pub target: String,
+    /// The zone the records are in.
+    pub zone: String,
     /// The stack, or Terraform file, that holds the records.
     pub owner: String,
 }
@@ -267,13 +267,13 @@ pub fn heritage_names(district: &District, heritage: &str) -> Option<HeritageNam
     let district_file = format!("{d}/district.tf.json");
     let data_file = format!("{d}/{heritage}/data.tf.json");
     let mut out = HeritageNames {
-        zone: district.dns.as_ref().map(|z| z.name.clone()),
+        zones: district.dns.iter().map(|z| z.name.clone()).collect(),
         records: Vec::new(),
         point_yourself: Vec::new(),
     };
     for name in names {
         let bucket = matches!(name.target, Target::BucketDistribution { .. });
-        if name.in_zone && name.recordable {
+        if let (Some(zone), true) = (&name.zone, name.recordable) {
             let owner = match (district.targets.cloudformation, bucket) {
                 (true, false) => super::district_stack(d),
                 (true, true) => super::data_stack(d, heritage),
@@ -288,16 +288,22 @@ pub fn heritage_names(district: &District, heritage: &str) -> Option<HeritageNam
                     vec!["A"]
                 },
                 target: name.target.describe(),
+                zone: zone.name.clone(),
                 owner,
             });
             continue;
         }
-        let why = match &district.dns {
-            _ if !name.recordable => {
-                "a pattern: no single record has every name it matches".to_owned()
-            }
-            Some(zone) => format!("outside zone `{}`", zone.name),
-            None => format!("district `{d}` names no zone (`dns:`)"),
+        let zones: Vec<String> = district
+            .dns
+            .iter()
+            .map(|z| format!("`{}`", z.name))
+            .collect();
+        let why = if !name.recordable {
+            "a pattern: no single record has every name it matches".to_owned()
+        } else if zones.is_empty() {
+            format!("district `{d}` names no zone (`dns:`)")
+        } else {
+            format!("outside zone {}", zones.join(", "))
         };
         let (output, export, tf_output, tf_file) = match &name.target {
             Target::LoadBalancer { load_balancer } => (
