@@ -354,3 +354,35 @@ fn a_zone_named_twice_is_an_error() {
         .run(&["validate"]);
     insta::assert_snapshot!(output.transcript());
 }
+
+#[test]
+fn one_host_on_two_load_balancers_is_an_error_even_without_a_zone() {
+    let district = format!(
+        "{DISTRICT}  other:\n    certificate_arn: arn:aws:acm:ap-northeast-1:111111111111:certificate/0b7a5f2e-3c1d-4e8f-9a6b-2d4c8e1f7a90\n"
+    );
+    let other = instance("[app.example.com]", "")
+        .replace("name: app", "name: api")
+        .replace("endpoint: mstdn", "endpoint: other");
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", &district)
+        .file(
+            "instances/mstdn/app.yml",
+            &instance("[app.example.com]", ""),
+        )
+        .file("instances/mstdn/api.yml", &other)
+        .run(&["validate"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(
+        output.stderr.contains(
+            "error[dns-name-conflict]: `app.example.com` is named for load balancer `other` (a listener of `api`/`web`) and for load balancer `mstdn` (a listener of `app`/`web`)"
+        ),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("instances/mstdn/app.yml:11:21"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("api.yml"), "{}", output.stderr);
+}
