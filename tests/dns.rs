@@ -386,3 +386,33 @@ fn one_host_on_two_load_balancers_is_an_error_even_without_a_zone() {
     );
     assert!(output.stderr.contains("api.yml"), "{}", output.stderr);
 }
+
+#[test]
+fn one_cloudfront_alias_in_two_districts_is_an_error() {
+    let bucket = format!(
+        "resources:
+  buckets:
+    media:
+      public_read: [media_attachments/]
+      cdn:
+        aliases: [files.example.com]
+        certificate_arn: {CDN_CERTIFICATE}
+"
+    );
+    let output = Fleet::new()
+        .file("instances/mstdn/district.yml", DISTRICT)
+        .file(
+            "instances/mstdn/app.yml",
+            &instance("[app.example.com]", &bucket),
+        )
+        .file(
+            "instances/other/district.yml",
+            &DISTRICT.replace("10.1.0.0/16", "10.2.0.0/16"),
+        )
+        .file(
+            "instances/other/api.yml",
+            &instance("[api.example.com]", &bucket).replace("name: app", "name: api"),
+        )
+        .run(&["validate"]);
+    insta::assert_snapshot!(output.transcript());
+}

@@ -45,6 +45,12 @@ impl Target {
     /// `IpAddressType: ipv4`, so they get no `AAAA` record.
     #[must_use]
     pub fn ipv6(&self) -> bool {
+        self.distribution()
+    }
+
+    /// Whether the target is a `CloudFront` distribution.
+    #[must_use]
+    pub fn distribution(&self) -> bool {
         !matches!(self, Self::LoadBalancer { .. })
     }
 
@@ -78,6 +84,71 @@ pub struct Name {
     /// Whether a record can have this name: a host pattern with `*` or `?`
     /// anywhere but a leading `*.` label matches names no single record has.
     pub recordable: bool,
+    /// Where it was first named, and by whom (see [`Claim`]), for diagnostics.
+    #[serde(skip)]
+    pub span: Span,
+    #[serde(skip)]
+    pub by: String,
+}
+
+impl Name {
+    /// Whether berth writes records for it.
+    #[must_use]
+    pub fn recorded(&self) -> bool {
+        self.zone.is_some() && self.recordable
+    }
+}
+
+/// Names two districts claim where only one can have them: records of one
+/// name in one zone (the second stack's create would fail on the first's
+/// record), or one alias on two distributions (`CloudFront` takes an alias
+/// on one distribution only, in every account).
+#[must_use]
+pub fn across_districts(districts: &[super::District]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut seen: BTreeMap<(&str, &str), (&str, &Name)> = BTreeMap::new();
+    for district in districts {
+        for name in &district.names {
+            let mut keys = Vec::new();
+            if let (Some(zone), true) = (&name.zone, name.recordable) {
+                keys.push((name.name.as_str(), zone.zone_id.as_str()));
+            }
+            if name.target.distribution() {
+                keys.push((name.name.as_str(), "cloudfront"));
+            }
+            for key in keys {
+                match seen.get(&key) {
+                    Some((other, first)) if *other != district.name => {
+                        let what = if key.1 == "cloudfront" {
+                            "a CloudFront alias in both; CloudFront gives an alias to one distribution".to_owned()
+                        } else {
+                            format!(
+                                "a record in zone `{}` from both; the second stack could not create it",
+                                key.1
+                            )
+                        };
+                        out.push(
+                            Diagnostic::error(
+                                "dns-name-conflict",
+                                format!(
+                                    "`{}` is named in district `{}` and in district `{other}`: {what}",
+                                    name.name, district.name
+                                ),
+                            )
+                            .at(name.span.clone(), format!("for {}{}", name.target.describe(), name.by))
+                            .also(first.span.clone(), format!("for {}{} in `{other}`", first.target.describe(), first.by))
+                            .help("name it in one district only"),
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        seen.insert(key, (&district.name, name));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// One place a name is claimed.
@@ -128,6 +199,8 @@ pub fn names(claims: Vec<Claim>, zones: &[Zone]) -> (Vec<Name>, Vec<Diagnostic>)
             continue;
         }
         let name = Name {
+            span: claim.span.clone(),
+            by: claim.by.clone(),
             zone: zones
                 .iter()
                 .filter(|z| in_zone(&key, &z.name))

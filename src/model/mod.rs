@@ -633,6 +633,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
         districts.push(district);
     }
     districts.sort_by(|a, b| a.name.cmp(&b.name));
+    diagnostics.extend(dns::across_districts(&districts));
     (Fleet { districts }, diagnostics)
 }
 

@@ -116,7 +116,7 @@ fn record(name: &Name) -> RecordPlan {
             .unwrap_or_default(),
         target_id,
         target_tf,
-        distribution: !matches!(name.target, Target::LoadBalancer { .. }),
+        distribution: name.target.distribution(),
         target: name.target.describe(),
         name: name.name.clone(),
     }
