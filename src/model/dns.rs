@@ -215,3 +215,88 @@ pub fn names(claims: Vec<Claim>, zones: &[Zone]) -> (Vec<Name>, Vec<Diagnostic>)
     }
     (first.into_values().map(|(n, _, _)| n).collect(), out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lb(name: &str) -> Target {
+        Target::LoadBalancer {
+            load_balancer: name.to_owned(),
+        }
+    }
+
+    fn claim(name: &str, target: Target, heritage: &str) -> Claim {
+        Claim {
+            name: name.to_owned(),
+            target,
+            heritage: Some(heritage.to_owned()),
+            span: Span::new(0, 0..1),
+            by: String::new(),
+        }
+    }
+
+    fn zone(name: &str, id: &str) -> Zone {
+        Zone {
+            name: name.to_owned(),
+            zone_id: id.to_owned(),
+        }
+    }
+
+    #[test]
+    fn one_target_shared_is_one_name_and_two_targets_are_a_conflict() {
+        let bucket = Target::BucketDistribution {
+            heritage: "b".into(),
+            bucket: "media".into(),
+        };
+        let (names, errors) = names(
+            vec![
+                claim("App.Example.com.", lb("web"), "a"),
+                claim("app.example.com", lb("web"), "b"),
+                claim("app.example.com", bucket, "b"),
+            ],
+            &[],
+        );
+        assert_eq!(names.len(), 1);
+        assert_eq!(names[0].name, "app.example.com");
+        assert_eq!(names[0].heritages.iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].code, "dns-name-conflict");
+    }
+
+    #[test]
+    fn a_name_is_in_the_longest_zone_that_holds_it_and_patterns_have_no_record() {
+        let zones = [zone("example.com", "Z1"), zone("social.example.com", "Z2")];
+        let (names, errors) = names(
+            vec![
+                claim("a.social.example.com", lb("web"), "a"),
+                claim("example.com", lb("web"), "a"),
+                claim("*.example.com", lb("web"), "a"),
+                claim("api-?.example.com", lb("web"), "a"),
+                claim("example.org", lb("web"), "a"),
+            ],
+            &zones,
+        );
+        assert!(errors.is_empty());
+        let found: Vec<(&str, Option<&str>, bool)> = names
+            .iter()
+            .map(|n| {
+                (
+                    n.name.as_str(),
+                    n.zone.as_ref().map(|z| z.zone_id.as_str()),
+                    n.recorded(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("*.example.com", Some("Z1"), true),
+                ("a.social.example.com", Some("Z2"), true),
+                ("api-?.example.com", Some("Z1"), false),
+                ("example.com", Some("Z1"), true),
+                ("example.org", None, false),
+            ]
+        );
+    }
+}

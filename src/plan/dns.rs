@@ -148,7 +148,7 @@ pub fn district_records(district: &District) -> Vec<RecordPlan> {
         district
             .names
             .iter()
-            .filter(|n| n.zone.is_some() && n.recordable)
+            .filter(|n| n.recorded())
             .filter(|n| !matches!(n.target, Target::BucketDistribution { .. }))
             .map(record)
             .collect(),
@@ -162,7 +162,7 @@ pub fn heritage_records(district: &District, heritage: &str) -> Vec<RecordPlan> 
         district
             .names
             .iter()
-            .filter(|n| n.zone.is_some() && n.recordable)
+            .filter(|n| n.recorded())
             .filter(|n| matches!(&n.target, Target::BucketDistribution { heritage: h, .. } if h == heritage))
             .map(record)
             .collect(),
