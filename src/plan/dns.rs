@@ -48,8 +48,8 @@ pub struct RecordPlan {
     /// A `CloudFront` distribution: zone `Z2FDTNDATAQYW2`, `DomainName`, and
     /// `EvaluateTargetHealth: false` (Route 53 refuses `true` for one); a
     /// load balancer: its `CanonicalHostedZoneID` and `DNSName`, and
-    /// `EvaluateTargetHealth: true`, as Route 53 advises for Elastic Load
-    /// Balancing (the load balancer's own health checks decide).
+    /// `EvaluateTargetHealth: true` (Route 53 takes its health from its target
+    /// groups; a name with one record is answered either way).
     pub distribution: bool,
     /// What it points at, in words.
     pub target: String,
