@@ -5,6 +5,7 @@
 //! nothing. Templates receive a [`HeritagePlan`] or a district and do no
 //! naming of their own. This stage decides, it renders nothing.
 
+pub mod dns;
 mod nlb;
 pub mod off_hours;
 pub mod root;
@@ -273,6 +274,9 @@ pub struct DataPlan<'a> {
     pub secrets: Vec<SecretPlan>,
     /// Every output of the data stack, by key (exported as prefix + key).
     pub outputs: Vec<String>,
+    /// Alias records of its buckets' distributions (see [`dns`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<dns::RecordPlan>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -966,6 +970,7 @@ fn data_plan<'a>(district: &District, heritage: &'a Heritage) -> DataPlan<'a> {
         repositories,
         secrets,
         outputs,
+        records: dns::heritage_records(district, &heritage.name),
     }
 }
 
@@ -1410,6 +1415,10 @@ pub fn plan(fleet: &Fleet) -> Vec<Unit> {
                 district.cluster.size,
                 hours
             ));
+        }
+        let records = dns::district_records(district);
+        if !records.is_empty() {
+            context["records"] = serde_json::json!(records);
         }
         units.push(Unit { context, artifacts });
         units.par_extend(

@@ -78,6 +78,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/partials/nlb.tf.json"),
     ),
     (
+        "partials/records.cfn.json",
+        include_str!("../templates/partials/records.cfn.json"),
+    ),
+    (
+        "partials/records.tf.json",
+        include_str!("../templates/partials/records.tf.json"),
+    ),
+    (
         "partials/image.cfn.json",
         include_str!("../templates/partials/image.cfn.json"),
     ),

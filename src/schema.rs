@@ -769,6 +769,46 @@ pub struct DistrictFile {
     /// monthly usage of usage-based charges (default: none, so they are
     /// listed with their unit price and not counted).
     pub cost: Option<CostAssumptions>,
+    /// A public Route 53 hosted zone berth adds alias records to, or a list
+    /// of them: every listener host and `CloudFront` alias in one gets a
+    /// record there (in the longest zone that holds it). berth does not
+    /// create the zones.
+    pub dns: Option<DnsZones>,
+}
+
+/// One hosted zone, or several.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum DnsZones {
+    One(Dns),
+    Many(#[schemars(length(min = 1, max = 100))] Vec<Dns>),
+}
+
+impl DnsZones {
+    /// Each zone with the JSON pointer of its entry in the district file.
+    #[must_use]
+    pub fn zones(&self) -> Vec<(String, &Dns)> {
+        match self {
+            Self::One(zone) => vec![("/dns".to_owned(), zone)],
+            Self::Many(zones) => zones
+                .iter()
+                .enumerate()
+                .map(|(i, zone)| (format!("/dns/{i}"), zone))
+                .collect(),
+        }
+    }
+}
+
+/// A Route 53 hosted zone that exists already (the registrar points at it).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// The zone's domain name, e.g. `example.com` (a trailing dot is the same name).
+    #[schemars(length(min = 1, max = 1024))]
+    pub zone: String,
+    /// The hosted zone's id, e.g. `Z0123456789ABCDEFGHIJ` (`aws route53 list-hosted-zones-by-name`).
+    #[schemars(length(min = 1, max = 32))]
+    pub zone_id: String,
 }
 
 /// How much a district uses of what AWS bills by use, a month.

@@ -33,6 +33,7 @@ pub(crate) const CASES: &[&str] = &[
     "image-rollout",
     "nat-per-az",
     "fargate-service",
+    "dns-rename",
 ];
 
 pub(crate) fn fixture(case: &str, side: &str) -> std::path::PathBuf {

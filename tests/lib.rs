@@ -7,6 +7,7 @@
 //! - `build`: artifacts of the example and golden fleets, determinism, atomic writes.
 //! - `cdn`: `cdn:` on a bucket: the distribution, the private bucket, `S3_ALIAS_HOST`, its errors.
 //! - `cli`: commands, flags and exit codes.
+//! - `dns`: `dns:` on a district: Route 53 alias records, where each lives, the zone's errors, names claimed twice.
 //! - `output`: `build --format json`, and what `-q` and `-v` print.
 //! - `contract`: the example and fixture Mastodon fleets give each process what Mastodon 4.3.2 reads.
 //! - `cost`: the price table and `berth cost`: shape, coverage of emitted types, estimates by hand.
@@ -37,6 +38,7 @@ mod cli;
 mod contract;
 mod cost;
 mod diff;
+mod dns;
 mod drift;
 mod e2e;
 mod editor;

@@ -2,7 +2,7 @@
 //! district and heritage of the example and golden fleets, both formats are
 //! reduced to the same list of facts — names, images, commands, cpu and
 //! memory, ports, health checks, rule priorities and conditions, schedules,
-//! autoscaling, log retention, the network, and which resources keep their
+//! autoscaling, log retention, the network, Route 53 alias records, and which resources keep their
 //! data — and the two lists must be equal, so a change to one template that
 //! is not made to the other fails here.
 //!
@@ -100,9 +100,12 @@ impl Cfn {
                 "AWS::RDS::DBInstance" => "db".into(),
                 "AWS::ElastiCache::ReplicationGroup" => "cache".into(),
                 "AWS::S3::Bucket" => format!("bucket.{}", id.trim_start_matches("Bucket")),
+                // A bucket's (`BucketMediaDistribution`) or an endpoint's
+                // (`EndpointSocialDistribution`), named as Terraform names them.
                 "AWS::CloudFront::Distribution" => format!(
                     "distribution.{}",
                     id.trim_start_matches("Bucket")
+                        .trim_start_matches("Endpoint")
                         .trim_end_matches("Distribution")
                 ),
                 "AWS::CloudFront::OriginAccessControl" => format!(
@@ -206,6 +209,9 @@ impl Cfn {
                     "MasterUserSecret.SecretArn" => ".secret",
                     "Arn" if id.starts_with("Bucket") => ".arn",
                     "RegionalDomainName" => ".regional_domain",
+                    "DNSName" => ".dns_name",
+                    "DomainName" => ".domain_name",
+                    "CanonicalHostedZoneID" => ".zone_id",
                     _ => "",
                 };
                 json!(format!(
@@ -582,6 +588,9 @@ impl Tf {
             ("aws_db_instance", a) if a.starts_with("master_user_secret") => ".secret",
             ("aws_s3_bucket" | "aws_cloudfront_distribution", "arn") => ".arn",
             ("aws_s3_bucket", "bucket_regional_domain_name") => ".regional_domain",
+            ("aws_lb", "dns_name") => ".dns_name",
+            ("aws_lb", "zone_id") => ".zone_id",
+            ("aws_cloudfront_distribution", "domain_name") => ".domain_name",
             ("aws_ecr_repository", "repository_url") => ".uri",
             _ => "",
         };
@@ -602,6 +611,33 @@ impl Tf {
             .filter(|((k, _), _)| k == kind)
             .map(|((_, name), body)| (name.as_str(), body, self.value(body)))
             .collect()
+    }
+}
+
+/// Route 53 alias records, by name and type: the zone and what the alias points at.
+fn cfn_records(cfn: &Cfn, facts: &mut Facts) {
+    for (_, _, p) in cfn.of_type("AWS::Route53::RecordSet") {
+        let a = &p["AliasTarget"];
+        facts.insert(
+            format!("record {} {}", text(&p["Name"]), text(&p["Type"])),
+            json!({
+                "zone": p["HostedZoneId"],
+                "alias": [a["DNSName"], a["HostedZoneId"], a["EvaluateTargetHealth"]],
+            }),
+        );
+    }
+}
+
+fn tf_records(tf: &Tf, facts: &mut Facts) {
+    for (_, _, r) in tf.of_type("aws_route53_record") {
+        let a = &r["alias"][0];
+        facts.insert(
+            format!("record {} {}", text(&r["name"]), text(&r["type"])),
+            json!({
+                "zone": r["zone_id"],
+                "alias": [a["name"], a["zone_id"], a["evaluate_target_health"]],
+            }),
+        );
     }
 }
 
@@ -1166,6 +1202,7 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
             }),
         );
     }
+    cfn_records(&cfn, &mut facts);
     facts
 }
 
@@ -1489,6 +1526,7 @@ fn tf_heritage(dir: &Path) -> Facts {
             }),
         );
     }
+    tf_records(&tf, &mut facts);
     facts
 }
 
@@ -1735,6 +1773,7 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
             "redirect": [redirect["Protocol"], redirect["Port"], redirect["Host"], redirect["Path"], redirect["Query"], redirect["StatusCode"]],
         }));
     }
+    cfn_records(&cfn, &mut facts);
     facts
 }
 
@@ -1990,6 +2029,7 @@ fn tf_district(path: &Path) -> Facts {
             "redirect": [redirect["protocol"], redirect["port"], redirect["host"], redirect["path"], redirect["query"], redirect["status_code"]],
         }));
     }
+    tf_records(&tf, &mut facts);
     facts
 }
 

@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod barcelona;
+pub mod dns;
 pub mod fleet;
 pub mod off_hours;
 pub mod pages;
@@ -115,6 +116,7 @@ pub fn check(loaded: &Loaded, validators: &Validators) -> (CheckedFleet, Vec<Dia
                 rules::check_district(d, &district.name, loaded.sources.text(d.file)),
                 &shadowed,
             ));
+            found.extend(heard(dns::check_district(d), &shadowed));
         }
         diagnostics.extend(found);
         fleet.districts.push(CheckedDistrict {

@@ -331,7 +331,8 @@ fn run(args: &Args) -> Result<ExitCode> {
                 );
                 bail!("the fleet has errors; fix them to see what berth understood");
             };
-            let Some((_, found)) = fleet.heritages().find(|(_, h)| &h.name == heritage) else {
+            let Some((district, found)) = fleet.heritages().find(|(_, h)| &h.name == heritage)
+            else {
                 let names: Vec<_> = fleet
                     .heritages()
                     .map(|(_, h)| format!("`{}`", h.name))
@@ -341,10 +342,15 @@ fn run(args: &Args) -> Result<ExitCode> {
                     names.join(", ")
                 );
             };
+            // The heritage as the model has it, and its DNS names with what each points at.
+            let mut shown = serde_json::to_value(found)?;
+            if let Some(names) = berth::plan::dns::heritage_names(district, heritage) {
+                shown["dns"] = serde_json::to_value(names)?;
+            }
             let text = match format {
-                ExplainFormat::Json => format!("{}\n", serde_json::to_string_pretty(found)?),
+                ExplainFormat::Json => format!("{}\n", serde_json::to_string_pretty(&shown)?),
                 ExplainFormat::Yaml => {
-                    serde_saphyr::to_string(found).context("cannot write YAML")?
+                    serde_saphyr::to_string(&shown).context("cannot write YAML")?
                 }
             };
             write_stdout(&text)?;

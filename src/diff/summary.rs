@@ -862,6 +862,14 @@ fn district(b: &District, a: &District) -> Vec<String> {
         &targets(&b.targets),
         &targets(&a.targets),
     );
+    let zones = |zones: &[crate::model::dns::Zone]| {
+        let list: Vec<String> = zones
+            .iter()
+            .map(|z| format!("{} ({})", z.name, z.zone_id))
+            .collect();
+        optional((!list.is_empty()).then(|| list.join(",")).as_ref())
+    };
+    field(&mut out, "dns", &zones(&b.dns), &zones(&a.dns));
     let (be, ae) = (endpoints(b), endpoints(a));
     for (name, after) in &ae {
         let (public, policy, lbs) = (&after.public, &after.ssl_policy, &after.load_balancers);
@@ -1156,6 +1164,10 @@ mod tests {
             prefix: None,
         });
         d.account_id = Some("111111111111".into());
+        d.dns = vec![crate::model::dns::Zone {
+            name: "example.social".into(),
+            zone_id: "Z0123456789ABCDEFGHIJ".into(),
+        }];
         d.endpoints[0].web_acl_arn =
             Some("arn:aws:wafv2:ap-northeast-1:111111111111:regional/webacl/w/1".into());
         d.endpoints[0].cdn = Some(crate::model::EndpointCdn {
@@ -1171,6 +1183,7 @@ mod tests {
             lines(&before, &after),
             [format!(
                 "district mstdn: network flow_logs none → s3://mstdn-flow-logs; account_id none → 111111111111; \
+                 dns none → example.social (Z0123456789ABCDEFGHIJ); \
                  endpoint {name} certificate_arn {old} → arn:aws:acm:ap-northeast-1:111111111111:certificate/new; \
                  endpoint {name} web_acl_arn none → arn:aws:wafv2:ap-northeast-1:111111111111:regional/webacl/w/1; \
                  endpoint {name} cdn none → app.example caching [\"/packs/*\"]"

@@ -7,6 +7,7 @@
 
 pub mod capacity;
 pub mod command;
+pub mod dns;
 pub mod pool;
 pub mod priority;
 pub mod rules;
@@ -81,6 +82,13 @@ pub struct District {
     /// has a second, all-spot group of hosts and its capacity provider.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ec2_spot: bool,
+    /// The Route 53 hosted zones records are added to (`dns:`), if any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<dns::Zone>,
+    /// Every listener host and `CloudFront` alias with its target, by name
+    /// (templates get the records made of them from `plan::dns`).
+    #[serde(skip)]
+    pub names: Vec<dns::Name>,
     /// How full its cluster is, when berth knows the instance type's size.
     #[serde(skip)]
     pub cluster_use: Option<capacity::ClusterUse>,
@@ -602,6 +610,16 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
             heritages: Vec::new(),
             fargate_spot: false,
             ec2_spot: false,
+            dns: spec
+                .dns
+                .iter()
+                .flat_map(schema::DnsZones::zones)
+                .map(|(_, z)| dns::Zone {
+                    name: crate::check::dns::normalize(&z.zone),
+                    zone_id: z.zone_id.clone(),
+                })
+                .collect(),
+            names: Vec::new(),
             cluster_use: None,
         };
         let mut spans = Vec::new();
@@ -633,6 +651,9 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
         pool::place(&mut district);
         diagnostics.extend(pool::check_names(&district, &|p| file.at(p)));
         diagnostics.extend(capacity::services_per_cluster(&district, &|p| file.at(p)));
+        let (names, conflicts) = dns::names(name_claims(&district, checked, file), &district.dns);
+        district.names = names;
+        diagnostics.extend(conflicts);
         let sites = rule_sites(&district, &spans);
         diagnostics.extend(rules::check(&district, &sites));
         let (found, cluster_use) = capacity::check(&district, &|p| file.at(p));
@@ -641,6 +662,7 @@ pub fn resolve(fleet: &CheckedFleet, sources: &Sources) -> (Fleet, Vec<Diagnosti
         districts.push(district);
     }
     districts.sort_by(|a, b| a.name.cmp(&b.name));
+    diagnostics.extend(dns::across_districts(&districts));
     (Fleet { districts }, diagnostics)
 }
 
@@ -1056,4 +1078,125 @@ fn rule_sites<'a>(district: &'a District, spans: &[ListenerSpans]) -> Vec<rules:
         }
     }
     sites
+}
+
+/// Every place a district names a host: listener hosts (`hosts` and
+/// `host-header` conditions), buckets' and endpoints' `cdn.aliases`, in
+/// that order. Listeners must be placed on their load balancers already.
+fn name_claims(
+    district: &District,
+    checked: &crate::check::CheckedDistrict,
+    file: &Checked<schema::DistrictFile>,
+) -> Vec<dns::Claim> {
+    let fronted = |load_balancer: &str, host: &str| {
+        district.load_balancers.iter().any(|lb| {
+            lb.name == load_balancer
+                && lb.cdn.as_ref().is_some_and(|c| {
+                    c.aliases.iter().any(|a| {
+                        crate::check::dns::normalize(a) == crate::check::dns::normalize(host)
+                    })
+                })
+        })
+    };
+    let mut claims = Vec::new();
+    for instance in &checked.instances {
+        for (env_key, env) in &instance.spec.environments {
+            let Some(heritage) = district.heritages.iter().find(|h| h.name == env.name) else {
+                continue;
+            };
+            for (s, (service, resolved)) in env.services.iter().zip(&heritage.services).enumerate()
+            {
+                for (l, (listener, placed)) in service
+                    .listeners
+                    .iter()
+                    .zip(&resolved.listeners)
+                    .enumerate()
+                {
+                    let base = [
+                        "environments",
+                        env_key,
+                        "services",
+                        &s.to_string(),
+                        "listeners",
+                        &l.to_string(),
+                    ];
+                    let hosts = listener.hosts.iter().enumerate().map(|(i, h)| {
+                        (
+                            h,
+                            pointer(&[&base[..], &["hosts", &i.to_string()]].concat()),
+                        )
+                    });
+                    let conditions = listener
+                        .rule_conditions
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.kind == ConditionType::HostHeader)
+                        .map(|(j, c)| {
+                            (
+                                &c.value,
+                                pointer(
+                                    &[&base[..], &["rule_conditions", &j.to_string(), "value"]]
+                                        .concat(),
+                                ),
+                            )
+                        });
+                    for (host, at) in hosts.chain(conditions) {
+                        let lb = placed.load_balancer.clone();
+                        claims.push(dns::Claim {
+                            name: host.clone(),
+                            target: if fronted(&lb, host) {
+                                dns::Target::EndpointDistribution { load_balancer: lb }
+                            } else {
+                                dns::Target::LoadBalancer { load_balancer: lb }
+                            },
+                            heritage: Some(heritage.name.clone()),
+                            span: instance.at(&at),
+                            by: format!(" (a listener of `{}`/`{}`)", heritage.name, service.name),
+                        });
+                    }
+                }
+            }
+            let (resources, base): (_, &[&str]) = match &env.resources {
+                Some(r) => (Some(r), &["environments", env_key, "resources"]),
+                None => (instance.spec.resources.as_ref(), &["resources"]),
+            };
+            for (bucket, spec) in resources.iter().flat_map(|r| &r.buckets) {
+                for (i, alias) in spec.cdn.iter().flat_map(|c| c.aliases.iter().enumerate()) {
+                    claims.push(dns::Claim {
+                        name: alias.clone(),
+                        target: dns::Target::BucketDistribution {
+                            heritage: heritage.name.clone(),
+                            bucket: bucket.clone(),
+                        },
+                        heritage: Some(heritage.name.clone()),
+                        span: instance.at(&pointer(
+                            &[base, &["buckets", bucket, "cdn", "aliases", &i.to_string()]]
+                                .concat(),
+                        )),
+                        by: String::new(),
+                    });
+                }
+            }
+        }
+    }
+    for lb in &district.load_balancers {
+        for (i, alias) in lb.cdn.iter().flat_map(|c| c.aliases.iter().enumerate()) {
+            claims.push(dns::Claim {
+                name: alias.clone(),
+                target: dns::Target::EndpointDistribution {
+                    load_balancer: lb.name.clone(),
+                },
+                heritage: None,
+                span: file.at(&pointer(&[
+                    "endpoints",
+                    &lb.endpoint,
+                    "cdn",
+                    "aliases",
+                    &i.to_string(),
+                ])),
+                by: String::new(),
+            });
+        }
+    }
+    claims
 }
