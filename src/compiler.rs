@@ -97,17 +97,27 @@ pub enum RenderFailure {
 /// keyed by path, manifest included. Templates come from `root/templates`
 /// where the fleet overrides them.
 pub fn render(fleet: &Fleet, root: &Path) -> Result<BTreeMap<String, String>, RenderFailure> {
-    render_reusing(fleet, root, &Previous::none()).map(|(files, _)| files)
+    render_reusing(fleet, root, &Previous::none()).map(|r| r.files)
+}
+
+/// What [`render_reusing`] made: the files with their text, the artifacts
+/// kept in `out/` without it (only with [`Previous::read_verifying`]), and
+/// how many artifacts were reused.
+#[derive(Debug)]
+pub struct Tree {
+    pub files: BTreeMap<String, String>,
+    pub kept: emit::Kept,
+    pub reused: usize,
 }
 
 /// [`render`], taking from `previous` (what an earlier build left in
 /// `out/`) every artifact whose inputs and bytes are unchanged. The result
-/// is the same, byte for byte. Also says how many artifacts were reused.
+/// is the same, byte for byte.
 pub fn render_reusing(
     fleet: &Fleet,
     root: &Path,
     previous: &Previous,
-) -> Result<(BTreeMap<String, String>, usize), RenderFailure> {
+) -> Result<Tree, RenderFailure> {
     let renderer = Renderer::new(&root.join("templates"))?;
     let units = plan::plan(fleet);
     let done = renderer
@@ -115,5 +125,10 @@ pub fn render_reusing(
         .map_err(RenderFailure::Artifacts)?;
     let reused = done.iter().filter(|r| r.reused).count();
     let artifacts: Vec<_> = units.into_iter().flat_map(|u| u.artifacts).collect();
-    Ok((emit::files(&artifacts, done), reused))
+    let (files, kept) = emit::files_keeping(&artifacts, done);
+    Ok(Tree {
+        files,
+        kept,
+        reused,
+    })
 }

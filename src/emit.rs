@@ -57,9 +57,43 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// Every file of `out/` as it should be, keyed by path: artifacts plus manifest.
+/// Artifacts a build keeps in `out/` as they are, without their text: path →
+/// the sha256 of the bytes `out/` holds (see `render::Previous::read_verifying`).
+pub type Kept = BTreeMap<String, String>;
+
+/// The sha256 (hex) of a file's bytes, read in blocks.
+///
+/// # Errors
+///
+/// The file cannot be read.
+pub fn sha256_of_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hash = Sha256::new();
+    let mut block = vec![0; 1 << 16];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut block)?;
+        if n == 0 {
+            return Ok(hex(&hash.finalize()));
+        }
+        hash.update(&block[..n]);
+    }
+}
+
+/// Every file of `out/` as it should be, keyed by path: artifacts plus
+/// manifest; every artifact must have its text.
 #[must_use]
 pub fn files(artifacts: &[Artifact], rendered: Vec<Rendered>) -> BTreeMap<String, String> {
+    let (files, kept) = files_keeping(artifacts, rendered);
+    debug_assert!(kept.is_empty(), "artifacts without text: {kept:?}");
+    files
+}
+
+/// [`files`], with the artifacts kept in `out/` without their text apart.
+#[must_use]
+pub fn files_keeping(
+    artifacts: &[Artifact],
+    rendered: Vec<Rendered>,
+) -> (BTreeMap<String, String>, Kept) {
     let mut entries: Vec<ManifestEntry<'_>> = artifacts
         .iter()
         .zip(&rendered)
@@ -79,13 +113,20 @@ pub fn files(artifacts: &[Artifact], rendered: Vec<Rendered>) -> BTreeMap<String
     };
     let mut manifest_text = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
     manifest_text.push('\n');
-    let mut files: BTreeMap<String, String> = artifacts
-        .iter()
-        .map(|a| a.path.clone())
-        .zip(rendered.into_iter().map(|r| r.text))
-        .collect();
+    let mut files = BTreeMap::new();
+    let mut kept = Kept::new();
+    for (a, r) in artifacts.iter().zip(rendered) {
+        match r.text {
+            Some(text) => {
+                files.insert(a.path.clone(), text);
+            }
+            None => {
+                kept.insert(a.path.clone(), r.sha256);
+            }
+        }
+    }
     files.insert(MANIFEST.to_owned(), manifest_text);
-    files
+    (files, kept)
 }
 
 /// A problem writing `out/`.
@@ -283,17 +324,32 @@ pub fn write(
     lock: &Lock,
     hook: &mut dyn FnMut(Step),
 ) -> Result<Vec<String>, EmitError> {
+    write_keeping(out, files, &Kept::new(), lock, hook)
+}
+
+/// [`write`], also keeping the files of `kept` that `out` holds: each is
+/// linked into the new tree when its bytes still hash to the sha256 `kept`
+/// names (it was verified before the lock was taken), and it is an error
+/// otherwise, so a tree is never made of files nobody checked.
+pub fn write_keeping(
+    out: &Path,
+    files: &BTreeMap<String, String>,
+    kept: &Kept,
+    lock: &Lock,
+    hook: &mut dyn FnMut(Step),
+) -> Result<Vec<String>, EmitError> {
     let swap = if cfg!(any(target_os = "linux", target_os = "android")) {
         Swap::Exchange
     } else {
         Swap::Renames
     };
-    write_with(out, files, lock, hook, swap)
+    write_with(out, files, kept, lock, hook, swap)
 }
 
 fn write_with(
     out: &Path,
     files: &BTreeMap<String, String>,
+    kept_files: &Kept,
     _lock: &Lock,
     hook: &mut dyn FnMut(Step),
     swap: Swap,
@@ -305,7 +361,7 @@ fn write_with(
     let pid = std::process::id();
     let staging = parent.join(format!(".{name}.new-{pid}"));
     let kept = exists.then_some(out);
-    if let Err(e) = stage(&staging, files, kept) {
+    if let Err(e) = stage(&staging, files, kept_files, kept) {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
     }
@@ -383,10 +439,12 @@ fn write_with(
 fn stage(
     staging: &Path,
     files: &BTreeMap<String, String>,
+    kept_files: &Kept,
     kept: Option<&Path>,
 ) -> Result<(), EmitError> {
     let mut dirs: std::collections::BTreeSet<PathBuf> = files
         .keys()
+        .chain(kept_files.keys())
         .filter_map(|p| Path::new(p).parent())
         .map(|d| staging.join(d))
         .collect();
@@ -411,6 +469,25 @@ fn stage(
         let mut file = std::fs::File::create(&target).map_err(io(&target))?;
         std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io(&target))?;
         file.sync_all().map_err(io(&target))?;
+    }
+    for (path, sha256) in kept_files {
+        let old = kept.map(|k| k.join(path)).unwrap_or_default();
+        let target = staging.join(path);
+        let still = sha256_of_file(&old).is_ok_and(|now| &now == sha256);
+        if !still {
+            return Err(EmitError::Io {
+                path: old,
+                cause: std::io::Error::other(
+                    "changed while berth was building: run `berth build` again",
+                ),
+            });
+        }
+        if std::fs::hard_link(&old, &target).is_err() {
+            std::fs::copy(&old, &target).map_err(io(&target))?;
+        }
+        std::fs::File::open(&target)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&target))?;
     }
     if let Some(kept) = kept {
         carry_reviews(kept, staging, &mut dirs)?;
@@ -697,6 +774,16 @@ impl Drift {
 
 /// Compares `out` with `files` without writing anything.
 pub fn check(out: &Path, files: &BTreeMap<String, String>) -> Result<Drift, EmitError> {
+    check_keeping(out, files, &Kept::new())
+}
+
+/// [`check`], where the files of `kept` are in `out` and were found to hold
+/// the bytes they should (when they were reused): they are not read again.
+pub fn check_keeping(
+    out: &Path,
+    files: &BTreeMap<String, String>,
+    kept: &Kept,
+) -> Result<Drift, EmitError> {
     let mut drift = Drift::default();
     for (path, text) in files {
         match std::fs::read_to_string(out.join(path)) {
@@ -713,7 +800,7 @@ pub fn check(out: &Path, files: &BTreeMap<String, String>) -> Result<Drift, Emit
                 let relative = entry.path().strip_prefix(out).unwrap_or(entry.path());
                 let relative = relative.to_string_lossy().replace('\\', "/");
                 let review = relative.starts_with(&format!("{REVIEW_DIR}/"));
-                if !files.contains_key(&relative) && !review {
+                if !files.contains_key(&relative) && !kept.contains_key(&relative) && !review {
                     drift.extra.push(relative);
                 }
             }
@@ -787,6 +874,7 @@ mod tests {
             let _ = write_with(
                 &out,
                 &tree(&[("a.json", "2"), (MANIFEST, "{}")]),
+                &Kept::new(),
                 &lock,
                 &mut |step| assert_ne!(step, Step::MovedAside, "stopped"),
                 Swap::Renames,

@@ -180,7 +180,10 @@ pub struct Renderer {
 /// (both hex), as the manifest records them.
 #[derive(Debug, Clone)]
 pub struct Rendered {
-    pub text: String,
+    /// The text; `None` for an artifact kept in `out/` as it is, whose bytes
+    /// were read, hashed and found to be the manifest's (see
+    /// [`Previous::read_verifying`]).
+    pub text: Option<String>,
     pub sha256: String,
     pub inputs: String,
     /// Taken from the previous `out/` rather than rendered.
@@ -193,6 +196,9 @@ pub struct Rendered {
 pub struct Previous {
     out: PathBuf,
     artifacts: HashMap<String, (String, String)>,
+    /// Hand back the text of a reused file (`diff` compares texts), or only
+    /// verify it (`build`, `build --check`: the file stays as it is).
+    keep_text: bool,
 }
 
 impl Previous {
@@ -206,6 +212,17 @@ impl Previous {
     /// unreadable manifest (or one without inputs) reuses nothing.
     #[must_use]
     pub fn read(out: &Path) -> Self {
+        Self {
+            keep_text: true,
+            ..Self::read_verifying(out)
+        }
+    }
+
+    /// [`Previous::read`], for a build or check that leaves a reused file
+    /// in place: its bytes are hashed as they are read and not kept, so the
+    /// build holds only what it renders.
+    #[must_use]
+    pub fn read_verifying(out: &Path) -> Self {
         #[derive(serde::Deserialize)]
         struct Manifest {
             artifacts: Vec<Entry>,
@@ -228,6 +245,7 @@ impl Previous {
         Self {
             out: out.to_path_buf(),
             artifacts,
+            keep_text: false,
         }
     }
 
@@ -238,8 +256,14 @@ impl Previous {
         if &inputs_hash(key, sha256) != inputs {
             return None;
         }
-        let text = std::fs::read_to_string(self.out.join(&artifact.path)).ok()?;
-        (&crate::emit::sha256(&text) == sha256).then(|| Rendered {
+        let path = self.out.join(&artifact.path);
+        let text = if self.keep_text {
+            let text = std::fs::read_to_string(path).ok()?;
+            (&crate::emit::sha256(&text) == sha256).then_some(Some(text))?
+        } else {
+            (&crate::emit::sha256_of_file(&path).ok()? == sha256).then_some(None)?
+        };
+        Some(Rendered {
             text,
             sha256: sha256.clone(),
             inputs: inputs.clone(),
@@ -410,7 +434,7 @@ impl Renderer {
                     let sha256 = crate::emit::sha256(&text);
                     Ok(Rendered {
                         inputs: inputs_hash(&key, &sha256),
-                        text,
+                        text: Some(text),
                         sha256,
                         reused: false,
                     })

@@ -192,14 +192,18 @@ fn execute(args: &Args, build: &BuildArgs, out: &Path, outcome: &mut Outcome) ->
     let previous = if build.fresh {
         Previous::none()
     } else {
-        Previous::read(out)
+        Previous::read_verifying(out)
     };
-    let (files, reused) = compiler::render_reusing(fleet, &args.root, &previous)?;
+    let compiler::Tree {
+        files,
+        kept,
+        reused,
+    } = compiler::render_reusing(fleet, &args.root, &previous)?;
     took(outcome, "render");
-    outcome.files = files.len();
+    outcome.files = files.len() + kept.len();
     outcome.reused = reused;
     if build.check {
-        let drift = emit::check(out, &files)?;
+        let drift = emit::check_keeping(out, &files, &kept)?;
         took(outcome, "compare");
         outcome.stale_schemas = stale_schemas(&args.root, &analysis.sources)
             .into_iter()
@@ -230,7 +234,7 @@ fn execute(args: &Args, build: &BuildArgs, out: &Path, outcome: &mut Outcome) ->
     }
     // What the build changes, for `-v` and JSON: one more read of `out/`.
     if build.verbosity.verbose || !human {
-        let drift = emit::check(&out, &files)?;
+        let drift = emit::check_keeping(&out, &files, &kept)?;
         outcome.drift = Some(Drift {
             changed: drift.changed,
             missing: drift.missing,
@@ -238,7 +242,7 @@ fn execute(args: &Args, build: &BuildArgs, out: &Path, outcome: &mut Outcome) ->
         });
         took(outcome, "compare");
     }
-    outcome.write_warnings = emit::write(&out, &files, &lock, &mut abort_hook())?;
+    outcome.write_warnings = emit::write_keeping(&out, &files, &kept, &lock, &mut abort_hook())?;
     took(outcome, "write");
     (outcome.status, outcome.exit_code) = ("written", 0);
     Ok(ExitCode::SUCCESS)

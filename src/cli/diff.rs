@@ -127,7 +127,7 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
     // What `out/` holds of the sources' artifacts is reused where their
     // inputs are unchanged (see `berth::render`); the result is the same.
     let previous = berth::render::Previous::read(&args.root.join("out"));
-    let (after, _) = compiler::render_reusing(fleet, &args.root, &previous)?;
+    let after = compiler::render_reusing(fleet, &args.root, &previous)?.files;
     // The baseline, as plain text and as Markdown.
     let (before, baseline, markdown) = match &diff_args.base {
         Some(revision) => match git::out_at(&args.root, revision, &after)? {
