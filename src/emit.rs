@@ -827,6 +827,54 @@ mod tests {
             .collect()
     }
 
+    /// A kept file is linked into the new tree when it still has the bytes
+    /// it was verified with; one changed since is an error, and `out` stays.
+    #[test]
+    fn kept_files_are_linked_only_when_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write(&out, &tree(&[("a/x.json", "1"), ("b/y.json", "2")])).unwrap();
+        let kept: Kept = [("a/x.json".to_owned(), sha256("1"))].into();
+        let lock = || {
+            let Acquired::Held(lock) = Lock::try_acquire(&out).unwrap() else {
+                panic!("locked")
+            };
+            lock
+        };
+        write_keeping(
+            &out,
+            &tree(&[("b/y.json", "3")]),
+            &kept,
+            &lock(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(out.join("a/x.json")).unwrap(), "1");
+        assert_eq!(std::fs::read_to_string(out.join("b/y.json")).unwrap(), "3");
+        assert!(
+            check_keeping(&out, &tree(&[("b/y.json", "3")]), &kept)
+                .unwrap()
+                .is_empty()
+        );
+
+        std::fs::write(out.join("a/x.json"), "edited").unwrap();
+        let error = write_keeping(
+            &out,
+            &tree(&[("b/y.json", "4")]),
+            &kept,
+            &lock(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("changed while berth was building"),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_to_string(out.join("b/y.json")).unwrap(), "3");
+    }
+
     #[test]
     fn write_replaces_the_tree() {
         let dir = tempfile::tempdir().unwrap();
