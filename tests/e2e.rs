@@ -38,7 +38,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Output, copy_tree, repo, run_with};
+use crate::support::{Output, copy_tree, repo, run_with, without_block};
 
 const CERTIFICATE: &str =
     "arn:aws:acm:ap-northeast-1:111111111111:certificate/0b7a5f2e-3c1d-4e8f-9a6b-2d4c8e1f7a90";
@@ -113,6 +113,45 @@ fn desired_count(service: &str) -> u64 {
         .unwrap_or_else(|| panic!("no service {service}: {found}"))
 }
 
+/// Starts an instance of the district's AMI in the first of its `subnets`
+/// (a district stack output) and registers it in the cluster, as a host's
+/// ECS agent would.
+fn join_host(district: &str, subnets: &str, instance_type: &str) {
+    let stack = format!("{district}-district");
+    let subnet = output(&stack, subnets)
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    let image = ok(&["cloudformation", "describe-stacks", "--stack-name", &stack])["Stacks"][0]
+        ["Parameters"][0]["ParameterValue"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let host = ok(&[
+        "ec2",
+        "run-instances",
+        "--image-id",
+        &image,
+        "--instance-type",
+        instance_type,
+        "--subnet-id",
+        &subnet,
+    ])["Instances"][0]["InstanceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let identity = format!("{{\"instanceId\": \"{host}\"}}");
+    ok(&[
+        "ecs",
+        "register-container-instance",
+        "--cluster",
+        district,
+        "--instance-identity-document",
+        &identity,
+    ]);
+}
+
 #[test]
 #[ignore = "needs moto's server: run scripts/moto-e2e (scripts/test does)"]
 fn example_fleet_deploys_on_moto() {
@@ -152,42 +191,7 @@ fn example_fleet_deploys_on_moto() {
     assert_eq!(output("mstdn-district", "ClusterName"), "mstdn");
 
     // A district host joins the cluster (what its ECS agent does).
-    let subnet = output("mstdn-district", "PrivateSubnets")
-        .split(',')
-        .next()
-        .unwrap()
-        .to_owned();
-    let image = ok(&[
-        "cloudformation",
-        "describe-stacks",
-        "--stack-name",
-        "mstdn-district",
-    ])["Stacks"][0]["Parameters"][0]["ParameterValue"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let host = ok(&[
-        "ec2",
-        "run-instances",
-        "--image-id",
-        &image,
-        "--instance-type",
-        "t3.small",
-        "--subnet-id",
-        &subnet,
-    ])["Instances"][0]["InstanceId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let identity = format!("{{\"instanceId\": \"{host}\"}}");
-    ok(&[
-        "ecs",
-        "register-container-instance",
-        "--cluster",
-        "mstdn",
-        "--instance-identity-document",
-        &identity,
-    ]);
+    join_host("mstdn", "PrivateSubnets", "t3.small");
 
     // 2. The whole example fleet, without caches (see above).
     for file in ["bcn-users.yml", "cat-lovers.yml"] {
@@ -551,21 +555,7 @@ fn example_fleet_deploys_on_moto() {
 
 /// An instance file without its `cache:` resource (moto cannot create one).
 fn without_cache(text: &str) -> String {
-    let mut out = String::new();
-    let mut skipping = false;
-    for line in text.lines() {
-        if line == "  cache:" {
-            skipping = true;
-            continue;
-        }
-        if skipping && line.starts_with("    ") {
-            continue;
-        }
-        skipping = false;
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
+    without_block(text, "  cache:")
 }
 
 /// The one-person fleet (`tests/fixtures/one-person`) on moto: a district
@@ -619,42 +609,7 @@ fn one_person_fleet_deploys_on_moto() {
     let first = apply(root.path());
     assert_eq!(first.code, 0);
     assert_eq!(status("home-district"), "CREATE_COMPLETE");
-    let subnet = output("home-district", "PublicSubnets")
-        .split(',')
-        .next()
-        .unwrap()
-        .to_owned();
-    let image = ok(&[
-        "cloudformation",
-        "describe-stacks",
-        "--stack-name",
-        "home-district",
-    ])["Stacks"][0]["Parameters"][0]["ParameterValue"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let host = ok(&[
-        "ec2",
-        "run-instances",
-        "--image-id",
-        &image,
-        "--instance-type",
-        "t3.medium",
-        "--subnet-id",
-        &subnet,
-    ])["Instances"][0]["InstanceId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let identity = format!("{{\"instanceId\": \"{host}\"}}");
-    ok(&[
-        "ecs",
-        "register-container-instance",
-        "--cluster",
-        "home",
-        "--instance-identity-document",
-        &identity,
-    ]);
+    join_host("home", "PublicSubnets", "t3.medium");
 
     // 2. The instance, without its cache (see the module's notes), with its page.
     let mastodon = std::fs::read_to_string(fixture.join("mastodon.yml")).unwrap();

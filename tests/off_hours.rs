@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Fleet, repo};
+use crate::support::{Fleet, repo, without_block};
 
 /// The one-person fleet's files, with `edit` applied to each text.
 fn one_person(edit: impl Fn(&str) -> String) -> Fleet {
@@ -16,25 +16,6 @@ fn one_person(edit: impl Fn(&str) -> String) -> Fleet {
         fleet = fleet.file(&format!("instances/home/{name}"), &edit(&text));
     }
     fleet
-}
-
-/// `text` without the line that starts with `key` and the lines indented
-/// deeper after it.
-fn without_block(text: &str, key: &str) -> String {
-    let depth = key.len() - key.trim_start().len();
-    let mut kept = Vec::new();
-    let mut skipping = false;
-    for line in text.lines() {
-        let indent = line.len() - line.trim_start().len();
-        if skipping && indent > depth {
-            continue;
-        }
-        skipping = line.starts_with(key);
-        if !skipping {
-            kept.push(line);
-        }
-    }
-    kept.join("\n") + "\n"
 }
 
 fn estimate(fleet: &Fleet) -> Value {

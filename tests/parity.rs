@@ -748,6 +748,39 @@ fn distribution_arns(value: &Value) -> Value {
 }
 
 /// Security groups and their rules, inline or separate, as one list.
+/// The `EventBridge` Scheduler schedules of a stack (off-hours of a heritage
+/// or of a district's hosts), by name under `label`.
+fn cfn_schedules(cfn: &Cfn, label: &str, facts: &mut Facts) {
+    for (_, _, p) in cfn.of_type("AWS::Scheduler::Schedule") {
+        let t = &p["Target"];
+        facts.insert(
+            format!("{label} {}", text(&p["Name"])),
+            json!({
+                "schedule": p["ScheduleExpression"], "timezone": p["ScheduleExpressionTimezone"],
+                "window": p["FlexibleTimeWindow"]["Mode"], "state": p["State"], "description": p["Description"],
+                "target": t["Arn"], "role": t["RoleArn"],
+                "input": serde_json::from_str::<Value>(t["Input"].as_str().unwrap()).unwrap(),
+            }),
+        );
+    }
+}
+
+/// [`cfn_schedules`] of a Terraform configuration.
+fn tf_schedules(tf: &Tf, label: &str, facts: &mut Facts) {
+    for (_, _, b) in tf.of_type("aws_scheduler_schedule") {
+        let t = &b["target"];
+        facts.insert(
+            format!("{label} {}", text(&b["name"])),
+            json!({
+                "schedule": b["schedule_expression"], "timezone": b["schedule_expression_timezone"],
+                "window": b["flexible_time_window"]["mode"], "state": b["state"], "description": b["description"],
+                "target": t["arn"], "role": t["role_arn"],
+                "input": serde_json::from_str::<Value>(t["input"].as_str().unwrap()).unwrap(),
+            }),
+        );
+    }
+}
+
 fn cfn_security_groups(cfn: &Cfn, facts: &mut Facts) {
     let mut rules = Vec::new();
     for (_, _, p) in cfn.of_type("AWS::EC2::SecurityGroup") {
@@ -1032,18 +1065,7 @@ fn cfn_heritage(dir: &Path, district: &str, heritage: &str) -> Facts {
             }),
         );
     }
-    for (_, _, p) in cfn.of_type("AWS::Scheduler::Schedule") {
-        let t = &p["Target"];
-        facts.insert(
-            format!("off-hours schedule {}", text(&p["Name"])),
-            json!({
-                "schedule": p["ScheduleExpression"], "timezone": p["ScheduleExpressionTimezone"],
-                "window": p["FlexibleTimeWindow"]["Mode"], "state": p["State"], "description": p["Description"],
-                "target": t["Arn"], "role": t["RoleArn"],
-                "input": serde_json::from_str::<Value>(t["Input"].as_str().unwrap()).unwrap(),
-            }),
-        );
-    }
+    cfn_schedules(&cfn, "off-hours schedule", &mut facts);
     for (_, _, p) in cfn.of_type("AWS::ApplicationAutoScaling::ScalingPolicy") {
         let target = cfn
             .resources
@@ -1349,18 +1371,7 @@ fn tf_heritage(dir: &Path) -> Facts {
             }),
         );
     }
-    for (_, _, b) in tf.of_type("aws_scheduler_schedule") {
-        let t = &b["target"];
-        facts.insert(
-            format!("off-hours schedule {}", text(&b["name"])),
-            json!({
-                "schedule": b["schedule_expression"], "timezone": b["schedule_expression_timezone"],
-                "window": b["flexible_time_window"]["mode"], "state": b["state"], "description": b["description"],
-                "target": t["arn"], "role": t["role_arn"],
-                "input": serde_json::from_str::<Value>(t["input"].as_str().unwrap()).unwrap(),
-            }),
-        );
-    }
+    tf_schedules(&tf, "off-hours schedule", &mut facts);
     for (name, _, b) in tf.of_type("aws_appautoscaling_policy") {
         let t = tf.value(&tf.resources[&("aws_appautoscaling_target".to_owned(), name.to_owned())]);
         let c = &b["target_tracking_scaling_policy_configuration"];
@@ -1706,18 +1717,7 @@ fn cfn_district(path: &Path, district: &str) -> Facts {
             "tags": p["Tags"].as_array().map(Vec::len),
         }));
     }
-    for (_, _, p) in cfn.of_type("AWS::Scheduler::Schedule") {
-        let t = &p["Target"];
-        facts.insert(
-            format!("host schedule {}", text(&p["Name"])),
-            json!({
-                "schedule": p["ScheduleExpression"], "timezone": p["ScheduleExpressionTimezone"],
-                "window": p["FlexibleTimeWindow"]["Mode"], "state": p["State"], "description": p["Description"],
-                "target": t["Arn"], "role": t["RoleArn"],
-                "input": serde_json::from_str::<Value>(t["Input"].as_str().unwrap()).unwrap(),
-            }),
-        );
-    }
+    cfn_schedules(&cfn, "host schedule", &mut facts);
     for (id, _, p) in cfn.of_type("AWS::ECS::CapacityProvider") {
         let a = &p["AutoScalingGroupProvider"];
         facts.insert(
@@ -1967,18 +1967,7 @@ fn tf_district(path: &Path) -> Facts {
             "tags": b["tag"].as_array().map(|t| t.iter().filter(|t| t["key"] != "AmazonECSManaged").count()),
         }));
     }
-    for (_, _, b) in tf.of_type("aws_scheduler_schedule") {
-        let t = &b["target"];
-        facts.insert(
-            format!("host schedule {}", text(&b["name"])),
-            json!({
-                "schedule": b["schedule_expression"], "timezone": b["schedule_expression_timezone"],
-                "window": b["flexible_time_window"]["mode"], "state": b["state"], "description": b["description"],
-                "target": t["arn"], "role": t["role_arn"],
-                "input": serde_json::from_str::<Value>(t["input"].as_str().unwrap()).unwrap(),
-            }),
-        );
-    }
+    tf_schedules(&tf, "host schedule", &mut facts);
     for (name, _, b) in tf.of_type("aws_ecs_capacity_provider") {
         let a = &b["auto_scaling_group_provider"];
         facts.insert(

@@ -102,6 +102,25 @@ pub fn run_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 /// Copies a directory tree (a fleet) into a new temporary directory.
+/// `text` without the line that starts with `key` and the lines indented
+/// deeper after it.
+pub fn without_block(text: &str, key: &str) -> String {
+    let depth = key.len() - key.trim_start().len();
+    let mut kept = Vec::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if skipping && indent > depth {
+            continue;
+        }
+        skipping = line.starts_with(key);
+        if !skipping {
+            kept.push(line);
+        }
+    }
+    kept.join("\n") + "\n"
+}
+
 pub fn copy_tree(from: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for entry in walkdir::WalkDir::new(from) {

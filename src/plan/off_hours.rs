@@ -311,26 +311,27 @@ pub fn host_hours_plan(district: &str, size: u32, hours: &OffHours) -> HostHours
     let schedules = [("off", 0, hours.off.cron(0)), ("on", size, hours.on.cron(0))]
         .into_iter()
         .map(|(when, minimum, expression)| {
-            let text = serde_json::json!({"AutoScalingGroupName": "${AutoScalingGroup}", "MinSize": minimum})
-                .to_string();
-            SchedulePlan {
+            let step = Step {
                 id: format!("HostHours{}", if minimum == 0 { "Off" } else { "On" }),
                 tf: format!("hosts_{when}"),
-                name: shorten(&format!("{district}-hosts-{when}"), 64),
+                slug: when.to_owned(),
                 description: if minimum == 0 {
                     format!("berth: the container hosts of {district} stop once they run no task")
                 } else {
                     format!("berth: {district} runs {minimum} or more container hosts again")
                 },
                 expression,
-                target: "arn:aws:scheduler:::aws-sdk:autoscaling:updateAutoScalingGroup"
-                    .to_owned(),
-                input: serde_json::json!({"Fn::Sub": [text, {"AutoScalingGroup": {"Ref": "AutoScalingGroup"}}]}),
-                tf_input: terraform_literal(&text).replace(
-                    "$${AutoScalingGroup}",
-                    "${aws_autoscaling_group.container_hosts.name}",
-                ),
-            }
+                action: "autoscaling:updateAutoScalingGroup",
+                input: serde_json::json!({"AutoScalingGroupName": "${AutoScalingGroup}", "MinSize": minimum}),
+                refs: vec![(
+                    "AutoScalingGroup",
+                    serde_json::json!({"Ref": "AutoScalingGroup"}),
+                    "${aws_autoscaling_group.container_hosts.name}".to_owned(),
+                )],
+                page: None,
+            };
+            // Named `<district>-hosts-<when>`.
+            schedule(district, "hosts", step)
         })
         .collect();
     let action = "autoscaling:UpdateAutoScalingGroup";
