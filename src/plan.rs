@@ -41,17 +41,74 @@ pub struct Artifact {
     pub stack: Option<String>,
     /// The input files it was made from, relative to the fleet root.
     pub sources: Vec<String>,
-    /// A value the template sees besides its unit's context, e.g. `task`.
+    /// A task definition's own part of its unit's context (`task`).
     #[serde(skip)]
-    pub extra: Option<(&'static str, serde_json::Value)>,
+    pub task: Option<Task>,
+}
+
+/// Which of its heritage's tasks a task definition renders: an index into
+/// [`HeritagePlan::services`], `scheduled_tasks` or the `before_deploy`
+/// task, so the plan is not copied per artifact.
+#[derive(Debug, Clone, Copy)]
+pub enum Task {
+    Service(usize),
+    Scheduled(usize),
+    BeforeDeploy,
+}
+
+/// What a task-definition template sees as `task`.
+#[derive(Debug, Serialize)]
+pub enum TaskContext<'p, 'a> {
+    #[serde(rename = "service")]
+    Service(&'p ServicePlan<'a>),
+    #[serde(rename = "oneoff")]
+    OneOff(&'p TaskPlan),
 }
 
 /// Artifacts rendered from one context (a district's or a heritage's), which
-/// is converted for the template engine once for all of them.
-#[derive(Debug, Clone)]
-pub struct Unit {
-    pub context: serde_json::Value,
+/// is converted for the template engine once for all of them. The context
+/// is the plan itself, not a copy of it as JSON: it is serialised straight
+/// into the inputs hash, and into a template context only when something
+/// has to be rendered.
+#[derive(Debug)]
+pub struct Unit<'a> {
+    pub context: UnitContext<'a>,
     pub artifacts: Vec<Artifact>,
+}
+
+/// What a unit's templates see.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum UnitContext<'a> {
+    District(Box<DistrictContext<'a>>),
+    Heritage { heritage: Box<HeritagePlan<'a>> },
+}
+
+/// What the district's templates see.
+#[derive(Debug, Serialize)]
+pub struct DistrictContext<'a> {
+    pub district: &'a District,
+    pub terraform: DistrictTerraform,
+    pub root: Option<root::RootPlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_hours: Option<off_hours::HostHoursPlan>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<dns::RecordPlan>,
+}
+
+impl Unit<'_> {
+    /// The `task` a task-definition artifact of this unit sees, if it has one.
+    #[must_use]
+    pub fn task(&self, artifact: &Artifact) -> Option<TaskContext<'_, '_>> {
+        let UnitContext::Heritage { heritage } = &self.context else {
+            return None;
+        };
+        Some(match artifact.task? {
+            Task::Service(i) => TaskContext::Service(&heritage.services[i]),
+            Task::Scheduled(i) => TaskContext::OneOff(&heritage.scheduled_tasks[i]),
+            Task::BeforeDeploy => TaskContext::OneOff(heritage.before_deploy.as_ref()?),
+        })
+    }
 }
 
 /// Everything an app-stack template needs about one heritage.
@@ -1359,7 +1416,7 @@ pub fn district_terraform(district: &District) -> DistrictTerraform {
 
 /// Every artifact of the fleet, grouped by context, in a stable order.
 #[must_use]
-pub fn plan(fleet: &Fleet) -> Vec<Unit> {
+pub fn plan(fleet: &Fleet) -> Vec<Unit<'_>> {
     let mut units = Vec::new();
     for district in &fleet.districts {
         let mut artifacts = Vec::new();
@@ -1370,7 +1427,7 @@ pub fn plan(fleet: &Fleet) -> Vec<Unit> {
                 template: "district.cfn.json",
                 stack: Some(district_stack(&district.name)),
                 sources: vec![district.source.clone()],
-                extra: None,
+                task: None,
             });
         }
         if district.targets.terraform {
@@ -1380,7 +1437,7 @@ pub fn plan(fleet: &Fleet) -> Vec<Unit> {
                 template: "district.tf.json",
                 stack: None,
                 sources: vec![district.source.clone()],
-                extra: None,
+                task: None,
             });
         }
         let terraform = district_terraform(district);
@@ -1401,38 +1458,31 @@ pub fn plan(fleet: &Fleet) -> Vec<Unit> {
                     .chain(district.heritages.iter().map(|h| &h.source))
                     .cloned()
                     .collect(),
-                extra: None,
+                task: None,
             });
         }
-        let mut context = serde_json::json!({
-            "district": district,
-            "terraform": terraform,
-            "root": root,
-        });
-        if let Some(hours) = &district.cluster.schedule {
-            context["host_hours"] = serde_json::json!(off_hours::host_hours_plan(
-                &district.name,
-                district.cluster.size,
-                hours
-            ));
-        }
-        let records = dns::district_records(district);
-        if !records.is_empty() {
-            context["records"] = serde_json::json!(records);
-        }
+        let context = UnitContext::District(Box::new(DistrictContext {
+            district,
+            terraform,
+            root,
+            host_hours: district.cluster.schedule.as_ref().map(|hours| {
+                off_hours::host_hours_plan(&district.name, district.cluster.size, hours)
+            }),
+            records: dns::district_records(district),
+        }));
         units.push(Unit { context, artifacts });
         units.par_extend(
             district
                 .heritages
                 .par_iter()
-                .zip(plans.par_iter())
+                .zip(plans.into_par_iter())
                 .map(|(h, plan)| heritage_unit(district, h, plan)),
         );
     }
     units
 }
 
-fn heritage_unit(district: &District, heritage: &Heritage, plan: &HeritagePlan<'_>) -> Unit {
+fn heritage_unit<'a>(district: &District, heritage: &Heritage, plan: HeritagePlan<'a>) -> Unit<'a> {
     let dir = format!("{}/{}", district.name, heritage.name);
     let mut sources = vec![district.source.clone(), heritage.source.clone()];
     sources.extend(
@@ -1441,13 +1491,13 @@ fn heritage_unit(district: &District, heritage: &Heritage, plan: &HeritagePlan<'
             .as_ref()
             .and_then(|h| h.page_source.clone()),
     );
-    let artifact = |path: String, kind, template, stack: Option<String>, extra| Artifact {
+    let artifact = |path: String, kind, template, stack: Option<String>, task| Artifact {
         path,
         kind,
         template,
         stack,
         sources: sources.clone(),
-        extra,
+        task,
     };
     let mut artifacts = Vec::new();
     if district.targets.cloudformation {
@@ -1494,17 +1544,18 @@ fn heritage_unit(district: &District, heritage: &Heritage, plan: &HeritagePlan<'
     let tasks = plan
         .services
         .iter()
-        .map(|s| (s.name.to_owned(), serde_json::json!({ "service": s })))
-        .chain(plan.scheduled_tasks.iter().map(|t| {
-            (
-                format!("schedule-{}", t.name),
-                serde_json::json!({ "oneoff": t }),
-            )
-        }))
+        .enumerate()
+        .map(|(i, s)| (s.name.to_owned(), Task::Service(i)))
+        .chain(
+            plan.scheduled_tasks
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (format!("schedule-{}", t.name), Task::Scheduled(i))),
+        )
         .chain(
             plan.before_deploy
                 .iter()
-                .map(|t| (t.name.clone(), serde_json::json!({ "oneoff": t }))),
+                .map(|t| (t.name.clone(), Task::BeforeDeploy)),
         );
     for (name, task) in tasks {
         artifacts.push(artifact(
@@ -1512,11 +1563,13 @@ fn heritage_unit(district: &District, heritage: &Heritage, plan: &HeritagePlan<'
             "ecs-task-definition",
             "task-definition.json",
             None,
-            Some(("task", task)),
+            Some(task),
         ));
     }
     Unit {
-        context: serde_json::json!({ "heritage": plan }),
+        context: UnitContext::Heritage {
+            heritage: Box::new(plan),
+        },
         artifacts,
     }
 }

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use tera::{Context, Kwargs, State, Tera, TeraResult, Value};
 
 use crate::limits;
-use crate::plan::{Artifact, Unit, terraform_literal};
+use crate::plan::{Artifact, TaskContext, Unit, terraform_literal};
 
 /// The built-in templates, by name.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -340,11 +340,17 @@ impl Renderer {
         })
     }
 
-    /// Renders one artifact to canonical JSON text, with `base` its unit's context.
-    pub fn render(&self, artifact: &Artifact, base: &Context) -> Result<String, RenderError> {
+    /// Renders one artifact to canonical JSON text, with `base` its unit's
+    /// context and `task` its own part of it (see [`Unit::task`]).
+    pub fn render(
+        &self,
+        artifact: &Artifact,
+        base: &Context,
+        task: Option<&TaskContext<'_, '_>>,
+    ) -> Result<String, RenderError> {
         let mut context = base.clone();
-        if let Some((name, value)) = &artifact.extra {
-            context.insert(*name, value);
+        if let Some(task) = task {
+            context.insert("task", task);
         }
         let text = self
             .tera
@@ -422,13 +428,14 @@ impl Renderer {
                 let _ = serde_json::to_writer(HashWriter(&mut shared), &unit.context);
                 let mut base = None;
                 unit.artifacts.iter().map(move |a| {
-                    let key = artifact_key(&shared, a);
+                    let task = unit.task(a);
+                    let key = artifact_key(&shared, a, task.as_ref());
                     if let Some(reused) = previous.reuse(a, &key) {
                         return Ok(reused);
                     }
                     let base = base.get_or_insert_with(|| Context::from_serialize(&unit.context));
                     let text = match base {
-                        Ok(base) => self.render(a, base)?,
+                        Ok(base) => self.render(a, base, task.as_ref())?,
                         Err(e) => return Err(failed(a, e)),
                     };
                     let sha256 = crate::emit::sha256(&text);
@@ -465,8 +472,13 @@ impl Renderer {
     }
 }
 
-/// An artifact's inputs: what its unit shares (`shared`) and its own fields.
-fn artifact_key(shared: &Sha256, artifact: &Artifact) -> Vec<u8> {
+/// An artifact's inputs: what its unit shares (`shared`), its own fields
+/// and its `task`.
+fn artifact_key(
+    shared: &Sha256,
+    artifact: &Artifact,
+    task: Option<&TaskContext<'_, '_>>,
+) -> Vec<u8> {
     let mut hash = shared.clone();
     field(&mut hash, artifact.template.as_bytes());
     field(&mut hash, artifact.path.as_bytes());
@@ -479,9 +491,9 @@ fn artifact_key(shared: &Sha256, artifact: &Artifact) -> Vec<u8> {
     for source in &artifact.sources {
         field(&mut hash, source.as_bytes());
     }
-    if let Some((name, value)) = &artifact.extra {
-        field(&mut hash, name.as_bytes());
-        let _ = serde_json::to_writer(HashWriter(&mut hash), value);
+    if let Some(task) = task {
+        field(&mut hash, b"task");
+        let _ = serde_json::to_writer(HashWriter(&mut hash), task);
     }
     hash.finalize().to_vec()
 }
