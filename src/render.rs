@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use tera::{Context, Kwargs, State, Tera, TeraResult, Value};
 
 use crate::limits;
-use crate::plan::{Artifact, TaskContext, Unit, terraform_literal};
+use crate::plan::{Artifact, Task, TaskContext, Unit, terraform_literal};
 
 /// The built-in templates, by name.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -428,11 +428,11 @@ impl Renderer {
                 let _ = serde_json::to_writer(HashWriter(&mut shared), &unit.context);
                 let mut base = None;
                 unit.artifacts.iter().map(move |a| {
-                    let task = unit.task(a);
-                    let key = artifact_key(&shared, a, task.as_ref());
+                    let key = artifact_key(&shared, a);
                     if let Some(reused) = previous.reuse(a, &key) {
                         return Ok(reused);
                     }
+                    let task = unit.task(a);
                     let base = base.get_or_insert_with(|| Context::from_serialize(&unit.context));
                     let text = match base {
                         Ok(base) => self.render(a, base, task.as_ref())?,
@@ -472,13 +472,10 @@ impl Renderer {
     }
 }
 
-/// An artifact's inputs: what its unit shares (`shared`), its own fields
-/// and its `task`.
-fn artifact_key(
-    shared: &Sha256,
-    artifact: &Artifact,
-    task: Option<&TaskContext<'_, '_>>,
-) -> Vec<u8> {
+/// An artifact's inputs: what its unit shares (`shared`, which holds every
+/// task of a heritage) and its own fields, with which of those tasks it
+/// renders.
+fn artifact_key(shared: &Sha256, artifact: &Artifact) -> Vec<u8> {
     let mut hash = shared.clone();
     field(&mut hash, artifact.template.as_bytes());
     field(&mut hash, artifact.path.as_bytes());
@@ -491,10 +488,14 @@ fn artifact_key(
     for source in &artifact.sources {
         field(&mut hash, source.as_bytes());
     }
-    if let Some(task) = task {
-        field(&mut hash, b"task");
-        let _ = serde_json::to_writer(HashWriter(&mut hash), task);
-    }
+    let (tag, index) = match artifact.task {
+        None => (0u8, 0),
+        Some(Task::Service(i)) => (1, i),
+        Some(Task::Scheduled(i)) => (2, i),
+        Some(Task::BeforeDeploy) => (3, 0),
+    };
+    hash.update([tag]);
+    hash.update((index as u64).to_le_bytes());
     hash.finalize().to_vec()
 }
 
