@@ -18,7 +18,11 @@ use crate::model::DEFAULT_MEMORY;
 pub fn pointer(segments: &[&str]) -> String {
     segments.iter().fold(String::new(), |mut p, s| {
         p.push('/');
-        p.push_str(&s.replace('~', "~0").replace('/', "~1"));
+        if s.contains(['~', '/']) {
+            p.push_str(&s.replace('~', "~0").replace('/', "~1"));
+        } else {
+            p.push_str(s);
+        }
         p
     })
 }
@@ -325,13 +329,13 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
         }
 
         if let Some(command) = &env.before_deploy {
-            check_command(command, at(&["before_deploy"]), text, &mut out);
+            check_command(command, || at(&["before_deploy"]), text, &mut out);
         }
 
         for (i, task) in env.scheduled_tasks.iter().enumerate() {
             let i = i.to_string();
-            let span = at(&["scheduled_tasks", &i, "schedule"]);
             if let Err(e) = schedule::check(&task.schedule) {
+                let span = at(&["scheduled_tasks", &i, "schedule"]);
                 let mut d = Diagnostic::error(
                     "invalid-schedule",
                     format!("invalid schedule: {}", e.message),
@@ -344,7 +348,7 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
             }
             check_command(
                 &task.command,
-                at(&["scheduled_tasks", &i, "command"]),
+                || at(&["scheduled_tasks", &i, "command"]),
                 text,
                 &mut out,
             );
@@ -390,18 +394,18 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
         }
 
         if let crate::schema::ImageName::Name(image) = &env.image_name {
-            let span = at(&["image_name"]);
+            let span = || at(&["image_name"]);
             if let Some(range) = image_password(image) {
                 out.push(
                     Diagnostic::error(
                         "secret-literal",
                         "the image name holds a registry password",
                     )
-                    .at(inside(text, &span, range), "this would be written into artifacts in plain text")
+                    .at(inside(text, &span(), range), "this would be written into artifacts in plain text")
                     .help("remove `user:password@` from `image_name`: ECS pulls from ECR with the execution role; for another private registry, store the credentials in Secrets Manager (ECS's `repositoryCredentials`)"),
                 );
             } else if let Some(found) = find_credential(image) {
-                let at = inside(text, &span, found.range.clone());
+                let at = inside(text, &span(), found.range.clone());
                 out.push(credential_error("the image name", &found, at));
             }
         }
@@ -478,7 +482,7 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
                 );
             }
             if let Some(command) = &service.command {
-                check_command(command, sat(&["command"]), text, &mut out);
+                check_command(command, || sat(&["command"]), text, &mut out);
             }
             check_environment(
                 file,
@@ -591,14 +595,14 @@ pub fn check_instance(file: &Checked<InstanceFile>, text: &str) -> Vec<Diagnosti
                     );
                 }
                 for (c, condition) in listener.rule_conditions.iter().enumerate() {
-                    let span = lat(&["rule_conditions", &c.to_string(), "value"]);
+                    let span = || lat(&["rule_conditions", &c.to_string(), "value"]);
                     check_condition(condition.kind, &condition.value, span, &mut out);
                 }
                 for (h, host) in listener.hosts.iter().enumerate() {
                     check_condition(
                         ConditionType::HostHeader,
                         host,
-                        lat(&["hosts", &h.to_string()]),
+                        || lat(&["hosts", &h.to_string()]),
                         &mut out,
                     );
                 }
@@ -768,18 +772,25 @@ fn protocol_name(protocol: PortProtocol) -> &'static str {
     }
 }
 
-fn check_command(command: &Command, span: Span, text: &str, out: &mut Vec<Diagnostic>) {
+/// Rules for a command; `span` says where it is, and is only asked when
+/// something is found.
+fn check_command(
+    command: &Command,
+    span: impl Fn() -> Span,
+    text: &str,
+    out: &mut Vec<Diagnostic>,
+) {
     match command {
         Command::Line(line) => {
             if let Some(found) = find_credential(line) {
-                let at = inside(text, &span, found.range.clone());
+                let at = inside(text, &span(), found.range.clone());
                 out.push(credential_error("the command", &found, at));
             }
         }
         Command::Args(args) => {
             // Joined, so a flag and its value in two arguments are seen together.
             if let Some(found) = find_credential(&args.join(" ")) {
-                out.push(credential_error("the command", &found, span.clone()));
+                out.push(credential_error("the command", &found, span()));
             }
         }
     }
@@ -791,13 +802,18 @@ fn check_command(command: &Command, span: Span, text: &str, out: &mut Vec<Diagno
                 "invalid-command",
                 "the command has an unclosed quote or a trailing backslash",
             )
-            .at(span, "cannot be split into arguments")
+            .at(span(), "cannot be split into arguments")
             .help("close the quote, or write the command as a list of arguments"),
         );
     }
 }
 
-fn check_condition(kind: ConditionType, value: &str, span: Span, out: &mut Vec<Diagnostic>) {
+fn check_condition(
+    kind: ConditionType,
+    value: &str,
+    span: impl Fn() -> Span,
+    out: &mut Vec<Diagnostic>,
+) {
     match kind {
         ConditionType::PathPattern => {
             // `*` alone is Barcelona's default condition (`listener.rb`): every path.
@@ -807,7 +823,7 @@ fn check_condition(kind: ConditionType, value: &str, span: Span, out: &mut Vec<D
                         "invalid-path-pattern",
                         format!("path pattern `{value}` must start with `/`"),
                     )
-                    .at(span, "a request path always starts with `/`")
+                    .at(span(), "a request path always starts with `/`")
                     .help(format!("write `/{value}`")),
                 );
             } else if value.starts_with("//") {
@@ -818,7 +834,7 @@ fn check_condition(kind: ConditionType, value: &str, span: Span, out: &mut Vec<D
                             "path pattern `{value}` starts with `//` and never matches a request"
                         ),
                     )
-                    .at(span, "request paths start with a single `/`")
+                    .at(span(), "request paths start with a single `/`")
                     .help(format!("write `/{}`", value.trim_start_matches('/'))),
                 );
             }
@@ -835,7 +851,7 @@ fn check_condition(kind: ConditionType, value: &str, span: Span, out: &mut Vec<D
                         "invalid-host",
                         format!("host `{value}` is not a valid host name pattern"),
                     )
-                    .at(span, "only letters, digits, `.`, `-`, `*` and `?`")
+                    .at(span(), "only letters, digits, `.`, `-`, `*` and `?`")
                     .help("write a host name such as `social.example.com` or `*.example.com`"),
                 );
             }

@@ -96,12 +96,12 @@ impl Node {
     #[must_use]
     pub fn locate(&self, pointer: &str) -> Span {
         let mut node = self;
-        let mut best = self.span.clone();
+        let mut best = &self.span;
         for segment in pointer.split('/').skip(1) {
-            let segment = segment.replace("~1", "/").replace("~0", "~");
+            let segment = unescape(segment);
             let next = match &node.value {
-                Value::Map(entries) => entries.iter().find(|e| e.key == segment).map(|e| {
-                    best = e.key_span.clone();
+                Value::Map(entries) => entries.iter().find(|e| e.key == *segment).map(|e| {
+                    best = &e.key_span;
                     &e.value
                 }),
                 Value::Seq(items) => segment
@@ -109,17 +109,17 @@ impl Node {
                     .ok()
                     .and_then(|i| items.get(i))
                     .inspect(|item| {
-                        best = item.span.clone();
+                        best = &item.span;
                     }),
                 _ => None,
             };
             let Some(next) = next else { break };
             node = next;
             if !matches!(node.value, Value::Map(_) | Value::Seq(_)) {
-                best = node.span.clone();
+                best = &node.span;
             }
         }
-        best
+        best.clone()
     }
 
     /// The span of key `key` inside the mapping at `pointer`, if present.
@@ -127,7 +127,7 @@ impl Node {
     pub fn locate_key(&self, pointer: &str, key: &str) -> Option<Span> {
         let mut node = self;
         for segment in pointer.split('/').skip(1) {
-            let segment = segment.replace("~1", "/").replace("~0", "~");
+            let segment = unescape(segment);
             node = match &node.value {
                 Value::Map(_) => &node.get(&segment)?.value,
                 Value::Seq(items) => items.get(segment.parse::<usize>().ok()?)?,
@@ -144,7 +144,7 @@ impl Node {
     pub fn at(&self, pointer: &str) -> Option<&Node> {
         let mut node = self;
         for segment in pointer.split('/').skip(1) {
-            let segment = segment.replace("~1", "/").replace("~0", "~");
+            let segment = unescape(segment);
             node = match &node.value {
                 Value::Map(entries) => &entries.iter().find(|e| e.key == segment)?.value,
                 Value::Seq(items) => items.get(segment.parse::<usize>().ok()?)?,
@@ -158,7 +158,7 @@ impl Node {
     pub fn at_mut(&mut self, pointer: &str) -> Option<&mut Node> {
         let mut node = self;
         for segment in pointer.split('/').skip(1) {
-            let segment = segment.replace("~1", "/").replace("~0", "~");
+            let segment = unescape(segment);
             node = match &mut node.value {
                 Value::Map(entries) => &mut entries.iter_mut().find(|e| e.key == segment)?.value,
                 Value::Seq(items) => items.get_mut(segment.parse::<usize>().ok()?)?,
@@ -189,7 +189,7 @@ impl Node {
         let Some((parent, last)) = pointer.rsplit_once('/') else {
             return false;
         };
-        let last = last.replace("~1", "/").replace("~0", "~");
+        let last = unescape(last);
         match self.at_mut(parent).map(|p| &mut p.value) {
             Some(Value::Map(entries)) => {
                 let before = entries.len();
@@ -628,6 +628,15 @@ fn resolve_plain(text: &str) -> Value {
 pub fn utf8_error_range(error: &std::str::Utf8Error) -> Range<usize> {
     let start = error.valid_up_to();
     start..start + error.error_len().unwrap_or(1)
+}
+
+/// A JSON pointer segment as the key it names (RFC 6901: `~1` is `/`, `~0` is `~`).
+fn unescape(segment: &str) -> std::borrow::Cow<'_, str> {
+    if segment.contains('~') {
+        segment.replace("~1", "/").replace("~0", "~").into()
+    } else {
+        segment.into()
+    }
 }
 
 #[cfg(test)]
