@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use berth::cost::price::{Billing, PriceTable};
 use serde_json::Value;
 
-use crate::support::{fleet_outs, repo, run_in};
+use crate::support::{fleet_outs, read_tree, repo, run_in};
 
 #[test]
 fn every_price_row_has_a_unit_a_date_and_a_page() {
@@ -748,4 +748,39 @@ fn the_text_and_markdown_estimates_say_the_hours_on_of_an_off_hours_heritage() {
         "{}",
         markdown.stdout
     );
+}
+
+/// `berth diff` prices both sides of a change at once, a heritage whose
+/// templates are the same on both sides only once: the estimates are those
+/// of pricing each side alone, for every case of `tests/fixtures/diff/`.
+#[test]
+fn pricing_both_sides_of_a_change_is_pricing_each_alone() {
+    let table = PriceTable::builtin();
+    let mut compared = 0;
+    for case in std::fs::read_dir(repo().join("tests/fixtures/diff")).unwrap() {
+        let case = case.unwrap().path();
+        let read = |side: &str| -> BTreeMap<String, String> {
+            read_tree(&case.join(side).join("out"))
+                .into_iter()
+                .map(|(path, bytes)| (path, String::from_utf8(bytes).unwrap()))
+                .collect()
+        };
+        let Some(fleet) = berth::compiler::analyze(&case.join("after")).unwrap().fleet else {
+            continue;
+        };
+        let regions = berth::cost::districts_of(&fleet);
+        let (before, after) = (read("before"), read("after"));
+        let (priced_before, priced_after) =
+            berth::cost::estimate_both(&before, &after, &regions, &table);
+        for (both, files) in [(priced_before, &before), (priced_after, &after)] {
+            assert_eq!(
+                serde_json::to_value(both).unwrap(),
+                serde_json::to_value(berth::cost::estimate(files, &regions, &table)).unwrap(),
+                "{}",
+                case.display()
+            );
+        }
+        compared += 1;
+    }
+    assert!(compared >= 20, "{compared} cases compared");
 }

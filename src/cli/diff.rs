@@ -153,10 +153,8 @@ pub fn run(args: &Args, diff_args: &DiffArgs) -> Result<ExitCode> {
     if !diff.is_empty() {
         let regions = cost::districts_of(fleet);
         let table = PriceTable::builtin();
-        diff.cost = cost::change::change(
-            &cost::estimate(&before, &regions, &table),
-            &cost::estimate(&after, &regions, &table),
-        );
+        let (cost_before, cost_after) = cost::estimate_both(&before, &after, &regions, &table);
+        diff.cost = cost::change::change(&cost_before, &cost_after);
         let revision = diff_args.base.as_deref().unwrap_or("HEAD");
         diff.summary = base_summary(&args.root, revision, fleet, &diff);
     }

@@ -12,7 +12,9 @@ pub mod hours_on;
 pub mod price;
 pub mod render;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -127,6 +129,51 @@ pub fn estimate(
     districts_in: &BTreeMap<String, DistrictPricing>,
     table: &PriceTable,
 ) -> Estimate {
+    estimate_with(files, districts_in, table, None, None)
+}
+
+/// [`estimate`] of both sides of a change, `before` and `after`: a heritage
+/// whose templates are the same on both sides is priced once.
+#[must_use]
+pub fn estimate_both(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+    districts_in: &BTreeMap<String, DistrictPricing>,
+    table: &PriceTable,
+) -> (Estimate, Estimate) {
+    let mut owns = HashMap::new();
+    let first = estimate_with(before, districts_in, table, None, Some(&mut owns));
+    let second = estimate_with(after, districts_in, table, Some((before, &owns)), None);
+    (first, second)
+}
+
+/// The heritage's templates, in the order they are priced.
+const HERITAGE_TEMPLATES: [&str; 2] = ["data.cfn.json", "app.cfn.json"];
+
+/// What a heritage's own templates cost, before the district's shared
+/// costs are allocated to it.
+#[derive(Clone)]
+struct Own {
+    lines: Vec<Line>,
+    /// CPU units and MiB its services reserve on the district's hosts.
+    reserved: (f64, f64),
+    /// Whether it has an off-hours schedule.
+    off_hours: bool,
+}
+
+/// Heritages' [`Own`] costs by `district/heritage/`.
+type Owns = HashMap<String, Own>;
+
+/// [`estimate`], taking a heritage's cost from `earlier` (the files it was
+/// priced from, and the prices) when its templates are the same there, and
+/// recording every heritage's cost in `memo`.
+fn estimate_with(
+    files: &BTreeMap<String, String>,
+    districts_in: &BTreeMap<String, DistrictPricing>,
+    table: &PriceTable,
+    earlier: Option<(&BTreeMap<String, String>, &Owns)>,
+    mut memo: Option<&mut Owns>,
+) -> Estimate {
     let hours = table.hours_per_month;
     let mut districts = Vec::new();
     for (name, pricing) in districts_in {
@@ -172,31 +219,38 @@ pub fn estimate(
             .map(|(heritage, _)| heritage)
             .collect();
         let mut off_hours_somewhere = false;
-        for heritage in heritage_names {
-            let mut lines = Vec::new();
-            let mut cpu_mem = (0.0, 0.0);
-            let templates: Vec<Value> = ["data.cfn.json", "app.cfn.json"]
-                .iter()
-                .filter_map(|file| files.get(&format!("{name}/{heritage}/{file}")))
-                .filter_map(|t| serde_json::from_str::<Value>(t).ok())
-                .collect();
-            let off_hours = OffHours::of(&templates);
-            off_hours_somewhere |= !off_hours.0.is_empty();
-            for template in &templates {
-                lines.extend(pricer.heritage_lines(template, &off_hours));
-                let (cpu, mem) = reserved_on_hosts(template);
-                cpu_mem.0 += cpu;
-                cpu_mem.1 += mem;
+        let names: Vec<&str> = heritage_names.into_iter().collect();
+        let owns: Vec<Own> = names
+            .par_iter()
+            .map(|heritage| {
+                let prefix = format!("{name}/{heritage}/");
+                let texts = HERITAGE_TEMPLATES.map(|file| files.get(&format!("{prefix}{file}")));
+                if let Some((before, owns)) = earlier
+                    && let Some(own) = owns.get(&prefix)
+                    && HERITAGE_TEMPLATES
+                        .iter()
+                        .zip(&texts)
+                        .all(|(file, text)| before.get(&format!("{prefix}{file}")) == *text)
+                {
+                    return own.clone();
+                }
+                pricer.own(&texts)
+            })
+            .collect();
+        for (heritage, own) in names.into_iter().zip(owns) {
+            if let Some(memo) = memo.as_deref_mut() {
+                memo.insert(format!("{name}/{heritage}/"), own.clone());
             }
-            let own = fixed_total(&lines);
-            reserved.push(cpu_mem);
+            off_hours_somewhere |= own.off_hours;
+            let total = fixed_total(&own.lines);
+            reserved.push(own.reserved);
             heritages.push(HeritageCost {
                 name: heritage.to_owned(),
-                lines,
-                own,
+                lines: own.lines,
+                own: total,
                 share: 0.0,
                 allocated: 0.0,
-                total: own,
+                total,
             });
         }
         if off_hours_somewhere {
@@ -265,7 +319,7 @@ fn reserved_on_hosts(template: &Value) -> (f64, f64) {
             continue;
         }
         let count = number(&props["DesiredCount"]).unwrap_or(1.0);
-        if let Some(task) = task_of(&resources, props) {
+        if let Some(task) = task_of(resources, props) {
             let (c, m) = task_size(task);
             cpu += count * c;
             mem += count * m;
@@ -274,11 +328,11 @@ fn reserved_on_hosts(template: &Value) -> (f64, f64) {
     (cpu, mem)
 }
 
-fn resources(template: &Value) -> serde_json::Map<String, Value> {
-    template["Resources"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default()
+/// A template's `Resources`, borrowed (an empty map when it has none).
+fn resources(template: &Value) -> &serde_json::Map<String, Value> {
+    static NONE: std::sync::LazyLock<serde_json::Map<String, Value>> =
+        std::sync::LazyLock::new(serde_json::Map::new);
+    template["Resources"].as_object().unwrap_or(&NONE)
 }
 
 fn task_of<'a>(
@@ -377,7 +431,7 @@ impl Pricer<'_> {
         let host_hours = OffHours::of(std::slice::from_ref(template));
         let hours = self.hours;
         let mut lines = Vec::new();
-        for (id, resource) in &resources {
+        for (id, resource) in resources {
             let props = &resource["Properties"];
             match resource["Type"].as_str().unwrap_or_default() {
                 "AWS::AutoScaling::AutoScalingGroup" => {
@@ -544,11 +598,34 @@ impl Pricer<'_> {
         }
     }
 
+    /// The cost of a heritage's templates, from their texts.
+    fn own(&self, texts: &[Option<&String>]) -> Own {
+        let templates: Vec<Value> = texts
+            .iter()
+            .flatten()
+            .filter_map(|t| serde_json::from_str::<Value>(t).ok())
+            .collect();
+        let off_hours = OffHours::of(&templates);
+        let mut lines = Vec::new();
+        let mut reserved = (0.0, 0.0);
+        for template in &templates {
+            lines.extend(self.heritage_lines(template, &off_hours));
+            let (cpu, mem) = reserved_on_hosts(template);
+            reserved.0 += cpu;
+            reserved.1 += mem;
+        }
+        Own {
+            lines,
+            reserved,
+            off_hours: !off_hours.0.is_empty(),
+        }
+    }
+
     fn heritage_lines(&self, template: &Value, off_hours: &OffHours) -> Vec<Line> {
         let resources = resources(template);
         let hours = self.hours;
         let mut lines = Vec::new();
-        for (id, resource) in &resources {
+        for (id, resource) in resources {
             let props = &resource["Properties"];
             match resource["Type"].as_str().unwrap_or_default() {
                 "AWS::RDS::DBInstance" => {
@@ -619,7 +696,7 @@ impl Pricer<'_> {
                 }
                 "AWS::ECS::Service" if props["LaunchType"] == "FARGATE" => {
                     let count = number(&props["DesiredCount"]).unwrap_or(1.0);
-                    let Some(task) = task_of(&resources, props) else {
+                    let Some(task) = task_of(resources, props) else {
                         continue;
                     };
                     let (cpu, mem) = task_size(task);
