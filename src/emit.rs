@@ -17,6 +17,8 @@ use sha2::{Digest, Sha256};
 use crate::plan::Artifact;
 use crate::render::Rendered;
 
+pub mod stat;
+
 /// The manifest's file name inside `out/`.
 pub const MANIFEST: &str = "manifest.json";
 

@@ -199,6 +199,8 @@ pub struct Previous {
     /// Hand back the text of a reused file (`diff` compares texts), or only
     /// verify it (`build`, `build --check`: the file stays as it is).
     keep_text: bool,
+    /// What `.out.stat` says of the files, when they are only verified.
+    stats: crate::emit::stat::Stats,
 }
 
 impl Previous {
@@ -213,16 +215,40 @@ impl Previous {
     #[must_use]
     pub fn read(out: &Path) -> Self {
         Self {
+            out: out.to_path_buf(),
+            artifacts: Self::manifest(out),
             keep_text: true,
-            ..Self::read_verifying(out)
+            stats: crate::emit::stat::Stats::default(),
         }
     }
 
     /// [`Previous::read`], for a build or check that leaves a reused file
     /// in place: its bytes are hashed as they are read and not kept, so the
-    /// build holds only what it renders.
+    /// build holds only what it renders. A file whose stamp `.out.stat`
+    /// records with its sha256 is not read (see [`crate::emit::stat`]).
     #[must_use]
     pub fn read_verifying(out: &Path) -> Self {
+        Self {
+            out: out.to_path_buf(),
+            artifacts: Self::manifest(out),
+            keep_text: false,
+            stats: crate::emit::stat::Stats::read(out),
+        }
+    }
+
+    /// How many reused artifacts `.out.stat` vouched for, unread.
+    #[must_use]
+    pub fn unread(&self) -> usize {
+        self.stats.unread()
+    }
+
+    /// Records in `.out.stat` what this run found `out/` to hold.
+    pub fn save_stats(self) {
+        self.stats.save();
+    }
+
+    /// Each artifact's sha256 and inputs hash, from the manifest of `out`.
+    fn manifest(out: &Path) -> HashMap<String, (String, String)> {
         #[derive(serde::Deserialize)]
         struct Manifest {
             artifacts: Vec<Entry>,
@@ -236,17 +262,12 @@ impl Previous {
         let manifest = std::fs::read(out.join(crate::emit::MANIFEST))
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok());
-        let artifacts = manifest
+        manifest
             .map(|m| m.artifacts)
             .unwrap_or_default()
             .into_iter()
             .filter_map(|e| Some((e.path, (e.sha256, e.inputs?))))
-            .collect();
-        Self {
-            out: out.to_path_buf(),
-            artifacts,
-            keep_text: false,
-        }
+            .collect()
     }
 
     /// The file of `artifact` as the previous build wrote it, when its
@@ -261,7 +282,9 @@ impl Previous {
             let text = std::fs::read_to_string(path).ok()?;
             (&crate::emit::sha256(&text) == sha256).then_some(Some(text))?
         } else {
-            (&crate::emit::sha256_of_file(&path).ok()? == sha256).then_some(None)?
+            self.stats
+                .holds(&artifact.path, &path, sha256)
+                .then_some(None)?
         };
         Some(Rendered {
             text,

@@ -624,3 +624,70 @@ fn a_hand_edit_in_out_is_found_and_undone_despite_reuse() {
     assert_eq!(run_in(fleet.path(), &["build"]).code, 0);
     assert_eq!(read_tree(&out), before);
 }
+
+/// `build --check` records in `.out.stat` what it found `out/` to hold, and
+/// the next check believes an unchanged file without reading it; a file
+/// edited since, with its size and modification time as before, is read
+/// and reported.
+#[test]
+fn a_check_believes_the_stat_cache_but_still_finds_an_edit() {
+    let fleet = copy_tree(&repo().join("tests/fixtures/tutorial"));
+    let out = fleet.path().join("out");
+    let artifact = out.join("tutorial/bcn-users/app.cfn.json");
+    // The file system's clock moves past the copy, so its files can be recorded.
+    let copied = std::fs::metadata(&artifact).unwrap().modified().unwrap();
+    let ticked = (0..200).any(|i| {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        let probe = fleet.path().join(format!("probe-{i}"));
+        std::fs::write(&probe, "").unwrap();
+        let now = std::fs::metadata(&probe).unwrap().modified().unwrap();
+        std::fs::remove_file(&probe).unwrap();
+        now > copied
+    });
+    assert!(ticked, "the file system's clock stands still");
+    let check = || {
+        let output = run_in(fleet.path(), &["build", "--check", "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+        (output.code, report)
+    };
+    let (code, first) = check();
+    assert_eq!((code, first["unread"].as_u64()), (0, Some(0)), "{first}");
+    let stat = std::fs::read_to_string(fleet.path().join(".out.stat")).unwrap();
+    assert!(stat.starts_with("berth stat 1\n"), "{stat}");
+    let (code, second) = check();
+    assert_eq!(code, 0, "{second}");
+    assert!(second["reused"].as_u64().unwrap() > 10, "{second}");
+    assert_eq!(second["unread"], second["reused"], "{second}");
+    let verbose = run_in(fleet.path(), &["build", "--check", "-v"]);
+    assert!(
+        verbose
+            .stderr
+            .contains("of them known unchanged from .out.stat, not read)"),
+        "{}",
+        verbose.stderr
+    );
+
+    let text = std::fs::read_to_string(&artifact).unwrap();
+    let edited = text.replacen("\"Resources\"", "\"Resourcez\"", 1);
+    assert!(edited != text && edited.len() == text.len());
+    let modified = std::fs::metadata(&artifact).unwrap().modified().unwrap();
+    std::fs::write(&artifact, &edited).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&artifact)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let (code, third) = check();
+    assert_eq!(code, 2, "{third}");
+    assert_eq!(
+        third["drift"]["changed"],
+        serde_json::json!(["tutorial/bcn-users/app.cfn.json"]),
+        "{third}"
+    );
+    assert_eq!(
+        third["unread"].as_u64().unwrap() + 1,
+        second["unread"].as_u64().unwrap(),
+        "only the edited file is read: {third}"
+    );
+}

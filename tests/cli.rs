@@ -128,7 +128,7 @@ fn init_starts_a_fleet_that_validates_and_builds() {
     );
     assert_eq!(
         String::from_utf8_lossy(&files[".gitignore"]),
-        "# berth build: the lock beside out/ and staging folders of a build in progress\n.out.lock\n.out.new-*\n.out.old-*\n"
+        "# berth build: beside out/, its lock, the folders of a build in progress and the stat cache\n.out.lock\n.out.new-*\n.out.old-*\n.out.stat\n"
     );
     let workflow = String::from_utf8_lossy(&files[".github/workflows/berth.yml"]).into_owned();
     for command in [

@@ -70,6 +70,9 @@ struct Outcome {
     /// How many artifacts were taken from the previous `out/`, their
     /// inputs and bytes unchanged, instead of rendered.
     reused: usize,
+    /// How many of the reused artifacts were known unchanged from
+    /// `.out.stat`, without reading them.
+    unread: usize,
     /// What differs between `out/` and the sources: for `--check`, and for
     /// a build what it added, changed and removed.
     drift: Option<Drift>,
@@ -133,6 +136,7 @@ pub fn run(args: &Args, build: &BuildArgs) -> Result<ExitCode> {
         out: out.strip_prefix(".").unwrap_or(&out).display().to_string(),
         files: 0,
         reused: 0,
+        unread: 0,
         drift: None,
         stale_schemas: Vec::new(),
         write_warnings: Vec::new(),
@@ -202,8 +206,12 @@ fn execute(args: &Args, build: &BuildArgs, out: &Path, outcome: &mut Outcome) ->
     took(outcome, "render");
     outcome.files = files.len() + kept.len();
     outcome.reused = reused;
+    outcome.unread = previous.unread();
     if build.check {
         let drift = emit::check_keeping(out, &files, &kept)?;
+        // What the check found the files of `out/` to hold saves the next
+        // check reading them. (A build's links change the files' times.)
+        previous.save_stats();
         took(outcome, "compare");
         outcome.stale_schemas = stale_schemas(&args.root, &analysis.sources)
             .into_iter()
@@ -345,8 +353,18 @@ fn print_human(build: &BuildArgs, outcome: &Outcome) {
             .map(|t| format!("{} {:.3} s", t.step, t.seconds))
             .collect();
         let artifacts = outcome.files.saturating_sub(1);
+        let unread = if outcome.unread == 0 {
+            String::new()
+        } else {
+            let cache = emit::stat::Stats::path(Path::new(&outcome.out));
+            let name = cache.file_name().unwrap_or_default().to_string_lossy();
+            format!(
+                " ({} of them known unchanged from {name}, not read)",
+                outcome.unread
+            )
+        };
         eprintln!(
-            "rendered {} of {artifacts} artifacts; reused {} whose inputs and bytes were unchanged",
+            "rendered {} of {artifacts} artifacts; reused {} whose inputs and bytes were unchanged{unread}",
             artifacts - outcome.reused,
             outcome.reused
         );

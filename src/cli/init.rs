@@ -26,7 +26,7 @@ pub struct InitArgs {
 }
 
 /// What `.gitignore` must hold for `berth build`'s lock and staging folders.
-const GITIGNORE: [&str; 3] = [".out.lock", ".out.new-*", ".out.old-*"];
+const GITIGNORE: [&str; 4] = [".out.lock", ".out.new-*", ".out.old-*", ".out.stat"];
 
 fn district_file(region: &str) -> String {
     format!(
@@ -195,7 +195,7 @@ fn gitignore(dir: &Path) -> Result<bool> {
         new.push('\n');
     }
     new.push_str(
-        "# berth build: the lock beside out/ and staging folders of a build in progress\n",
+        "# berth build: beside out/, its lock, the folders of a build in progress and the stat cache\n",
     );
     for line in missing {
         new.push_str(line);
