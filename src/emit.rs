@@ -59,9 +59,19 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Artifacts a build keeps in `out/` as they are, without their text: path →
-/// the sha256 of the bytes `out/` holds (see `render::Previous::read_verifying`).
-pub type Kept = BTreeMap<String, String>;
+/// Artifacts a build keeps in `out/` as they are, without their text, by
+/// path (see `render::Previous::read_verifying`).
+pub type Kept = BTreeMap<String, KeptFile>;
+
+/// What a build verified of a file it keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptFile {
+    /// The sha256 of the bytes `out/` holds.
+    pub sha256: String,
+    /// The file's stamp when those bytes were verified, when it can vouch
+    /// for them (see [`stat::Stamp::is`]).
+    pub stamp: Option<stat::Stamp>,
+}
 
 /// The sha256 (hex) of a file's bytes, read in blocks.
 ///
@@ -123,7 +133,13 @@ pub fn files_keeping(
                 files.insert(a.path.clone(), text);
             }
             None => {
-                kept.insert(a.path.clone(), r.sha256);
+                kept.insert(
+                    a.path.clone(),
+                    KeptFile {
+                        sha256: r.sha256,
+                        stamp: r.stamp,
+                    },
+                );
             }
         }
     }
@@ -472,10 +488,13 @@ fn stage(
         std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io(&target))?;
         file.sync_all().map_err(io(&target))?;
     }
-    for (path, sha256) in kept_files {
+    for (path, file) in kept_files {
         let old = kept.map(|k| k.join(path)).unwrap_or_default();
         let target = staging.join(path);
-        let still = sha256_of_file(&old).is_ok_and(|now| &now == sha256);
+        // Its stamp unchanged since it was verified, the file holds the
+        // same bytes (see `stat`); otherwise it is hashed again.
+        let still = file.stamp.is_some_and(|stamp| stamp.is(&old))
+            || sha256_of_file(&old).is_ok_and(|now| now == file.sha256);
         if !still {
             return Err(EmitError::Io {
                 path: old,
@@ -836,7 +855,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         write(&out, &tree(&[("a/x.json", "1"), ("b/y.json", "2")])).unwrap();
-        let kept: Kept = [("a/x.json".to_owned(), sha256("1"))].into();
+        let kept: Kept = [(
+            "a/x.json".to_owned(),
+            KeptFile {
+                sha256: sha256("1"),
+                stamp: None,
+            },
+        )]
+        .into();
         let lock = || {
             let Acquired::Held(lock) = Lock::try_acquire(&out).unwrap() else {
                 panic!("locked")

@@ -188,6 +188,9 @@ pub struct Rendered {
     pub inputs: String,
     /// Taken from the previous `out/` rather than rendered.
     pub reused: bool,
+    /// For a file kept in `out/`, its stamp when its bytes were verified,
+    /// if it can vouch for them (see [`crate::emit::stat`]).
+    pub stamp: Option<crate::emit::stat::Stamp>,
 }
 
 /// What a previous build left in `out/`: each artifact's sha256 and inputs
@@ -278,19 +281,21 @@ impl Previous {
             return None;
         }
         let path = self.out.join(&artifact.path);
-        let text = if self.keep_text {
+        let (text, stamp) = if self.keep_text {
             let text = std::fs::read_to_string(path).ok()?;
-            (&crate::emit::sha256(&text) == sha256).then_some(Some(text))?
+            (
+                (&crate::emit::sha256(&text) == sha256).then_some(Some(text))?,
+                None,
+            )
         } else {
-            self.stats
-                .holds(&artifact.path, &path, sha256)
-                .then_some(None)?
+            (None, self.stats.held(&artifact.path, &path, sha256)?)
         };
         Some(Rendered {
             text,
             sha256: sha256.clone(),
             inputs: inputs.clone(),
             reused: true,
+            stamp,
         })
     }
 }
@@ -467,6 +472,7 @@ impl Renderer {
                         text: Some(text),
                         sha256,
                         reused: false,
+                        stamp: None,
                     })
                 })
             })

@@ -55,6 +55,17 @@ impl Stamp {
     fn of(_: &std::fs::Metadata) -> Option<Self> {
         None
     }
+
+    /// Whether the file at `path` still has this stamp, and so the bytes it
+    /// was found to hold when the stamp was taken (a stamp older than the
+    /// clock reading before that, as [`Stats::held`] hands out).
+    #[must_use]
+    pub fn is(self, path: &Path) -> bool {
+        std::fs::symlink_metadata(path)
+            .ok()
+            .and_then(|meta| Self::of(&meta))
+            == Some(self)
+    }
 }
 
 /// The stat cache of one `out/`: what was recorded, and what this run
@@ -103,9 +114,15 @@ impl Stats {
     /// holds the bytes whose sha256 is `sha256`: believed when its stamp is
     /// the one recorded with that sha256, read and hashed otherwise.
     pub fn holds(&self, relative: &str, file: &Path, sha256: &str) -> bool {
-        let Ok(meta) = std::fs::symlink_metadata(file) else {
-            return false;
-        };
+        self.held(relative, file, sha256).is_some()
+    }
+
+    /// [`Stats::holds`], with the file's stamp when it can vouch for those
+    /// bytes later in this run (see [`Stamp::is`]): `None` when the file
+    /// does not hold them, `Some(None)` when it does but its stamp is too
+    /// recent to vouch.
+    pub fn held(&self, relative: &str, file: &Path, sha256: &str) -> Option<Option<Stamp>> {
+        let meta = std::fs::symlink_metadata(file).ok()?;
         let stamp = Stamp::of(&meta);
         if let Some(stamp) = stamp
             && self
@@ -115,17 +132,18 @@ impl Stats {
         {
             self.unread.fetch_add(1, Ordering::Relaxed);
             self.found(relative, stamp, sha256);
-            return true;
+            return Some(Some(stamp));
         }
         if !super::sha256_of_file(file).is_ok_and(|sha| sha == sha256) {
-            return false;
+            return None;
         }
         if let Some(stamp) = stamp
             && self.older_than_clock(stamp)
         {
             self.found(relative, stamp, sha256);
+            return Some(Some(stamp));
         }
-        true
+        Some(None)
     }
 
     fn found(&self, relative: &str, stamp: Stamp, sha256: &str) {
@@ -305,6 +323,31 @@ mod tests {
         let third = Stats::read(&out);
         assert!(!third.holds("a.json", &file, &sha), "the change time moved");
         assert_eq!(third.unread(), 0);
+    }
+
+    /// A stamp [`Stats::held`] hands out vouches for the file until it
+    /// changes.
+    #[test]
+    fn a_stamp_vouches_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.json");
+        std::fs::write(&file, "1").unwrap();
+        let sha = super::super::sha256("1");
+        let stamp = stamp_of(&file);
+        let clock = Some((stamp.dev, stamp.mtime.max(stamp.ctime) + 1));
+        let held = Stats::with_clock(clock).held("a.json", &file, &sha);
+        let Some(Some(stamp)) = held else {
+            panic!("{held:?}")
+        };
+        assert!(stamp.is(&file));
+        assert_eq!(
+            Stats::with_clock(None).held("a.json", &file, &sha),
+            Some(None),
+            "without a clock reading, no stamp vouches"
+        );
+        std::fs::write(&file, "22").unwrap();
+        assert!(!stamp.is(&file));
+        assert_eq!(Stats::with_clock(clock).held("a.json", &file, &sha), None);
     }
 
     #[test]
