@@ -83,6 +83,9 @@ pub fn load(root: &Path) -> Result<Loaded, LoadError> {
     }
     let mut loaded = Loaded::default();
     let mut found: Vec<FoundFile> = Vec::new();
+    // Each file found by (district, stem, is_district): its index in `found`.
+    let mut seen: std::collections::HashMap<(String, String, bool), usize> =
+        std::collections::HashMap::new();
     let mut district_names = Vec::new();
     let walk = WalkDir::new(&instances)
         .min_depth(1)
@@ -162,10 +165,8 @@ pub fn load(root: &Path) -> Result<Loaded, LoadError> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let is_district = name == DISTRICT_FILE || name == "district.yaml";
-        if let Some(first) = found
-            .iter()
-            .find(|f| f.district == district && f.stem == stem && f.is_district == is_district)
-        {
+        let key = (district.clone(), stem.clone(), is_district);
+        if let Some(first) = seen.get(&key).map(|&i| &found[i]) {
             let what = if is_district {
                 format!("district `{district}` has two district files")
             } else {
@@ -177,6 +178,7 @@ pub fn load(root: &Path) -> Result<Loaded, LoadError> {
             );
             continue;
         }
+        seen.insert(key, found.len());
         found.push(FoundFile {
             district,
             path: path.to_path_buf(),

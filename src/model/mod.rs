@@ -1058,8 +1058,13 @@ fn slug(text: &str) -> String {
 /// Every listener rule of a district with where it was written.
 fn rule_sites<'a>(district: &'a District, spans: &[ListenerSpans]) -> Vec<rules::Site<'a>> {
     let mut sites = Vec::new();
+    // Each heritage's spans, the first when a name repeats.
+    let mut by_name: std::collections::HashMap<&str, &Vec<_>> = std::collections::HashMap::new();
+    for (name, services) in spans {
+        by_name.entry(name.as_str()).or_insert(services);
+    }
     for heritage in &district.heritages {
-        let Some((_, services)) = spans.iter().find(|(h, _)| *h == heritage.name) else {
+        let Some(services) = by_name.get(heritage.name.as_str()) else {
             continue;
         };
         for service in &heritage.services {
@@ -1101,7 +1106,13 @@ fn name_claims(
     let mut claims = Vec::new();
     for instance in &checked.instances {
         for (env_key, env) in &instance.spec.environments {
-            let Some(heritage) = district.heritages.iter().find(|h| h.name == env.name) else {
+            // The heritages are sorted by name: the first of that name.
+            debug_assert!(district.heritages.is_sorted_by(|a, b| a.name <= b.name));
+            let first = district
+                .heritages
+                .partition_point(|h| h.name.as_str() < env.name.as_str());
+            let Some(heritage) = district.heritages.get(first).filter(|h| h.name == env.name)
+            else {
                 continue;
             };
             for (s, (service, resolved)) in env.services.iter().zip(&heritage.services).enumerate()
