@@ -111,16 +111,11 @@ impl Stats {
     }
 
     /// Whether the regular file `file` (the artifact `relative` of `out/`)
-    /// holds the bytes whose sha256 is `sha256`: believed when its stamp is
-    /// the one recorded with that sha256, read and hashed otherwise.
-    pub fn holds(&self, relative: &str, file: &Path, sha256: &str) -> bool {
-        self.held(relative, file, sha256).is_some()
-    }
-
-    /// [`Stats::holds`], with the file's stamp when it can vouch for those
-    /// bytes later in this run (see [`Stamp::is`]): `None` when the file
-    /// does not hold them, `Some(None)` when it does but its stamp is too
-    /// recent to vouch.
+    /// holds the bytes whose sha256 is `sha256` — believed when its stamp is
+    /// the one recorded with that sha256, read and hashed otherwise — with
+    /// its stamp when that can vouch for those bytes later in this run (see
+    /// [`Stamp::is`]): `None` when the file does not hold them, `Some(None)`
+    /// when it does but its stamp is too recent to vouch.
     pub fn held(&self, relative: &str, file: &Path, sha256: &str) -> Option<Option<Stamp>> {
         let meta = std::fs::symlink_metadata(file).ok()?;
         let stamp = Stamp::of(&meta);
@@ -252,16 +247,27 @@ mod tests {
         Stamp::of(&std::fs::metadata(path).unwrap()).unwrap()
     }
 
+    /// `dir/a.json` holding `1`, with that text's sha256 and the file's stamp.
+    fn one_file(dir: &Path) -> (PathBuf, String, Stamp) {
+        let file = dir.join("a.json");
+        std::fs::write(&file, "1").unwrap();
+        let stamp = stamp_of(&file);
+        (file, super::super::sha256("1"), stamp)
+    }
+
+    impl Stats {
+        fn holds(&self, relative: &str, file: &Path, sha256: &str) -> bool {
+            self.held(relative, file, sha256).is_some()
+        }
+    }
+
     /// A file is recorded only when both its times are older than the
     /// clock reading: one whose times are the reading's could have been
     /// written after it, within the same tick.
     #[test]
     fn only_files_older_than_the_clock_are_recorded() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("a.json");
-        std::fs::write(&file, "1").unwrap();
-        let sha = super::super::sha256("1");
-        let stamp = stamp_of(&file);
+        let (file, sha, stamp) = one_file(dir.path());
         let now = stamp.mtime.max(stamp.ctime);
         for (clock, recorded) in [(now, false), (now + 1, true), (stamp.mtime, false)] {
             let stats = Stats::with_clock(Some((stamp.dev, clock)));
@@ -285,10 +291,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         std::fs::create_dir(&out).unwrap();
-        let file = out.join("a.json");
-        std::fs::write(&file, "1").unwrap();
-        let sha = super::super::sha256("1");
-        let stamp = stamp_of(&file);
+        let (file, sha, stamp) = one_file(&out);
         // The clock moves on, so the file can be recorded.
         let ticked = (0..2000).any(|_| {
             std::thread::sleep(std::time::Duration::from_millis(1));
@@ -330,10 +333,7 @@ mod tests {
     #[test]
     fn a_stamp_vouches_until_the_file_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("a.json");
-        std::fs::write(&file, "1").unwrap();
-        let sha = super::super::sha256("1");
-        let stamp = stamp_of(&file);
+        let (file, sha, stamp) = one_file(dir.path());
         let clock = Some((stamp.dev, stamp.mtime.max(stamp.ctime) + 1));
         let held = Stats::with_clock(clock).held("a.json", &file, &sha);
         let Some(Some(stamp)) = held else {
